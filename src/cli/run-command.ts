@@ -1,0 +1,125 @@
+import type { Command } from 'commander'
+import { dirname, join, basename } from 'node:path'
+import { MECHANISMS } from '../mechanisms/registry.js'
+import { captureEnvironment } from '../harness/env.js'
+import { matchesCase } from '../harness/matrix.js'
+import { checkWritable, resolveRunOptions, type RawRunOptions } from '../harness/options.js'
+import { newRunId, planCases, runSession, startSession } from '../harness/session.js'
+import { createBaselineRunner } from '../harness/floor-run.js'
+import { cleanStale } from '../harness/cleanup.js'
+import { renderTables } from '../report/table.js'
+import { writeHtmlReport } from './report-command.js'
+import { saveBaseline } from '../compare/baseline.js'
+import type { CaseResult, RunResult } from '../types.js'
+import { Progress } from './progress.js'
+import { UsageError } from './errors.js'
+import { useColor } from './color.js'
+
+interface RunFlags extends Omit<RawRunOptions, 'mechanisms'> {
+  json?: boolean
+  saveBaseline?: string
+  html?: string | boolean
+  progress?: boolean
+}
+
+function addRunOptions(cmd: Command): Command {
+  return cmd
+    .option('--modes <list>', 'blocking,nonblocking,busy-poll')
+    .option('--endpoints <list>', 'process,thread')
+    .option('--patterns <list>', 'pingpong,stream')
+    .option('--sizes <list>', 'message sizes, e.g. 64,1k,64k,1m')
+    .option('--cases <list>', 'only these case ids (a * matches anything), e.g. "pipe/blocking/*"')
+    .option('--repetitions <n>', 'repetitions per case, each in fresh peers (default 5; 3 with --quick)')
+    .option('--duration <time>', 'measured time per repetition, e.g. 500ms, 2s')
+    .option('--warmup <n>', 'warm-up messages before measuring')
+    .option('--max-messages <n>', 'upper bound of measured messages per repetition')
+    .option('--timeout <time>', 'a repetition still running after this is killed and the case errored (default 30s)')
+    .option('--pin <placement>', 'auto|none|same|split: both ends on one CPU, or on different CPUs (default auto)')
+    .option('--quick', 'a smaller matrix for a run of about a minute')
+    .option('--no-baseline', 'do not run the C floor beside the Node cases')
+    .option('--out <file>', 'result file (default results/<run-id>.json)')
+    .option('--json', 'print only the result JSON on stdout')
+    .option('--save-baseline <name>', 'also store the result as a named baseline for "ipcbench compare --baseline"')
+    .option('--html [file]', 'also write the HTML report (default: next to the result file)')
+    .option('--progress', 'show progress on stderr even when it is not a terminal')
+}
+
+export function registerRunCommands(program: Command): void {
+  addRunOptions(
+    program
+      .command('run')
+      .description('run the cases of the named mechanisms (all when none is named)')
+      .argument('[mechanism...]', 'mechanisms to run, see "ipcbench list"'),
+  ).action(async (mechanisms: string[], flags: RunFlags) => runCommand(mechanisms, flags, false))
+
+  addRunOptions(program.command('all').description('run the whole matrix with good defaults and write the HTML report')).action(async (flags: RunFlags) =>
+    runCommand([], flags, true),
+  )
+}
+
+async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): Promise<void> {
+  const runId = newRunId()
+  const o = resolveRunOptions({ ...flags, mechanisms }, MECHANISMS, runId)
+  if (flags.saveBaseline !== undefined && !/^[A-Za-z0-9._-]+$/.test(flags.saveBaseline)) {
+    throw new UsageError(`--save-baseline: "${flags.saveBaseline}" is not a name (letters, digits, ".", "_", "-")`)
+  }
+  const patterns = flags.cases?.split(',').map((s) => s.trim()).filter(Boolean)
+  const specs = planCases(o, patterns ? (id) => matchesCase(id, patterns) : undefined)
+  if (specs.length === 0) throw new UsageError('no case matches the options given; "ipcbench list" shows what each mechanism offers')
+  checkWritable(o.out)
+  const stale = cleanStale()
+  const env = captureEnvironment()
+  const warnings: string[] = []
+  if (env.host.loadAvg[0] > env.host.cpuCount * 0.5) warnings.push(`busy host: load average ${env.host.loadAvg[0].toFixed(2)} on ${env.host.cpuCount} CPUs; figures will be noisy`)
+  if (env.host.governor && env.host.governor !== 'performance') warnings.push(`CPU frequency governor is "${env.host.governor}", not "performance"`)
+  if (o.repetitions < 5) warnings.push(`${o.repetitions} repetitions per case: too few for "ipcbench compare" to call a change significant at alpha 0.05 (use --repetitions 5 or more)`)
+  if (stale.removed.length > 0) warnings.push(`removed ${stale.removed.length} object(s) left by dead ipcbench runs`)
+
+  const session = startSession(runId, o, env, specs, warnings)
+  const progress = new Progress(flags.progress === true || process.stderr.isTTY === true)
+  const controller = new AbortController()
+  let interrupted: NodeJS.Signals | undefined
+  const onSignal = (sig: NodeJS.Signals): void => {
+    interrupted = sig
+    progress.note(`\n${sig}: stopping after cleaning up the running case…`)
+    controller.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+
+  const baseline = o.baseline ? createBaselineRunner(o, env, (w) => session.writer.run.context.warnings.push(w)) : undefined
+  progress.start(specs.length, o)
+  let run: RunResult
+  try {
+    run = await runSession(session, o, { baseline, onCaseStart: (s, i, n) => progress.caseStart(s, i, n), onCaseEnd: (r) => progress.caseEnd(r) }, controller.signal)
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    progress.stop()
+  }
+
+  const htmlPath = flags.html === undefined ? (all ? defaultHtml(o.out) : undefined) : typeof flags.html === 'string' ? flags.html : defaultHtml(o.out)
+  if (htmlPath) await writeHtmlReport(run, htmlPath)
+  if (flags.saveBaseline) saveBaseline(run, flags.saveBaseline)
+
+  if (flags.json) process.stdout.write(JSON.stringify(run, null, 2) + '\n')
+  else {
+    process.stdout.write(renderTables(run, { color: useColor(process.stdout) }) + '\n')
+    process.stdout.write(`Results: ${o.out}\n`)
+    if (htmlPath) process.stdout.write(`Report: ${htmlPath}\n`)
+  }
+  if (interrupted) {
+    process.stderr.write(`Interrupted by ${interrupted}; the result file keeps ${run.cases.filter((c) => c.state !== 'aborted').length} finished case(s): ${o.out}\n`)
+    process.exitCode = interrupted === 'SIGINT' ? 130 : 143
+    return
+  }
+  const errored = run.cases.filter((c: CaseResult) => c.state === 'errored')
+  if (errored.length > 0) {
+    process.stderr.write(`${errored.length} case(s) errored:\n${errored.map((c) => `  ${c.id}: ${c.reason}`).join('\n')}\n`)
+    process.exitCode = 1
+  }
+}
+
+function defaultHtml(out: string): string {
+  return join(dirname(out), basename(out).replace(/\.json$/, '') + '.html')
+}

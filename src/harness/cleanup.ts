@@ -1,0 +1,101 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadNative } from '../native/index.js'
+
+/**
+ * Finds what dead ipcbench processes left behind and removes only that. Every
+ * object ipcbench creates carries `ipcbench-<pid>-` in its name (shared memory,
+ * POSIX queues, private directories); System V objects have no names, so the
+ * process that creates one lists its id in a ledger inside its private directory.
+ * An owner that is still alive and still ipcbench is left alone.
+ */
+export const NAME_RE = /^ipcbench-(\d+)-/
+
+export interface CleanReport {
+  removed: string[]
+  kept: string[]
+}
+
+export function isLiveIpcbench(pid: number): boolean {
+  if (pid === process.pid) return true
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+    return state !== 'Z' && /ipcbench|peer\.js|vitest/.test(cmdline)
+  } catch {
+    return false
+  }
+}
+
+/** The ledger a case process keeps of System V ids it created (one `msg <id>` or `shm <id>` per line). */
+export const LEDGER = 'sysv-ledger'
+
+export function cleanStale(opts: { dryRun?: boolean; isAlive?: (pid: number) => boolean } = {}): CleanReport {
+  const alive = opts.isAlive ?? isLiveIpcbench
+  const report: CleanReport = { removed: [], kept: [] }
+  const consider = (dir: string, name: string, remove: (path: string) => void): void => {
+    const m = NAME_RE.exec(name)
+    if (!m) return
+    const path = join(dir, name)
+    if (alive(Number(m[1]))) {
+      report.kept.push(path)
+      return
+    }
+    if (!opts.dryRun) {
+      try {
+        remove(path)
+      } catch {
+        return
+      }
+    }
+    report.removed.push(path)
+  }
+  for (const dir of ['/dev/shm', '/dev/mqueue']) {
+    if (!existsSync(dir)) continue
+    for (const name of safeReaddir(dir)) consider(dir, name, (p) => unlinkSync(p))
+  }
+  const tmp = tmpdir()
+  for (const name of safeReaddir(tmp)) {
+    consider(tmp, name, (p) => {
+      const ledger = join(p, LEDGER)
+      if (existsSync(ledger)) {
+        for (const id of removeSysvFromLedger(ledger, opts.dryRun === true)) report.removed.push(id)
+      }
+      rmSync(p, { recursive: true, force: true })
+    })
+  }
+  return report
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+  } catch {
+    return []
+  }
+}
+
+function removeSysvFromLedger(ledger: string, dryRun: boolean): string[] {
+  const removed: string[] = []
+  const native = loadNative()
+  for (const line of readFileSync(ledger, 'utf8').split('\n')) {
+    const [kind, idText] = line.trim().split(/\s+/)
+    const id = Number(idText)
+    if (!Number.isInteger(id) || (kind !== 'msg' && kind !== 'shm')) continue
+    if (!dryRun) {
+      try {
+        if (native.ok) {
+          if (kind === 'msg') native.api.msgRmid(id)
+          else native.api.shmRmid(id)
+        } else execFileSync('ipcrm', [kind === 'msg' ? '-q' : '-m', String(id)], { stdio: 'ignore' })
+      } catch {
+        continue // already gone
+      }
+    }
+    removed.push(`sysv ${kind} ${id}`)
+  }
+  return removed
+}

@@ -1,0 +1,103 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import os from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { loadNative } from '../native/index.js'
+import type { Environment, HostLimits } from '../types.js'
+import { allowedCpus } from './cost.js'
+import { floorStatus } from './floor.js'
+
+const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+function readNumber(path: string): number | undefined {
+  try {
+    const n = Number(readFileSync(path, 'utf8').trim())
+    return Number.isFinite(n) ? n : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Kernel limits that decide which sizes a mechanism can carry here. */
+export function readLimits(): HostLimits {
+  let rlimit: number | 'unlimited' | undefined
+  try {
+    const m = /^Max msgqueue size\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))
+    if (m) rlimit = m[1] === 'unlimited' ? 'unlimited' : Number(m[1])
+  } catch {
+    // no /proc
+  }
+  return {
+    pipeMaxSizeBytes: readNumber('/proc/sys/fs/pipe-max-size'),
+    mqueue: {
+      msgMax: readNumber('/proc/sys/fs/mqueue/msg_max'),
+      msgsizeMax: readNumber('/proc/sys/fs/mqueue/msgsize_max'),
+      queuesMax: readNumber('/proc/sys/fs/mqueue/queues_max'),
+    },
+    sysv: {
+      msgmax: readNumber('/proc/sys/kernel/msgmax'),
+      msgmnb: readNumber('/proc/sys/kernel/msgmnb'),
+      msgmni: readNumber('/proc/sys/kernel/msgmni'),
+      shmmax: readNumber('/proc/sys/kernel/shmmax'),
+    },
+    rlimitMsgqueueBytes: rlimit,
+    netCore: { wmemMax: readNumber('/proc/sys/net/core/wmem_max'), rmemMax: readNumber('/proc/sys/net/core/rmem_max') },
+  }
+}
+
+export function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version
+  } catch {
+    return 'unknown'
+  }
+}
+
+function gitCommit(): { commit?: string; dirty?: boolean } {
+  if (!existsSync(join(PACKAGE_ROOT, '.git'))) return {}
+  try {
+    const commit = execFileSync('git', ['-C', PACKAGE_ROOT, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+    const status = execFileSync('git', ['-C', PACKAGE_ROOT, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    return { commit, dirty: status.trim().length > 0 }
+  } catch {
+    return {}
+  }
+}
+
+function governor(): string | undefined {
+  try {
+    return readFileSync('/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor', 'utf8').trim()
+  } catch {
+    return undefined
+  }
+}
+
+/** The fingerprint that goes into every result (DESIGN §4.8). */
+export function captureEnvironment(): Environment {
+  const cpus = os.cpus()
+  const native = loadNative()
+  const floor = floorStatus()
+  const allowed = allowedCpus()
+  return {
+    host: {
+      hostname: os.hostname(),
+      platform: process.platform,
+      arch: process.arch,
+      kernel: os.release(),
+      cpuModel: cpus[0]?.model?.trim() ?? 'unknown',
+      cpuCount: cpus.length,
+      cpusAllowed: allowed.length > 0 ? allowed : cpus.map((_, i) => i),
+      memTotalBytes: os.totalmem(),
+      loadAvg: os.loadavg() as [number, number, number],
+      ...(governor() ? { governor: governor() } : {}),
+    },
+    node: { version: process.version, v8: process.versions.v8, libuv: process.versions.uv, execPath: process.execPath },
+    ipcbench: { version: packageVersion(), ...gitCommit() },
+    limits: readLimits(),
+    native: {
+      addon: native.ok ? { loaded: true } : { loaded: false, reason: native.reason },
+      floor: floor.ok ? { available: true, path: floor.path } : { available: false, reason: floor.reason },
+    },
+  }
+}

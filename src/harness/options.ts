@@ -1,0 +1,177 @@
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { UsageError } from '../cli/errors.js'
+import type { Mechanism } from '../mechanisms/types.js'
+import { ENDPOINTS, MODES, PATTERNS, type Endpoints, type Mode, type Pattern, type PinRequest, type ResolvedOptions } from '../types.js'
+import { parseDurationMs, parseSizeBytes } from '../util/units.js'
+import { MIN_MESSAGE_BYTES } from './wire.js'
+
+/** What the command line hands over: strings as typed, undefined when absent. */
+export interface RawRunOptions {
+  mechanisms?: string[]
+  modes?: string
+  endpoints?: string
+  patterns?: string
+  sizes?: string
+  repetitions?: string
+  duration?: string
+  warmup?: string
+  maxMessages?: string
+  timeout?: string
+  pin?: string
+  quick?: boolean
+  baseline?: boolean
+  out?: string
+  cases?: string
+}
+
+/** Every default in one place. `--quick` trades sizes, repetitions and time for a run of about a minute. */
+export const DEFAULTS = {
+  full: {
+    sizesBytes: { pingpong: [64, 1024, 65536, 1048576], stream: [1024, 65536, 1048576] },
+    repetitions: 5,
+    durationMs: 400,
+    warmup: 500,
+  },
+  quick: {
+    sizesBytes: { pingpong: [64], stream: [65536] },
+    repetitions: 3,
+    durationMs: 100,
+    warmup: 200,
+  },
+  maxMessages: 1_000_000,
+  timeoutMs: 30_000,
+  pin: 'auto' as PinRequest,
+  resultsDir: 'results',
+} as const
+
+const MAX_SIZE_BYTES = 64 * 1024 * 1024
+const PINS: readonly PinRequest[] = ['auto', 'none', 'same', 'split']
+
+export function resolveRunOptions(raw: RawRunOptions, mechanisms: readonly Mechanism[], runId: string): ResolvedOptions {
+  const quick = raw.quick === true
+  const base = quick ? DEFAULTS.quick : DEFAULTS.full
+  const ids = mechanisms.map((m) => m.id)
+  const selected = (raw.mechanisms ?? []).map((name) => checkMechanism(name, ids))
+  const sizes = raw.sizes === undefined ? undefined : parseSizes(raw.sizes)
+  return {
+    mechanisms: selected.length > 0 ? [...new Set(selected)] : ids,
+    modes: parseList<Mode>('--modes', raw.modes, MODES),
+    endpoints: parseList<Endpoints>('--endpoints', raw.endpoints, ENDPOINTS),
+    patterns: parseList<Pattern>('--patterns', raw.patterns, PATTERNS),
+    sizesBytes: sizes ? { pingpong: sizes, stream: sizes } : { pingpong: [...base.sizesBytes.pingpong], stream: [...base.sizesBytes.stream] },
+    repetitions: parseInteger('--repetitions', raw.repetitions, base.repetitions, 1, 1000),
+    durationMs: parseDuration('--duration', raw.duration, base.durationMs, 10, 600_000),
+    warmup: parseInteger('--warmup', raw.warmup, base.warmup, 0, 10_000_000),
+    maxMessages: parseInteger('--max-messages', raw.maxMessages, DEFAULTS.maxMessages, 1, 100_000_000),
+    timeoutMs: parseDuration('--timeout', raw.timeout, DEFAULTS.timeoutMs, 1000, 3_600_000),
+    pin: parseOne<PinRequest>('--pin', raw.pin, PINS, DEFAULTS.pin),
+    baseline: raw.baseline !== false,
+    quick,
+    out: resolveOut(raw.out, runId),
+  }
+}
+
+function checkMechanism(name: string, ids: readonly string[]): string {
+  const [id] = name.split(':')
+  if (ids.includes(id)) return id
+  const guess = closest(id, ids)
+  throw new UsageError(`unknown mechanism "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}; "ipcbench list" shows them all`)
+}
+
+export function parseSizes(text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim())
+  if (parts.length === 0 || parts.some((p) => p === '')) throw new UsageError(`--sizes: "${text}" has an empty entry (use e.g. 64,1k,64k,1m)`)
+  const sizes = parts.map((p) => {
+    const bytes = parseSizeBytes(p)
+    if (bytes === undefined || !Number.isInteger(bytes)) throw new UsageError(`--sizes: "${p}" is not a size (use e.g. 64,1k,64k,1m)`)
+    if (bytes <= 0) throw new UsageError(`--sizes: "${p}" is not a positive size (use e.g. 64,1k,64k,1m)`)
+    if (bytes < MIN_MESSAGE_BYTES) throw new UsageError(`--sizes: "${p}" is below the ${MIN_MESSAGE_BYTES}-byte minimum (every message carries a 32-bit sequence number)`)
+    if (bytes > MAX_SIZE_BYTES) throw new UsageError(`--sizes: "${p}" is above the 64m maximum`)
+    return bytes
+  })
+  return [...new Set(sizes)].sort((a, b) => a - b)
+}
+
+function parseList<T extends string>(option: string, text: string | undefined, allowed: readonly T[]): T[] {
+  if (text === undefined) return [...allowed]
+  const parts = text.split(',').map((s) => s.trim())
+  for (const p of parts) {
+    if (!allowed.includes(p as T)) {
+      const guess = closest(p, allowed)
+      throw new UsageError(`${option}: "${p}" is not one of ${allowed.join(', ')}${guess ? ` (did you mean "${guess}"?)` : ''}`)
+    }
+  }
+  return allowed.filter((a) => parts.includes(a))
+}
+
+function parseOne<T extends string>(option: string, text: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (text === undefined) return fallback
+  if (!allowed.includes(text as T)) throw new UsageError(`${option}: "${text}" is not one of ${allowed.join(', ')}`)
+  return text as T
+}
+
+export function parseInteger(option: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback
+  if (!/^\s*-?\d+\s*$/.test(text)) throw new UsageError(`${option}: "${text}" is not a whole number`)
+  const n = Number(text)
+  if (n < min || n > max) throw new UsageError(`${option}: ${n} is outside ${min}..${max}`)
+  return n
+}
+
+export function parseDuration(option: string, text: string | undefined, fallback: number, minMs: number, maxMs: number): number {
+  if (text === undefined) return fallback
+  const ms = parseDurationMs(text)
+  if (ms === undefined) throw new UsageError(`${option}: "${text}" is not a duration (use e.g. 500ms, 2s, 1m)`)
+  if (ms < minMs || ms > maxMs) throw new UsageError(`${option}: ${text} is outside ${minMs} ms..${maxMs / 1000} s`)
+  return ms
+}
+
+function resolveOut(out: string | undefined, runId: string): string {
+  return resolve(out ?? join(DEFAULTS.resultsDir, `${runId}.json`))
+}
+
+/**
+ * Fails before the run when the result file could not be written afterwards: a
+ * missing directory is created, a read-only or full one is reported now.
+ */
+export function checkWritable(path: string): void {
+  const dir = dirname(path)
+  try {
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true })
+    if (!statSync(dir).isDirectory()) throw new UsageError(`--out: ${dir} is not a directory`)
+    accessSync(dir, constants.W_OK)
+  } catch (err) {
+    if (err instanceof UsageError) throw err
+    throw new UsageError(`--out: cannot write results to ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose another place with --out FILE`)
+  }
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--out: ${path} is a directory; give a file name`)
+}
+
+/** The nearest name by edit distance, when it is near enough to be a typo. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestD = Infinity
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase())
+    if (d < bestD) {
+      bestD = d
+      best = c
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]
+    row[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
+      prev = tmp
+    }
+  }
+  return row[b.length]
+}

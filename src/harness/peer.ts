@@ -1,0 +1,48 @@
+/**
+ * The entry point of every peer the harness starts:
+ *   - side a: a child of the orchestrator, given one repetition over Node's IPC channel;
+ *   - side b in a process: a child of side a, its control channel on fd 3;
+ *   - side b in a thread: a worker of side a, its control channel a MessagePort.
+ * Uses the global `process` (see DESIGN §6: importing node:process flips fd 0 to
+ * non-blocking).
+ */
+import { isMainThread, workerData, type MessagePort, type TransferListItem } from 'node:worker_threads'
+import { Control, errorMessage } from './control.js'
+import { runRepetition } from './side-a.js'
+import { runSideB } from './side-b.js'
+import type { Hello, RepTask } from './task.js'
+
+async function main(): Promise<void> {
+  if (!isMainThread) {
+    const data = workerData as { side: 'b'; control: MessagePort; transferred: TransferListItem[] }
+    const ctl = Control.overPort(data.control)
+    const hello = (await ctl.next('hello')) as unknown as Hello
+    await runSideB(ctl, hello, false, data.transferred)
+    ctl.close()
+    return
+  }
+  if (process.argv.includes('--side') && process.argv[process.argv.indexOf('--side') + 1] === 'b') {
+    const ctl = Control.overFd(3)
+    const hello = (await ctl.next('hello')) as unknown as Hello
+    await runSideB(ctl, hello, true, [])
+    ctl.close()
+    // Nothing of ours should keep the peer alive now; exit even if a mechanism left a handle.
+    setTimeout(() => process.exit(0), 100).unref()
+    return
+  }
+  if (!process.send) {
+    process.stderr.write('ipcbench peer: started without an IPC channel (this is an internal entry point; use the ipcbench command)\n')
+    process.exit(2)
+  }
+  process.once('message', (task: RepTask) => {
+    runRepetition(task).then(
+      (report) => process.send!(report, () => process.disconnect()),
+      (err: unknown) => process.send!({ ...errorMessage(err), side: (err as { side?: string }).side ?? 'a' }, () => process.disconnect()),
+    )
+  })
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`ipcbench peer: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,27 @@
+import type { CaseSpec, Placement, PinRequest } from '../types.js'
+
+export type PlacementPlan = { applied: Placement; cpuA?: number; cpuB?: number; warning?: string } | { skip: string }
+
+const SAME_CPU_SPIN =
+  'busy-poll with both ends on one CPU only progresses when the scheduler preempts (~8 ms per round trip here); use --pin split'
+
+/**
+ * Where the two sides run. `auto` puts them on different CPUs when there are two:
+ * that is where a real pair of communicating processes usually lands, the only
+ * placement where busy-poll makes progress, and the one the Node/C ratios are
+ * quoted for. Every result records the placement applied and the CPUs read back.
+ */
+export function planPlacement(spec: CaseSpec, pin: PinRequest, cpus: readonly number[], canPinThreads: boolean): PlacementPlan {
+  const want: Placement = pin === 'auto' ? (cpus.length >= 2 ? 'split' : 'same') : pin
+  if (want === 'none') {
+    return spec.mode === 'busy-poll' ? { applied: 'none', warning: 'busy-poll without pinning: if the scheduler puts both ends on one CPU, a round trip takes milliseconds' } : { applied: 'none' }
+  }
+  if (spec.mode === 'busy-poll' && (want === 'same' || cpus.length < 2)) return { skip: SAME_CPU_SPIN }
+  if (want === 'split' && cpus.length < 2) return { skip: `--pin split needs two CPUs; this process may use only CPU ${cpus.join(',')}` }
+  if (spec.endpoints === 'thread' && !canPinThreads) {
+    return { applied: 'none', warning: 'threads cannot be pinned without the native helper; placement left to the scheduler' }
+  }
+  const cpuA = cpus[0]
+  const cpuB = want === 'split' ? cpus[1] : cpus[0]
+  return { applied: want, cpuA, cpuB }
+}

@@ -1,0 +1,72 @@
+import type { Socket } from 'node:net'
+import type { AsyncEndpoint } from '../types.js'
+
+/**
+ * An event-loop endpoint over a byte stream (net.Socket on a UDS, TCP socket, pipe
+ * or FIFO fd). Every message has the same size, so framing is a split every
+ * `sizeBytes`: no header is added to what the mechanism carries. A chunk holding
+ * exactly one message is passed on without copying; otherwise messages are
+ * assembled. Node allocates a fresh buffer per read, so views into it may be kept.
+ */
+export function socketEndpoint(socket: Socket, sizeBytes: number): AsyncEndpoint {
+  let onMessage: (msg: Uint8Array) => void = () => {}
+  let onError: (err: Error) => void = () => {}
+  let partial: Uint8Array | undefined
+  let filled = 0
+  let closing = false
+
+  socket.on('data', (chunk: Buffer) => {
+    let off = 0
+    const len = chunk.byteLength
+    if (partial === undefined && len === sizeBytes) return onMessage(chunk)
+    while (off < len) {
+      if (partial === undefined) {
+        if (len - off >= sizeBytes) {
+          onMessage(chunk.subarray(off, off + sizeBytes))
+          off += sizeBytes
+          continue
+        }
+        partial = new Uint8Array(sizeBytes)
+        filled = 0
+      }
+      const n = Math.min(sizeBytes - filled, len - off)
+      partial.set(chunk.subarray(off, off + n), filled)
+      filled += n
+      off += n
+      if (filled === sizeBytes) {
+        const msg = partial
+        partial = undefined
+        onMessage(msg)
+      }
+    }
+  })
+  socket.on('error', (err) => {
+    if (!closing) onError(err)
+  })
+  socket.on('end', () => {
+    if (!closing) onError(Object.assign(new Error('the peer closed the connection'), { code: 'EPEERCLOSED' }))
+  })
+
+  return {
+    kind: 'async',
+    send: (buf, release) => socket.write(buf, release),
+    onMessage: (cb) => {
+      onMessage = cb
+    },
+    onDrain: (cb) => {
+      socket.removeAllListeners('drain')
+      socket.on('drain', cb)
+    },
+    onError: (cb) => {
+      onError = cb
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        closing = true
+        if (socket.destroyed) return resolve()
+        socket.once('close', () => resolve())
+        socket.end()
+        setTimeout(() => socket.destroy(), 200).unref()
+      }),
+  }
+}

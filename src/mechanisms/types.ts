@@ -1,0 +1,143 @@
+import type { ChildProcess } from 'node:child_process'
+import type { Worker } from 'node:worker_threads'
+import type { CaseSpec, Endpoints, HostLimits, Mode, Pattern } from '../types.js'
+
+/**
+ * The seam between the harness and a mechanism. A mechanism creates its kernel
+ * objects, opens its two endpoints in each mode it offers, and tears everything down.
+ * It never times anything and never prints: the harness owns the loops.
+ *
+ * Side `a` runs in the process the harness starts for the case; side `b` runs in a
+ * child process (endpoints `process`) or a worker thread (endpoints `thread`) that
+ * side a starts after `setup()`.
+ */
+
+/** blocking and busy-poll: calls that return when the message has gone or arrived. */
+export interface SyncEndpoint {
+  readonly kind: 'sync'
+  /** True when send() transfers `buf` (it is detached afterwards). */
+  readonly transfers?: boolean
+  /** Sends all of `buf` as one message; sleeps (blocking) or spins (busy-poll) while the channel is full. */
+  send(buf: Uint8Array): void
+  /**
+   * Receives exactly one message; returns the buffer holding it: `into` when the
+   * mechanism fills a caller's buffer, or a buffer it made (structured clone).
+   * Throws when the peer has gone (EOF).
+   */
+  recv(into: Uint8Array): Uint8Array
+  close(): void
+}
+
+/** nonblocking: readiness through the event loop. */
+export interface AsyncEndpoint {
+  readonly kind: 'async'
+  readonly transfers?: boolean
+  /**
+   * Sends one message. The endpoint may hold on to `buf` until it calls `release`
+   * (or forever, when it transfers it). Returns false when the caller should wait
+   * for the drain callback before sending more.
+   */
+  send(buf: Uint8Array, release?: () => void): boolean
+  /** Each whole message, in order; the buffer then belongs to the callee. */
+  onMessage(cb: (msg: Uint8Array) => void): void
+  onDrain(cb: () => void): void
+  /** Errors and an early end of the channel (the peer went away). */
+  onError(cb: (err: Error) => void): void
+  close(): Promise<void> | void
+}
+
+export type Endpoint = SyncEndpoint | AsyncEndpoint
+
+/** What side b needs, handed over when it starts. */
+export interface PeerHandoff {
+  /** JSON-serialisable description (paths, ports, names, sizes). */
+  info: unknown
+  /** File descriptors for the peer: appended to a child's stdio (they arrive as fds 4, 5, …) or used as-is by a worker. */
+  fds?: number[]
+  /** Transferables for a worker peer (MessagePorts); SharedArrayBuffers go in `info`. */
+  transfer?: import('node:worker_threads').TransferListItem[]
+  /** Open Node's IPC channel to a child peer with this serialization (child-ipc only). */
+  ipc?: 'json' | 'advanced'
+}
+
+/** The started peer, for mechanisms whose channel is the link to the peer itself. */
+export interface PeerLink {
+  pid: number
+  child?: ChildProcess
+  worker?: Worker
+}
+
+export interface SetupContext {
+  spec: CaseSpec
+  /** A private directory (mode 0700, mkdtemp) for FIFOs and socket files; removed after the case. */
+  tmpDir: string
+  /** A fresh random name with the ipcbench prefix and owner pid, e.g. `ipcbench-1234-k3j2h1`. */
+  objectName(): string
+}
+
+export interface PeerContext {
+  spec: CaseSpec
+  info: unknown
+  /** The handed-over fds as this side sees them. */
+  fds: number[]
+  /** The pid of side a's process. */
+  parentPid: number
+  /** What `PeerHandoff.transfer` carried (worker peers only). */
+  transferred: import('node:worker_threads').TransferListItem[]
+}
+
+export interface Channel {
+  peer: PeerHandoff
+  /** Opens side a; called after the peer has started, concurrently with side b's open. */
+  openA(peer: PeerLink): Promise<Endpoint>
+  /** What was really used (fd kinds from /proc, buffer sizes, wait primitive…), for the result. */
+  describe(): Record<string, string>
+  /** Removes every object the channel created. Idempotent; called on every path. */
+  teardown(): Promise<void>
+}
+
+export interface MechanismImpl {
+  setup(ctx: SetupContext): Promise<Channel>
+  openB(ctx: PeerContext): Promise<Endpoint>
+}
+
+export type Family = 'fd' | 'socket' | 'shared-memory' | 'message-queue' | 'signal' | 'runtime'
+
+export interface Combo {
+  mode: Mode
+  endpoints: Endpoints
+  pattern: Pattern
+  variant?: string
+}
+
+export interface SizeLimit {
+  bytes: number
+  /** The limit's name, e.g. `/proc/sys/fs/mqueue/msgsize_max (8192)`. */
+  limit: string
+  /** How to raise it or what to use instead. */
+  fix: string
+}
+
+export interface Mechanism {
+  id: string
+  family: Family
+  summary: string
+  variants?: readonly string[]
+  modes: readonly Mode[]
+  endpoints: readonly Endpoints[]
+  patterns: readonly Pattern[]
+  /** Narrows the cross product to the combinations the mechanism can do honestly. */
+  offers?(combo: Combo): boolean
+  /** Notification mechanisms carry a fixed size (a signal: 0 bytes). */
+  fixedSizeBytes?: number
+  /** Needs the native addon. */
+  native: boolean
+  /** The largest message this host lets the mechanism carry, when there is one. */
+  maxMessage?(limits: HostLimits): SizeLimit | undefined
+  /** A reason when the mechanism cannot run on this host at all. */
+  unavailable?(): string | undefined
+  /** A reason when one case cannot run here (beyond size and availability). */
+  skipCase?(spec: CaseSpec): string | undefined
+  /** Loaded only in the peers, so `list` and the orchestrator stay light. */
+  load(): Promise<MechanismImpl>
+}

@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs'
+import { UsageError } from '../cli/errors.js'
+import { RUN_SCHEMA, type RunResult } from '../types.js'
+
+/**
+ * Reads a result file for `report`, `compare` and `history`. Anything that is not a
+ * readable `ipcbench/run@1` file is the user's input to fix, so it is a UsageError
+ * naming the file and the problem.
+ */
+export function loadRun(path: string): RunResult {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw new UsageError(`${path}: no such file (pass a result file written by "ipcbench run", e.g. results/<run-id>.json)`)
+    if (code === 'EISDIR') throw new UsageError(`${path}: is a directory, not a result file`)
+    throw new UsageError(`${path}: cannot be read (${code ?? (err as Error).message})`)
+  }
+  return parseRun(text, path)
+}
+
+export function parseRun(text: string, path = '<input>'): RunResult {
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch (err) {
+    const hint = text.trim().length === 0 ? 'the file is empty' : `not valid JSON (${(err as Error).message}); was the run interrupted while writing?`
+    throw new UsageError(`${path}: ${hint}`)
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new UsageError(`${path}: not an ipcbench result (expected a JSON object with "schema": "${RUN_SCHEMA}")`)
+  }
+  const schema = (data as { schema?: unknown }).schema
+  if (typeof schema !== 'string' || !schema.startsWith('ipcbench/')) {
+    throw new UsageError(`${path}: not an ipcbench result (no "schema" field starting with "ipcbench/"; expected "${RUN_SCHEMA}")`)
+  }
+  if (schema !== RUN_SCHEMA) {
+    const m = /^ipcbench\/run@(\d+)$/.exec(schema)
+    if (m && Number(m[1]) > 1) {
+      throw new UsageError(`${path}: schema "${schema}" is newer than this ipcbench understands (${RUN_SCHEMA}); upgrade ipcbench to read it`)
+    }
+    throw new UsageError(`${path}: schema "${schema}" is not a run result (expected "${RUN_SCHEMA}")`)
+  }
+  const run = data as RunResult
+  if (typeof run.context !== 'object' || run.context === null || !Array.isArray(run.cases)) {
+    throw new UsageError(`${path}: malformed result (needs "context" and a "cases" array)`)
+  }
+  for (const [i, c] of run.cases.entries()) {
+    if (typeof c?.id !== 'string' || typeof c.state !== 'string' || !Array.isArray(c.repetitions)) {
+      throw new UsageError(`${path}: malformed case at cases[${i}] (needs "id", "state" and "repetitions")`)
+    }
+  }
+  return run
+}

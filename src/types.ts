@@ -1,0 +1,225 @@
+/**
+ * The result file's types: what a run produces and what reports and comparisons read.
+ * Units are in the field names (`…Ns`, `…Us`, `…PerSec`, `…Bytes`). The schema id is
+ * versioned; a breaking change to these types bumps it.
+ */
+
+export const RUN_SCHEMA = 'ipcbench/run@1' as const
+
+export type Mode = 'blocking' | 'nonblocking' | 'busy-poll'
+export type Endpoints = 'process' | 'thread'
+export type Pattern = 'pingpong' | 'stream'
+/** `auto` lets each case pick (see harness/placement.ts); the applied placement is recorded. */
+export type PinRequest = 'auto' | 'none' | 'same' | 'split'
+export type Placement = 'none' | 'same' | 'split'
+export type CaseState = 'completed' | 'skipped' | 'errored' | 'aborted'
+
+export const MODES: readonly Mode[] = ['blocking', 'nonblocking', 'busy-poll']
+export const ENDPOINTS: readonly Endpoints[] = ['process', 'thread']
+export const PATTERNS: readonly Pattern[] = ['pingpong', 'stream']
+
+/** One point of the matrix, before it runs. */
+export interface CaseSpec {
+  /** e.g. `pipe/blocking/process/pingpong/64B`, or `child-ipc:advanced/nonblocking/process/pingpong/64B` */
+  id: string
+  mechanism: string
+  variant?: string
+  mode: Mode
+  endpoints: Endpoints
+  pattern: Pattern
+  sizeBytes: number
+}
+
+/** Summary statistics of latency samples, all in nanoseconds except `n` (a count). */
+export interface LatencyNs {
+  n: number
+  min: number
+  mean: number
+  sd: number
+  p50: number
+  p90: number
+  p99: number
+  p999: number
+  max: number
+}
+
+export interface Throughput {
+  bytesPerSec: number
+  msgsPerSec: number
+}
+
+/** CPU cost of one side over the measured phase, divided by the messages (round trips for ping-pong). */
+export interface SideCost {
+  userUsPerMsg: number
+  sysUsPerMsg: number
+  voluntaryCtxPerMsg: number
+  involuntaryCtxPerMsg: number
+  /**
+   * `thread`: this side's own thread (getrusage RUSAGE_THREAD via the native helper);
+   * `process`: the whole process that hosts the side (includes its other threads).
+   */
+  scope: 'thread' | 'process'
+}
+
+/** Side `a` initiates (times the ping-pong, sends the stream); side `b` echoes or receives. */
+export interface Cost {
+  a: SideCost
+  b: SideCost
+}
+
+/** Where the two sides ran. */
+export interface AppliedPlacement {
+  requested: PinRequest
+  applied: Placement
+  /** CPUs each side was allowed to run on after pinning (read back, not assumed). */
+  cpusA: number[]
+  cpusB: number[]
+}
+
+/** One repetition: a fresh pair of peers, a warm-up and a measured phase. */
+export interface RepetitionResult {
+  index: number
+  /** Measured messages (round trips for ping-pong). */
+  messages: number
+  /** Wall time of the measured phase. */
+  elapsedNs: number
+  /** Round trips per timed sample; > 1 when a round trip is too short to time alone. */
+  batch: number
+  latencyNs?: LatencyNs
+  throughput?: Throughput
+  cpu: Cost
+  placement: AppliedPlacement
+}
+
+export interface Spread {
+  /** The per-repetition figure the spread is taken over (`latencyNs.p50` or `throughput.bytesPerSec`). */
+  metric: 'latencyNs.p50' | 'throughput.bytesPerSec'
+  min: number
+  median: number
+  max: number
+  /** Coefficient of variation across repetitions, in percent. */
+  cvPct: number
+}
+
+export interface CaseError {
+  message: string
+  code?: string
+  errno?: number
+  syscall?: string
+  /** Which side failed: the initiating side, the peer, or the harness itself. */
+  side?: 'a' | 'b' | 'harness'
+}
+
+/** The C floor's figures for the same case, measured in the same run (see native-helpers/floor). */
+export interface BaselineResult {
+  state: CaseState
+  reason?: string
+  repetitions: RepetitionResult[]
+  latencyNs?: LatencyNs
+  throughput?: Throughput
+  cpu?: Cost
+}
+
+export interface CaseResult extends CaseSpec {
+  state: CaseState
+  /** Why the case was skipped, errored or aborted. */
+  reason?: string
+  error?: CaseError
+  repetitions: RepetitionResult[]
+  /** Pooled over every repetition's samples (ping-pong). */
+  latencyNs?: LatencyNs
+  /** Median over repetitions (stream). */
+  throughput?: Throughput
+  /** Median over repetitions, per side. */
+  cpu?: Cost
+  spread?: Spread
+  /** What the mechanism really used: fd kinds seen in /proc, buffer sizes, wait primitive… */
+  describe: Record<string, string>
+  warnings: string[]
+  /** How the samples were taken (e.g. "per round trip", "batches of 64 round trips"). */
+  timing?: string
+  baseline?: BaselineResult
+  /** Node figure over C figure: p50 latency ratio (> 1 = Node slower); C throughput over Node throughput. */
+  ratioToBaseline?: { p50?: number; throughput?: number }
+  startedAt?: string
+  durationMs?: number
+}
+
+export interface HostLimits {
+  pipeMaxSizeBytes?: number
+  mqueue?: { msgMax?: number; msgsizeMax?: number; queuesMax?: number }
+  sysv?: { msgmax?: number; msgmnb?: number; msgmni?: number; shmmax?: number }
+  rlimitMsgqueueBytes?: number | 'unlimited'
+  netCore?: { wmemMax?: number; rmemMax?: number }
+}
+
+export interface Environment {
+  host: {
+    hostname: string
+    platform: string
+    arch: string
+    kernel: string
+    cpuModel: string
+    cpuCount: number
+    /** CPUs this process may run on (sched_getaffinity / os.availableParallelism). */
+    cpusAllowed: number[]
+    memTotalBytes: number
+    loadAvg: [number, number, number]
+    governor?: string
+  }
+  node: { version: string; v8: string; libuv: string; execPath: string }
+  ipcbench: { version: string; commit?: string; dirty?: boolean }
+  limits: HostLimits
+  native: {
+    addon: { loaded: boolean; reason?: string }
+    floor: { available: boolean; reason?: string; path?: string }
+  }
+}
+
+/** Options after defaults and validation; echoed into the result file. */
+export interface ResolvedOptions {
+  mechanisms: string[]
+  modes: Mode[]
+  endpoints: Endpoints[]
+  patterns: Pattern[]
+  /** Ping-pong sizes and stream sizes may differ (e.g. `--quick`). */
+  sizesBytes: { pingpong: number[]; stream: number[] }
+  repetitions: number
+  /** Upper bound of one repetition's measured phase. */
+  durationMs: number
+  /** Warm-up messages (round trips) before measuring. */
+  warmup: number
+  /** Upper bound on measured messages per repetition (keeps sample arrays bounded). */
+  maxMessages: number
+  /** Per-case time-out: a case still running after this is killed and marked errored. */
+  timeoutMs: number
+  pin: PinRequest
+  baseline: boolean
+  quick: boolean
+  out: string
+}
+
+export interface Calibration {
+  /** Cost of one timed empty section (two clock reads), ns. */
+  emptySampleNs: number
+  /** A same-thread echo through a function call, ns per round trip. */
+  sameThreadEchoNs: number
+}
+
+export interface RunContext {
+  runId: string
+  startedAt: string
+  finishedAt?: string
+  /** `running` while the run is in progress; `interrupted` when SIGINT/SIGTERM ended it. */
+  status: 'running' | 'finished' | 'interrupted' | 'failed'
+  env: Environment
+  options: ResolvedOptions
+  calibration?: Calibration
+  warnings: string[]
+}
+
+export interface RunResult {
+  schema: typeof RUN_SCHEMA
+  context: RunContext
+  cases: CaseResult[]
+}

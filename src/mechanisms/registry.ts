@@ -1,9 +1,10 @@
 import type { Mechanism } from './types.js'
-import { unixStream } from './unix-stream.js'
-import { tcp } from './tcp.js'
+import { NODE_MECHANISMS } from './node-mechanisms.js'
+import { RUNTIME_MECHANISMS } from './runtime-mechanisms.js'
+import { NATIVE_MECHANISMS } from './native-mechanisms.js'
 
 /** Every mechanism ipcbench knows, in the order `list` shows them. */
-export const MECHANISMS: readonly Mechanism[] = [unixStream, tcp]
+export const MECHANISMS: readonly Mechanism[] = [...NATIVE_MECHANISMS.filter((m) => m.id === 'pipe'), ...NODE_MECHANISMS, ...NATIVE_MECHANISMS.filter((m) => m.id !== 'pipe'), ...RUNTIME_MECHANISMS]
 
 export function getMechanism(id: string): Mechanism {
   const m = MECHANISMS.find((x) => x.id === id)

@@ -1,0 +1,4 @@
+import type { Mechanism } from './types.js'
+
+/** Mechanisms that need the native helper (system calls Node has no API for). */
+export const NATIVE_MECHANISMS: readonly Mechanism[] = []

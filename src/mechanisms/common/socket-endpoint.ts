@@ -3,12 +3,12 @@ import type { AsyncEndpoint } from '../types.js'
 
 /**
  * An event-loop endpoint over a byte stream (net.Socket on a UDS, TCP socket, pipe
- * or FIFO fd). Every message has the same size, so framing is a split every
+ * or FIFO fd; `tx` when writes go to another fd, as with a pair of FIFOs). Every message has the same size, so framing is a split every
  * `sizeBytes`: no header is added to what the mechanism carries. A chunk holding
  * exactly one message is passed on without copying; otherwise messages are
  * assembled. Node allocates a fresh buffer per read, so views into it may be kept.
  */
-export function socketEndpoint(socket: Socket, sizeBytes: number): AsyncEndpoint {
+export function socketEndpoint(socket: Socket, sizeBytes: number, tx: Socket = socket): AsyncEndpoint {
   let onMessage: (msg: Uint8Array) => void = () => {}
   let onError: (err: Error) => void = () => {}
   let partial: Uint8Array | undefined
@@ -46,16 +46,17 @@ export function socketEndpoint(socket: Socket, sizeBytes: number): AsyncEndpoint
   socket.on('end', () => {
     if (!closing) onError(Object.assign(new Error('the peer closed the connection'), { code: 'EPEERCLOSED' }))
   })
+  if (tx !== socket) tx.on('error', (err) => !closing && onError(err))
 
   return {
     kind: 'async',
-    send: (buf, release) => socket.write(buf, release),
+    send: (buf, release) => tx.write(buf, release),
     onMessage: (cb) => {
       onMessage = cb
     },
     onDrain: (cb) => {
-      socket.removeAllListeners('drain')
-      socket.on('drain', cb)
+      tx.removeAllListeners('drain')
+      tx.on('drain', cb)
     },
     onError: (cb) => {
       onError = cb
@@ -63,6 +64,7 @@ export function socketEndpoint(socket: Socket, sizeBytes: number): AsyncEndpoint
     close: () =>
       new Promise<void>((resolve) => {
         closing = true
+        if (tx !== socket) tx.destroy()
         if (socket.destroyed) return resolve()
         socket.once('close', () => resolve())
         socket.end()

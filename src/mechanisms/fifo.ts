@@ -1,0 +1,131 @@
+import { execFileSync } from 'node:child_process'
+import { constants as C, closeSync, fstatSync, openSync, promises as fsp, readSync, writeSync } from 'node:fs'
+import net from 'node:net'
+import { join } from 'node:path'
+import { loadNative } from '../native/index.js'
+import type { Endpoint, Mechanism, SyncEndpoint } from './types.js'
+import { socketEndpoint } from './common/socket-endpoint.js'
+
+/**
+ * Named pipes (mkfifo), one per direction, in the case's private directory. Each
+ * side opens both by path, so neither shares an open file description with the
+ * other (O_NONBLOCK on one side cannot leak to the other).
+ *
+ * blocking: fds opened without O_NONBLOCK; readSync/writeSync loops. The opens
+ * block until the other side opens too, so they run on the thread pool
+ * (fs.promises.open), never on the event loop.
+ * nonblocking: O_NONBLOCK fds wrapped in net.Socket (libuv reads them with epoll).
+ * Never fs streams: each pending read holds a thread-pool thread (DESIGN §5).
+ */
+export const fifo: Mechanism = {
+  id: 'fifo',
+  family: 'fd',
+  summary: 'named pipes (mkfifo), one per direction',
+  modes: ['blocking', 'nonblocking'],
+  endpoints: ['process', 'thread'],
+  patterns: ['pingpong', 'stream'],
+  native: false,
+  async load() {
+    return {
+      async setup(ctx) {
+        const a2b = join(ctx.tmpDir, 'a2b.fifo')
+        const b2a = join(ctx.tmpDir, 'b2a.fifo')
+        makeFifo(a2b)
+        makeFifo(b2a)
+        let fds: number[] = []
+        return {
+          peer: { info: { a2b, b2a } },
+          async openA() {
+            const { ep, fds: opened } = await openPair(ctx.spec.mode, b2a, a2b, ctx.spec.sizeBytes)
+            fds = opened
+            return ep
+          },
+          describe: () => ({
+            fdKinds: fds.map((fd) => (safeFstat(fd)?.isFIFO() ? 'fifo' : 'unknown')).join(','),
+            paths: 'a2b.fifo, b2a.fifo in a private 0700 directory',
+            io: ctx.spec.mode === 'blocking' ? 'fs.readSync/fs.writeSync on blocking fds' : 'net.Socket on O_NONBLOCK fds (libuv epoll)',
+          }),
+          async teardown() {},
+        }
+      },
+      async openB(ctx) {
+        const { a2b, b2a } = ctx.info as { a2b: string; b2a: string }
+        return (await openPair(ctx.spec.mode, a2b, b2a, ctx.spec.sizeBytes)).ep
+      },
+    }
+  },
+}
+
+function makeFifo(path: string): void {
+  const n = loadNative()
+  if (n.ok) n.api.mkfifo(path, 0o600)
+  else execFileSync('mkfifo', ['-m', '600', path])
+}
+
+function safeFstat(fd: number) {
+  try {
+    return fstatSync(fd)
+  } catch {
+    return undefined
+  }
+}
+
+async function openPair(mode: string, readPath: string, writePath: string, size: number): Promise<{ ep: Endpoint; fds: number[] }> {
+  if (mode === 'blocking') {
+    // Both opens at once on the thread pool: each completes when the peer opens the other end.
+    const [r, w] = await Promise.all([fsp.open(readPath, C.O_RDONLY), fsp.open(writePath, C.O_WRONLY)])
+    return { ep: blockingFdEndpoint(r.fd, w.fd, size, () => Promise.all([r.close(), w.close()])), fds: [r.fd, w.fd] }
+  }
+  // A non-blocking read open succeeds at once; a non-blocking write open fails with
+  // ENXIO until a reader exists, so retry it.
+  const rfd = openSync(readPath, C.O_RDONLY | C.O_NONBLOCK)
+  const wfd = await openWriterNonBlocking(writePath)
+  const rx = new net.Socket({ fd: rfd, readable: true, writable: false })
+  const tx = new net.Socket({ fd: wfd, readable: false, writable: true })
+  return { ep: socketEndpoint(rx, size, tx), fds: [rfd, wfd] }
+}
+
+async function openWriterNonBlocking(path: string, deadlineMs = 10_000): Promise<number> {
+  const until = Date.now() + deadlineMs
+  for (;;) {
+    try {
+      return openSync(path, C.O_WRONLY | C.O_NONBLOCK)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENXIO' || Date.now() > until) throw err
+      await new Promise((r) => setTimeout(r, 1))
+    }
+  }
+}
+
+/** readSync/writeSync loops over a pair of blocking fds (the pure-Node blocking path). */
+export function blockingFdEndpoint(rfd: number, wfd: number, size: number, onClose: () => unknown): SyncEndpoint {
+  return {
+    kind: 'sync',
+    send(buf) {
+      let off = 0
+      while (off < buf.byteLength) off += writeSync(wfd, buf, off, buf.byteLength - off)
+    },
+    recv(into) {
+      let off = 0
+      while (off < size) {
+        const n = readSync(rfd, into, off, size - off, null)
+        if (n === 0) throw Object.assign(new Error('the peer closed its end (EOF)'), { code: 'EPEERCLOSED' })
+        off += n
+      }
+      return into
+    },
+    close() {
+      void onClose()
+    },
+  }
+}
+
+export function closeFds(fds: number[]): void {
+  for (const fd of fds) {
+    try {
+      closeSync(fd)
+    } catch {
+      // already closed
+    }
+  }
+}

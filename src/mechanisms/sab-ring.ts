@@ -1,0 +1,58 @@
+import type { Mechanism } from './types.js'
+import { asyncRingEndpoint, Ring, syncRingEndpoint, type Waiter } from './common/ring.js'
+import { ringGeometry } from './common/ring-layout.js'
+
+/** SharedArrayBuffer waits: Atomics.wait / notify, and Atomics.waitAsync for the event loop. */
+export const sabWaiter: Waiter = {
+  wait: (i32, index, expected) => void Atomics.wait(i32, index, expected),
+  wake: (i32, index) => void Atomics.notify(i32, index, 1),
+  waitAsync(i32, index, expected) {
+    const r = Atomics.waitAsync(i32, index, expected)
+    return r.async ? r.value : Promise.resolve(r.value)
+  },
+}
+
+/**
+ * Two SPSC rings in one SharedArrayBuffer between the main thread and a worker.
+ * blocking: Atomics.wait/notify (a futex underneath); busy-poll: Atomics.load
+ * spin (+ Atomics.pause where the runtime has it); nonblocking: Atomics.waitAsync.
+ */
+export const sabRing: Mechanism = {
+  id: 'sab-ring',
+  family: 'shared-memory',
+  summary: 'ring buffers in a SharedArrayBuffer with Atomics (threads)',
+  modes: ['blocking', 'nonblocking', 'busy-poll'],
+  endpoints: ['thread'],
+  patterns: ['pingpong', 'stream'],
+  native: false,
+  async load() {
+    return {
+      async setup(ctx) {
+        const g = ringGeometry(Math.max(ctx.spec.sizeBytes, 4))
+        const sab = new SharedArrayBuffer(2 * g.ringBytes)
+        const ab = new Ring(sab, 0, g)
+        const ba = new Ring(sab, g.ringBytes, g)
+        return {
+          peer: { info: { sab } },
+          openA: async () => open(ctx.spec.mode, ab, ba, ctx.spec.sizeBytes),
+          describe: () => ({
+            slots: String(g.slots),
+            slotBytes: String(g.slotBytes),
+            wait: { blocking: 'Atomics.wait/notify', 'busy-poll': `Atomics.load spin${'pause' in Atomics ? ' + Atomics.pause' : ''}`, nonblocking: 'Atomics.waitAsync' }[ctx.spec.mode],
+          }),
+          async teardown() {},
+        }
+      },
+      async openB(ctx) {
+        const { sab } = ctx.info as { sab: SharedArrayBuffer }
+        const g = ringGeometry(Math.max(ctx.spec.sizeBytes, 4))
+        return open(ctx.spec.mode, new Ring(sab, g.ringBytes, g), new Ring(sab, 0, g), ctx.spec.sizeBytes)
+      },
+    }
+  },
+}
+
+function open(mode: string, tx: Ring, rx: Ring, size: number) {
+  if (mode === 'nonblocking') return asyncRingEndpoint(tx, rx, Math.max(size, 4), sabWaiter)
+  return syncRingEndpoint(tx, rx, Math.max(size, 4), mode === 'blocking' ? 'sleep' : 'spin', sabWaiter)
+}

@@ -91,7 +91,7 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
   progress.start(specs.length, o)
   let run: RunResult
   try {
-    run = await runSession(session, o, { baseline, onCaseStart: (s, i, n) => progress.caseStart(s, i, n), onCaseEnd: (r) => progress.caseEnd(r) }, controller.signal)
+    run = await runSession(session, o, { baseline, faultFor: testFault, onCaseStart: (s, i, n) => progress.caseStart(s, i, n), onCaseEnd: (r) => progress.caseEnd(r) }, controller.signal)
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
@@ -118,6 +118,17 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
     process.stderr.write(`${errored.length} case(s) errored:\n${errored.map((c) => `  ${c.id}: ${c.reason}`).join('\n')}\n`)
     process.exitCode = 1
   }
+}
+
+/**
+ * Test-only: IPCBENCH_TEST_FAULT=<fault>[@<case-id pattern>] injects a fault in side b
+ * (see harness/faults.ts), only with IPCBENCH_TEST_FAULTS=1.
+ */
+function testFault(spec: { id: string }): string | undefined {
+  const f = process.env.IPCBENCH_TEST_FAULT
+  if (process.env.IPCBENCH_TEST_FAULTS !== '1' || !f) return undefined
+  const [fault, where] = f.split('@')
+  return where === undefined || matchesCase(spec.id, [where]) ? fault : undefined
 }
 
 function defaultHtml(out: string): string {

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { UsageError } from '../cli/errors.js'
 import type { Mechanism } from '../mechanisms/types.js'
@@ -133,19 +133,36 @@ function resolveOut(out: string | undefined, runId: string): string {
 
 /**
  * Fails before the run when the result file could not be written afterwards: a
- * missing directory is created, a read-only or full one is reported now.
+ * missing directory is created (level by level: recursive mkdir spins forever on
+ * some pseudo-filesystems), then a probe file is written and removed, which also
+ * catches read-only and full filesystems (permission bits do not stop root).
  */
 export function checkWritable(path: string): void {
   const dir = dirname(path)
-  try {
-    if (!existsSync(dir)) mkdirSync(dir, { recursive: true })
-    if (!statSync(dir).isDirectory()) throw new UsageError(`--out: ${dir} is not a directory`)
-    accessSync(dir, constants.W_OK)
-  } catch (err) {
-    if (err instanceof UsageError) throw err
+  const fail = (err: unknown): never => {
     throw new UsageError(`--out: cannot write results to ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose another place with --out FILE`)
   }
+  const missing: string[] = []
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing.unshift(d)
+    if (dirname(d) === d) break
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d)
+    } catch (err) {
+      fail(err)
+    }
+  }
+  if (!statSync(dir).isDirectory()) throw new UsageError(`--out: ${dir} is not a directory`)
   if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--out: ${path} is a directory; give a file name`)
+  const probe = join(dir, `.ipcbench-probe-${process.pid}`)
+  try {
+    writeFileSync(probe, 'x'.repeat(4096))
+    unlinkSync(probe)
+  } catch (err) {
+    fail(err)
+  }
 }
 
 /** The nearest name by edit distance, when it is near enough to be a typo. */

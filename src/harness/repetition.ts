@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { CaseError, RepetitionResult, PinRequest, Placement } from '../types.js'
 import { summarizeNs } from './stats.js'
+import { cleanStale } from './cleanup.js'
 import type { RepReport, RepTask, SideUsage } from './task.js'
 
 const PEER_SCRIPT = fileURLToPath(new URL('./peer.js', import.meta.url))
@@ -38,6 +39,8 @@ export function runRepetitionInPeer(task: RepTask, timeoutMs: number, signal?: A
       clearTimeout(timer)
       signal?.removeEventListener('abort', onAbort)
       killGroup()
+      // A case process that was killed could not tear down: remove what carries its pid.
+      if (!o.ok && child.pid) cleanStale({ isAlive: (pid) => pid !== child.pid })
       resolve(o)
     }
     const onAbort = (): void => finish({ ok: false, aborted: true, error: { message: 'interrupted', side: 'harness' } })

@@ -34,7 +34,8 @@ export function percentileSorted(sorted: Float64Array | readonly number[], p: nu
   const n = sorted.length
   if (n === 0) throw new RangeError('percentileSorted: empty')
   if (!(p > 0 && p <= 100)) throw new RangeError(`percentileSorted: p=${p} outside (0, 100]`)
-  const rank = Math.ceil((p / 100) * n)
+  // p * n / 100 in floating point can land a hair above an integer (99.9% of 1000).
+  const rank = Math.ceil((p * n) / 100 - 1e-9)
   return sorted[Math.min(n, Math.max(1, rank)) - 1]
 }
 

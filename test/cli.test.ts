@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { runCli, tempFile } from './helpers.js'
+
+describe('the command line as a user runs it', () => {
+  it.each([
+    [['run', '--sizes', '0'], '--sizes: "0" is not a positive size'],
+    [['run', '--sizes', '1q'], '--sizes: "1q" is not a size'],
+    [['run', '--repetitions', '-1'], '--repetitions: -1 is outside 1..1000'],
+    [['run', '--duration', 'forever'], '--duration: "forever" is not a duration'],
+    [['run', 'fifoo'], 'unknown mechanism "fifoo" (did you mean "fifo"?)'],
+    [['run', '--pin', 'everywhere'], '--pin: "everywhere" is not one of auto, none, same, split'],
+    [['frobnicate'], "unknown command 'frobnicate'"],
+    [['run', '--no-such-option'], "unknown option '--no-such-option'"],
+  ])('%j exits 2 with a clear error and no stack', (args, text) => {
+    const r = runCli(args)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('Error:')
+    expect(r.stderr).toContain(text)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    expect(r.stdout).toBe('')
+  })
+
+  it('an unwritable result place fails before the run', () => {
+    const r = runCli(['run', 'fifo', '--quick', '--out', '/proc/ipcbench/run.json'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/--out: cannot write results to \/proc\/ipcbench/)
+  })
+
+  it('list --json describes every mechanism', () => {
+    const r = runCli(['list', '--json'])
+    expect(r.code).toBe(0)
+    const list = JSON.parse(r.stdout) as Array<{ id: string; modes: string[]; available: boolean; combinations: string[] }>
+    const fifo = list.find((m) => m.id === 'fifo')!
+    expect(fifo.modes).toEqual(['blocking', 'nonblocking'])
+    expect(fifo.combinations).toContain('blocking/process/pingpong')
+    expect(list.find((m) => m.id === 'signal')!.combinations).toEqual(['nonblocking/process/pingpong'])
+  })
+
+  it('env --json has the fingerprint', () => {
+    const env = JSON.parse(runCli(['env', '--json']).stdout)
+    expect(env.node.version).toBe(process.version)
+    expect(env.host.cpuCount).toBeGreaterThan(0)
+    expect(env.limits.mqueue).toHaveProperty('msgsizeMax')
+  })
+
+  it('run --json prints only the result, which is also in the file', () => {
+    const out = tempFile('r.json')
+    const r = runCli(['run', 'fifo', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong', '--quick', '--no-baseline', '--repetitions', '2', '--duration', '30ms', '--json', '--out', out])
+    expect(r.code).toBe(0)
+    const run = JSON.parse(r.stdout)
+    expect(run.schema).toBe('ipcbench/run@1')
+    expect(run.cases[0].id).toBe('fifo/blocking/process/pingpong/64B')
+    expect(run.cases[0].repetitions).toHaveLength(2)
+    expect(run.cases[0].spread.metric).toBe('latencyNs.p50')
+    expect(JSON.parse(readFileSync(out, 'utf8')).cases[0].id).toBe(run.cases[0].id)
+    expect(run.context.options.repetitions).toBe(2)
+  })
+
+  it('--help and --version succeed', () => {
+    expect(runCli(['--help']).code).toBe(0)
+    expect(runCli(['--version']).stdout).toMatch(/^\d+\.\d+\.\d+/)
+  })
+})

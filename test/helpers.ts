@@ -1,0 +1,32 @@
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { RunResult } from '../src/types.js'
+
+export const ROOT = join(import.meta.dirname, '..')
+export const BIN = join(ROOT, 'bin', 'ipcbench.js')
+
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the CLI as a user would (compiled dist/, a fresh process). */
+export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env }, timeout: timeoutMs })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+export function tempFile(name: string): string {
+  return join(mkdtempSync(join(tmpdir(), 'ipcbench-test-')), name)
+}
+
+/** A short real run of some cases; returns the parsed result file. */
+export function quickRun(args: string[], env: Record<string, string> = {}): { cli: CliResult; run: RunResult } {
+  const out = tempFile('run.json')
+  const cli = runCli(['run', ...args, '--quick', '--no-baseline', '--repetitions', '1', '--duration', '40ms', '--warmup', '50', '--out', out], env)
+  const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
+  return { cli, run }
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest'
+import { quickRun } from './helpers.js'
+
+/** One real exchange per mechanism, mode, endpoints and pattern, payloads verified by the harness. */
+describe.each(['fifo', 'unix-stream', 'tcp', 'sab-ring', 'signal'])('%s', (mechanism) => {
+  it('completes every case it offers, with payloads verified both ways', () => {
+    const { cli, run } = quickRun([mechanism])
+    expect(run.cases.length).toBeGreaterThan(0)
+    for (const c of run.cases) {
+      expect.soft(c.state, `${c.id}: ${c.reason ?? ''}`).toBe('completed')
+      expect.soft(c.repetitions[0]?.messages ?? 0, c.id).toBeGreaterThan(0)
+      if (c.pattern === 'pingpong') expect.soft(c.latencyNs?.p50 ?? 0, c.id).toBeGreaterThan(0)
+      else expect.soft(c.throughput?.bytesPerSec ?? 0, c.id).toBeGreaterThan(0)
+    }
+    expect(cli.code).toBe(0)
+  })
+})
+
+describe('fd kinds are the kernel objects the names promise', () => {
+  it('fifo fds are FIFOs; unix-stream fds are sockets', () => {
+    const fifo = quickRun(['fifo', '--endpoints', 'process', '--patterns', 'pingpong', '--modes', 'blocking']).run.cases[0]
+    expect(fifo.describe.fdKinds).toBe('fifo,fifo')
+    const uds = quickRun(['unix-stream', '--endpoints', 'process', '--patterns', 'pingpong']).run.cases[0]
+    expect(uds.describe.fdKind).toMatch(/^socket:\[\d+\]$/)
+  })
+})
+
+describe('integrity: corruption, loss and duplication fail the case with the message number', () => {
+  it.each([
+    ['corrupt:120', /message 120: trailer corrupted/],
+    ['drop:130', /message 130: sequence number 131 \(lost message\)/],
+    ['dup:140', /message 140: sequence number 139 \(duplicated or reordered message\)/],
+  ])('%s', (fault, expected) => {
+    const { run } = quickRun(['fifo', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong'], { IPCBENCH_TEST_FAULTS: '1', IPCBENCH_TEST_FAULT: fault })
+    expect(run.cases[0].state).toBe('errored')
+    expect(run.cases[0].reason).toMatch(expected)
+    expect(run.cases[0].latencyNs).toBeUndefined()
+  })
+})

@@ -3,7 +3,6 @@ import { ExitCode, UsageError } from './cli/errors.js'
 import { registerRunCommands } from './cli/run-command.js'
 import { registerInfoCommands } from './cli/info-command.js'
 import { registerReportCommand } from './cli/report-command.js'
-import { registerCompareCommands } from './cli/compare-command.js'
 import { registerCleanCommand } from './cli/clean-command.js'
 import { packageVersion } from './harness/env.js'
 
@@ -23,7 +22,6 @@ function buildProgram(): Command {
   registerInfoCommands(program)
   registerRunCommands(program)
   registerReportCommand(program)
-  registerCompareCommands(program)
   registerCleanCommand(program)
   program.addOption(new Option('--no-color', 'disable colour (also NO_COLOR, or when stdout is not a terminal)'))
   return program

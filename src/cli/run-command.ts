@@ -9,7 +9,6 @@ import { createBaselineRunner } from '../harness/floor-run.js'
 import { cleanStale } from '../harness/cleanup.js'
 import { renderTables } from '../report/table.js'
 import { writeHtmlReport } from './report-command.js'
-import { saveBaseline } from '../compare/baseline.js'
 import type { CaseResult, RunResult } from '../types.js'
 import { Progress } from './progress.js'
 import { UsageError } from './errors.js'
@@ -39,7 +38,6 @@ function addRunOptions(cmd: Command): Command {
     .option('--no-baseline', 'do not run the C floor beside the Node cases')
     .option('--out <file>', 'result file (default results/<run-id>.json)')
     .option('--json', 'print only the result JSON on stdout')
-    .option('--save-baseline <name>', 'also store the result as a named baseline for "ipcbench compare --baseline"')
     .option('--html [file]', 'also write the HTML report (default: next to the result file)')
     .option('--progress', 'show progress on stderr even when it is not a terminal')
 }
@@ -60,9 +58,6 @@ export function registerRunCommands(program: Command): void {
 async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): Promise<void> {
   const runId = newRunId()
   const o = resolveRunOptions({ ...flags, mechanisms }, MECHANISMS, runId)
-  if (flags.saveBaseline !== undefined && !/^[A-Za-z0-9._-]+$/.test(flags.saveBaseline)) {
-    throw new UsageError(`--save-baseline: "${flags.saveBaseline}" is not a name (letters, digits, ".", "_", "-")`)
-  }
   const patterns = flags.cases?.split(',').map((s) => s.trim()).filter(Boolean)
   const specs = planCases(o, patterns ? (id) => matchesCase(id, patterns) : undefined)
   if (specs.length === 0) throw new UsageError('no case matches the options given; "ipcbench list" shows what each mechanism offers')
@@ -100,7 +95,6 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
 
   const htmlPath = flags.html === undefined ? (all ? defaultHtml(o.out) : undefined) : typeof flags.html === 'string' ? flags.html : defaultHtml(o.out)
   if (htmlPath) await writeHtmlReport(run, htmlPath)
-  if (flags.saveBaseline) saveBaseline(run, flags.saveBaseline)
 
   if (flags.json) process.stdout.write(JSON.stringify(run, null, 2) + '\n')
   else {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { quickRun } from './helpers.js'
 
 /** One real exchange per mechanism, mode, endpoints and pattern, payloads verified by the harness. */
-describe.each(['fifo', 'unix-stream', 'tcp', 'sab-ring', 'signal'])('%s', (mechanism) => {
+describe.each(['fifo', 'unix-stream', 'tcp', 'sab-ring', 'signal', 'worker-message', 'message-channel', 'child-ipc', 'piscina'])('%s', (mechanism) => {
   it('completes every case it offers, with payloads verified both ways', () => {
     const { cli, run } = quickRun([mechanism])
     expect(run.cases.length).toBeGreaterThan(0)
@@ -35,5 +35,18 @@ describe('integrity: corruption, loss and duplication fail the case with the mes
     expect(run.cases[0].state).toBe('errored')
     expect(run.cases[0].reason).toMatch(expected)
     expect(run.cases[0].latencyNs).toBeUndefined()
+  })
+})
+
+describe('runtime mechanisms say what they really used', () => {
+  it('child-ipc records its serialization and json carries base64', () => {
+    const cases = quickRun(['child-ipc', '--patterns', 'pingpong']).run.cases
+    expect(cases.map((c) => c.id)).toEqual(['child-ipc:json/nonblocking/process/pingpong/64B', 'child-ipc:advanced/nonblocking/process/pingpong/64B'])
+    expect(cases[0].describe).toMatchObject({ serialization: 'json', payload: expect.stringMatching(/base64/) })
+    expect(cases[1].describe.serialization).toBe('advanced')
+  })
+  it('message-channel streams are flow-controlled by a credit window', () => {
+    const c = quickRun(['message-channel', '--patterns', 'stream', '--modes', 'nonblocking']).run.cases[0]
+    expect(c.describe.flowControl).toMatch(/credit window of 64/)
   })
 })

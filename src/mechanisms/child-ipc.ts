@@ -1,0 +1,69 @@
+import type { ChildProcess } from 'node:child_process'
+import type { Mechanism } from './types.js'
+import { asyncLinkEndpoint, WINDOW, type Codec, type Link } from './common/port-endpoint.js'
+
+/**
+ * Node's child-process IPC channel (`child.send` ⇄ `process.send`), opened for this
+ * case with the variant's serialization. `json` cannot carry bytes, so the payload
+ * travels as a base64 string and is decoded back into exactly the bytes sent — that
+ * conversion is part of what json serialization costs. `advanced` (the V8
+ * serializer) carries the Uint8Array itself.
+ */
+const base64: Codec = {
+  encode: (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64'),
+  decode: (v) => Buffer.from(v as string, 'base64'),
+  transfers: false,
+}
+const advanced: Codec = { encode: (b) => b, decode: (v) => v as Uint8Array, transfers: false }
+
+const gone = (what: string) => Object.assign(new Error(what), { code: 'EPEERCLOSED' })
+
+export const childIpc: Mechanism = {
+  id: 'child-ipc',
+  family: 'runtime',
+  summary: "Node's child-process IPC channel (process.send), json or advanced serialization",
+  variants: ['json', 'advanced'],
+  modes: ['nonblocking'],
+  endpoints: ['process'],
+  patterns: ['pingpong', 'stream'],
+  native: false,
+  async load() {
+    return {
+      async setup(ctx) {
+        const serialization = ctx.spec.variant === 'advanced' ? 'advanced' : 'json'
+        return {
+          peer: { info: {}, ipc: serialization },
+          async openA(peer) {
+            const child = peer.child as ChildProcess
+            const link: Link = {
+              post: (v) => child.send(v as string),
+              listen: (cb) => child.on('message', cb),
+              unlisten: () => child.removeAllListeners('message'),
+              onGone: (cb) => child.once('disconnect', () => cb(gone('the peer closed the IPC channel'))),
+            }
+            return asyncLinkEndpoint(link, serialization === 'json' ? base64 : advanced, ctx.spec.pattern === 'stream')
+          },
+          describe: () => ({
+            serialization,
+            payload: serialization === 'json' ? 'base64 string (json cannot carry bytes)' : 'Uint8Array (V8 serializer)',
+            ...(ctx.spec.pattern === 'stream' ? { flowControl: `credit window of ${WINDOW} messages` } : {}),
+          }),
+          async teardown() {},
+        }
+      },
+      async openB(ctx) {
+        if (!process.send) throw new Error('child-ipc: the peer was started without an IPC channel')
+        const link: Link = {
+          post: (v) => process.send!(v as string),
+          listen: (cb) => process.on('message', cb),
+          unlisten: () => {
+            process.removeAllListeners('message')
+            process.disconnect?.()
+          },
+          onGone: (cb) => process.once('disconnect', () => cb(gone('side a closed the IPC channel'))),
+        }
+        return asyncLinkEndpoint(link, ctx.spec.variant === 'advanced' ? advanced : base64, ctx.spec.pattern === 'stream')
+      },
+    }
+  },
+}

@@ -1,0 +1,52 @@
+import { MessageChannel, type MessagePort } from 'node:worker_threads'
+import type { Mechanism } from './types.js'
+import { asyncLinkEndpoint, cloneCodec, portLink, spinPortEndpoint, transferCodec, WINDOW } from './common/port-endpoint.js'
+
+/**
+ * A MessageChannel between the main thread and a worker: port2 is transferred to the
+ * worker. Variants: `clone` (structured clone copies the bytes) and `transfer` (the
+ * ArrayBuffer moves; the echo moves it back). nonblocking: port.on('message');
+ * busy-poll: receiveMessageOnPort in a loop on both ends.
+ */
+export const messageChannel: Mechanism = {
+  id: 'message-channel',
+  family: 'runtime',
+  summary: 'MessageChannel ports between threads (structured clone or transfer)',
+  variants: ['clone', 'transfer'],
+  modes: ['nonblocking', 'busy-poll'],
+  endpoints: ['thread'],
+  patterns: ['pingpong', 'stream'],
+  native: false,
+  async load() {
+    return {
+      async setup(ctx) {
+        const { port1, port2 } = new MessageChannel()
+        return {
+          peer: { info: {}, transfer: [port2] },
+          openA: async () => open(port1, ctx.spec.mode, ctx.spec.variant, ctx.spec.pattern === 'stream'),
+          describe: () => describePort(ctx.spec.mode, ctx.spec.variant, ctx.spec.pattern),
+          async teardown() {
+            port1.close()
+          },
+        }
+      },
+      async openB(ctx) {
+        const port = ctx.transferred[0] as MessagePort
+        return open(port, ctx.spec.mode, ctx.spec.variant, ctx.spec.pattern === 'stream')
+      },
+    }
+  },
+}
+
+function open(port: MessagePort, mode: string, variant: string | undefined, stream: boolean) {
+  const codec = variant === 'transfer' ? transferCodec : cloneCodec
+  return mode === 'busy-poll' ? spinPortEndpoint(port, codec, stream) : asyncLinkEndpoint(portLink(port), codec, stream)
+}
+
+export function describePort(mode: string, variant: string | undefined, pattern: string): Record<string, string> {
+  return {
+    payload: variant === 'transfer' ? 'ArrayBuffer transferred (moved, not copied)' : 'structured clone (copied)',
+    wait: mode === 'busy-poll' ? 'receiveMessageOnPort spin' : "port.on('message') (event loop)",
+    ...(pattern === 'stream' ? { flowControl: `credit window of ${WINDOW} messages (postMessage has no back-pressure)` } : {}),
+  }
+}

@@ -1,0 +1,79 @@
+import type { AsyncEndpoint, Mechanism } from './types.js'
+import { stamp, STOP } from '../harness/wire.js'
+
+/**
+ * A piscina task round trip: side a's "send" is `pool.run(message)` on a pool of one
+ * worker whose task returns the message, and the resolved result is the echo. That
+ * is the dispatch cost a real application pays, to set beside raw postMessage and
+ * the SAB ring. piscina owns its worker, so the harness's own peer has no part in
+ * the exchange: it reports end-of-stream at once and idles. The pool's thread lives
+ * in side a's process, so side a's CPU (measured as the process without the native
+ * helper) includes it.
+ * Variants: `atomics` (piscina's default, atomics: 'sync') and `no-atomics`.
+ */
+export const piscinaMechanism: Mechanism = {
+  id: 'piscina',
+  family: 'runtime',
+  summary: 'piscina pool.run() round trip (one worker), atomics on and off',
+  variants: ['atomics', 'no-atomics'],
+  modes: ['nonblocking'],
+  endpoints: ['thread'],
+  patterns: ['pingpong'],
+  native: false,
+  async load() {
+    const { Piscina } = await import('piscina')
+    return {
+      async setup(ctx) {
+        const atomics = ctx.spec.variant === 'no-atomics' ? 'disabled' : 'sync'
+        const pool = new Piscina({
+          filename: new URL('./piscina-task.js', import.meta.url).href,
+          minThreads: 1,
+          maxThreads: 1,
+          idleTimeout: 60_000,
+          atomics,
+        })
+        return {
+          peer: { info: {} },
+          async openA(): Promise<AsyncEndpoint> {
+            let onMessage: (m: Uint8Array) => void = () => {}
+            let onError: (e: Error) => void = () => {}
+            return {
+              kind: 'async',
+              send(buf) {
+                pool.run(buf).then((r: Uint8Array) => onMessage(r), (e: Error) => onError(e))
+                return true
+              },
+              onMessage: (cb) => {
+                onMessage = cb
+              },
+              onDrain: () => {},
+              onError: (cb) => {
+                onError = cb
+              },
+              close: () => {},
+            }
+          },
+          describe: () => ({ pool: 'piscina, 1 worker', atomics, peer: 'the harness peer idles; the pool worker echoes' }),
+          async teardown() {
+            await pool.destroy()
+          },
+        }
+      },
+      async openB(): Promise<AsyncEndpoint> {
+        // Not part of the exchange: hand the harness an immediate end-of-stream.
+        return {
+          kind: 'async',
+          send: () => true,
+          onMessage(cb) {
+            const stop = new Uint8Array(64)
+            stamp(stop, STOP)
+            queueMicrotask(() => cb(stop))
+          },
+          onDrain: () => {},
+          onError: () => {},
+          close: () => {},
+        }
+      },
+    }
+  },
+}

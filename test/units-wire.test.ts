@@ -73,3 +73,14 @@ describe('batching', () => {
     expect(chooseBatch(Infinity)).toBe(1)
   })
 })
+
+describe('warm-up', () => {
+  it('is a count capped at 16 MiB of traffic, and never below 16 messages', async () => {
+    const { warmupFor } = await import('../src/harness/run.js')
+    expect(warmupFor(500, 64)).toBe(500)
+    expect(warmupFor(500, 65536)).toBe(256)
+    expect(warmupFor(500, 1048576)).toBe(16)
+    expect(warmupFor(500, 64 * 1048576)).toBe(16)
+    expect(warmupFor(0, 64)).toBe(0)
+  })
+})

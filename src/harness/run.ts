@@ -61,7 +61,7 @@ export async function runCase(spec: CaseSpec, o: ResolvedOptions, env: Environme
         {
           spec,
           repetition: i,
-          plan: { sizeBytes: Math.max(spec.sizeBytes, MIN_MESSAGE_BYTES), warmup: o.warmup, durationMs: o.durationMs, maxMessages: o.maxMessages },
+          plan: { sizeBytes: Math.max(spec.sizeBytes, MIN_MESSAGE_BYTES), warmup: warmupFor(o.warmup, spec.sizeBytes), durationMs: o.durationMs, maxMessages: o.maxMessages },
           placement: { requested: o.pin, applied: placement.applied, cpuA: placement.cpuA, cpuB: placement.cpuB },
           samplesPath: join(workDir, `samples-${i}-${randomBytes(4).toString('hex')}.f64`),
           fault: hooks.faultFor?.(spec),
@@ -87,6 +87,14 @@ export async function runCase(spec: CaseSpec, o: ResolvedOptions, env: Environme
   hooks.baseline?.finish(spec, result)
   result.durationMs = Date.now() - startedAt.getTime()
   return result
+}
+
+/**
+ * Warm-up is a count, capped at 16 MiB of traffic: 500 round trips of 1 MiB would
+ * spend half a second warming a path that is warm after a few dozen.
+ */
+export function warmupFor(warmup: number, sizeBytes: number): number {
+  return Math.min(warmup, Math.max(16, Math.floor((16 * 1024 * 1024) / Math.max(1, sizeBytes))))
 }
 
 function finishAborted(result: CaseResult, startedAt: Date): CaseResult {

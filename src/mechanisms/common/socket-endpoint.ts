@@ -61,14 +61,23 @@ export function socketEndpoint(socket: Socket, sizeBytes: number, tx: Socket = s
     onError: (cb) => {
       onError = cb
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        closing = true
-        if (tx !== socket) tx.destroy()
-        if (socket.destroyed) return resolve()
-        socket.once('close', () => resolve())
-        socket.end()
-        setTimeout(() => socket.destroy(), 200).unref()
-      }),
+    close: async () => {
+      closing = true
+      // End (not destroy) the writer: the last message may still be queued in libuv
+      // (a 1 MiB echo through a 64 KiB pipe), and the peer is waiting for all of it.
+      const ended = (s: Socket): Promise<void> =>
+        new Promise((resolve) => {
+          if (s.destroyed) return resolve()
+          s.once('close', () => resolve())
+          s.end()
+          setTimeout(() => s.destroy(), 2000).unref()
+        })
+      if (tx !== socket) {
+        await ended(tx)
+        socket.destroy()
+        return
+      }
+      await ended(socket)
+    },
   }
 }

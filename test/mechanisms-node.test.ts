@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { quickRun } from './helpers.js'
 
 /** One real exchange per mechanism, mode, endpoints and pattern, payloads verified by the harness. */
-describe.each(['fifo', 'unix-stream', 'tcp', 'sab-ring', 'signal', 'worker-message', 'message-channel', 'child-ipc', 'piscina'])('%s', (mechanism) => {
+describe.each(['pipe', 'fifo', 'unix-stream', 'tcp', 'sab-ring', 'signal', 'worker-message', 'message-channel', 'child-ipc', 'piscina'])('%s', (mechanism) => {
   it('completes every case it offers, with payloads verified both ways', () => {
     const { cli, run } = quickRun([mechanism])
     expect(run.cases.length).toBeGreaterThan(0)
@@ -48,5 +48,24 @@ describe('runtime mechanisms say what they really used', () => {
   it('message-channel streams are flow-controlled by a credit window', () => {
     const c = quickRun(['message-channel', '--patterns', 'stream', '--modes', 'nonblocking']).run.cases[0]
     expect(c.describe.flowControl).toMatch(/credit window of 64/)
+  })
+})
+
+describe('pipe is a real pipe(2)', () => {
+  it('both sides hold pipe:[…] fds, read from /proc', () => {
+    const c = quickRun(['pipe', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong']).run.cases[0]
+    expect(c.state).toBe('completed')
+    expect(c.describe.fdKinds).toMatch(/^a: pipe:\[\d+\] pipe:\[\d+\]; b: pipe:\[\d+\] pipe:\[\d+\]$/)
+  })
+})
+
+describe('without the native helper', () => {
+  it('native mechanisms are skipped with the reason and the rest still runs', () => {
+    const { cli, run } = quickRun(['pipe', 'fifo', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong'], { IPCBENCH_NATIVE: 'off' })
+    expect(cli.code).toBe(0)
+    const pipe = run.cases.find((c) => c.mechanism === 'pipe')!
+    expect(pipe).toMatchObject({ state: 'skipped', reason: 'native helper not built (disabled by IPCBENCH_NATIVE=off)' })
+    expect(run.cases.find((c) => c.mechanism === 'fifo')!.state).toBe('completed')
+    expect(run.context.env.native.addon.loaded).toBe(false)
   })
 })

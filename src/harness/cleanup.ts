@@ -87,10 +87,9 @@ function removeSysvFromLedger(ledger: string, dryRun: boolean): string[] {
     if (!Number.isInteger(id) || (kind !== 'msg' && kind !== 'shm')) continue
     if (!dryRun) {
       try {
-        if (native.ok) {
-          if (kind === 'msg') native.api.msgRmid(id)
-          else native.api.shmRmid(id)
-        } else execFileSync('ipcrm', [kind === 'msg' ? '-q' : '-m', String(id)], { stdio: 'ignore' })
+        const rmid = native.ok ? (kind === 'msg' ? native.api.msgRmid : native.api.shmRmid) : undefined
+        if (rmid) rmid(id)
+        else execFileSync('ipcrm', [kind === 'msg' ? '-q' : '-m', String(id)], { stdio: 'ignore' })
       } catch {
         continue // already gone
       }

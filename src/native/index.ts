@@ -10,13 +10,30 @@ import { fileURLToPath } from 'node:url'
  * listed as unavailable with that reason.
  */
 export interface NativeApi {
+  /** pipe2(O_CLOEXEC [| O_NONBLOCK]) → [readFd, writeFd] */
+  pipe2(nonblock: boolean): [number, number]
   mkfifo(path: string, mode: number): void
+  setNonBlocking(fd: number, on: boolean): void
+  /** F_GETPIPE_SZ */
+  getPipeSize(fd: number): number
+  /** One read(2): bytes, 0 at EOF, or -11 (-EAGAIN) when a non-blocking fd is empty. */
+  read(fd: number, buf: Uint8Array, offset: number, length: number): number
+  /** One write(2): bytes written, or -11 (-EAGAIN). */
+  write(fd: number, buf: Uint8Array, offset: number, length: number): number
+  close(fd: number): void
+  /** sched_setaffinity of the calling thread. */
   setAffinity(cpus: number[]): void
   getAffinity(): number[]
+  /** getrusage(RUSAGE_THREAD) */
   threadRusage(): { userUs: number; sysUs: number; voluntaryCtx: number; involuntaryCtx: number }
-  msgRmid(id: number): void
-  shmRmid(id: number): void
+  gettid(): number
+  /** System V removal, used by `ipcbench clean` (present once the System V mechanisms are). */
+  msgRmid?(id: number): void
+  shmRmid?(id: number): void
 }
+
+/** read/write return this negated when a non-blocking fd would block. */
+export const EAGAIN = 11
 
 export type NativeStatus = { ok: true; api: NativeApi } | { ok: false; reason: string }
 

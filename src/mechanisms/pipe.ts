@@ -1,0 +1,135 @@
+import { native, EAGAIN, type NativeApi } from '../native/index.js'
+import net from 'node:net'
+import type { Endpoint, Mechanism, SyncEndpoint } from './types.js'
+import { socketEndpoint } from './common/socket-endpoint.js'
+import { fdKind } from './common/proc.js'
+
+/**
+ * Anonymous pipes from pipe2(2), one per direction. For a child peer, its two ends
+ * are handed over in spawn's stdio (they arrive as fds 4 and 5) and side a closes
+ * its copies, so a dead peer reads as EOF. Node's `stdio: 'pipe'` would be a
+ * socketpair; these show up as `pipe:[…]` in /proc/<pid>/fd.
+ *
+ * blocking: read(2)/write(2) through the native helper on blocking fds;
+ * busy-poll: the same calls on O_NONBLOCK fds, retried on EAGAIN without sleeping;
+ * nonblocking: net.Socket on the fd (libuv sets O_NONBLOCK and polls it with epoll).
+ * Each end is used by one side only, so O_NONBLOCK on a shared description cannot
+ * leak from one side to the other.
+ */
+export const pipe: Mechanism = {
+  id: 'pipe',
+  family: 'fd',
+  summary: 'anonymous pipes (pipe2), one per direction, fds handed to the peer',
+  modes: ['blocking', 'nonblocking', 'busy-poll'],
+  endpoints: ['process', 'thread'],
+  patterns: ['pingpong', 'stream'],
+  native: true,
+  async load() {
+    return {
+      async setup(ctx) {
+        const api = native()
+        const spin = ctx.spec.mode === 'busy-poll'
+        const [a2bR, a2bW] = api.pipe2(spin)
+        const [b2aR, b2aW] = api.pipe2(spin)
+        const isProcess = ctx.spec.endpoints === 'process'
+        let peerKinds = ''
+        let closed = false
+        const closeAll = (fds: number[]): void => fds.forEach((fd) => safeClose(api, fd))
+        return {
+          peer: { info: {}, fds: [a2bR, b2aW] },
+          async openA(peer) {
+            const kinds = `a: ${fdKind(b2aR)} ${fdKind(a2bW)}`
+            if (isProcess) {
+              peerKinds = `b: ${fdKind(4, peer.pid)} ${fdKind(5, peer.pid)}`
+              // The child has its own copies now; without ours, its death is our EOF.
+              closeAll([a2bR, b2aW])
+            }
+            peerKinds = `${kinds}; ${peerKinds}`.replace(/; $/, '')
+            return open(api, ctx.spec.mode, b2aR, a2bW, ctx.spec.sizeBytes, () => {
+              closed = true
+            })
+          },
+          describe: () => ({ fdKinds: peerKinds, pipeSizeBytes: String(safePipeSize(api, a2bW)), io: io(ctx.spec.mode) }),
+          async teardown() {
+            // Side b's endpoint closes its own ends (a worker shares our fd table:
+            // closing them again here could close a number already reused).
+            if (!closed) closeAll([b2aR, a2bW])
+          },
+        }
+      },
+      async openB(ctx) {
+        const [rfd, wfd] = ctx.fds
+        return open(native(), ctx.spec.mode, rfd, wfd, ctx.spec.sizeBytes, () => {})
+      },
+    }
+  },
+}
+
+function io(mode: string): string {
+  if (mode === 'blocking') return 'read(2)/write(2) on blocking fds (native helper)'
+  if (mode === 'busy-poll') return 'read(2)/write(2) on O_NONBLOCK fds, retried on EAGAIN (native helper)'
+  return 'net.Socket on the fds (libuv epoll)'
+}
+
+function safeClose(api: NativeApi, fd: number): void {
+  try {
+    api.close(fd)
+  } catch {
+    // already closed
+  }
+}
+
+function safePipeSize(api: NativeApi, fd: number): number | string {
+  try {
+    return api.getPipeSize(fd)
+  } catch {
+    return 'unknown'
+  }
+}
+
+function open(api: NativeApi, mode: string, rfd: number, wfd: number, size: number, onClose: () => void): Endpoint {
+  if (mode === 'nonblocking') {
+    const rx = new net.Socket({ fd: rfd, readable: true, writable: false })
+    const tx = new net.Socket({ fd: wfd, readable: false, writable: true })
+    const ep = socketEndpoint(rx, size, tx)
+    const close = ep.close
+    ep.close = async () => {
+      onClose()
+      await close()
+    }
+    return ep
+  }
+  return nativeFdEndpoint(api, rfd, wfd, size, onClose)
+}
+
+/**
+ * Whole messages over a byte stream with one system call per chunk. On blocking fds
+ * the kernel sleeps; on O_NONBLOCK fds -EAGAIN is retried at once (busy-poll).
+ */
+export function nativeFdEndpoint(api: NativeApi, rfd: number, wfd: number, size: number, onClose: () => void): SyncEndpoint {
+  return {
+    kind: 'sync',
+    send(buf) {
+      let off = 0
+      while (off < buf.byteLength) {
+        const n = api.write(wfd, buf, off, buf.byteLength - off)
+        if (n > 0) off += n
+        else if (n !== -EAGAIN) throw Object.assign(new Error(`write returned ${n}`), { code: 'EIO' })
+      }
+    },
+    recv(into) {
+      let off = 0
+      while (off < size) {
+        const n = api.read(rfd, into, off, size - off)
+        if (n > 0) off += n
+        else if (n === 0) throw Object.assign(new Error('the peer closed its end (EOF)'), { code: 'EPEERCLOSED' })
+      }
+      return into
+    },
+    close() {
+      onClose()
+      safeClose(api, rfd)
+      safeClose(api, wfd)
+    },
+  }
+}

@@ -69,3 +69,10 @@ describe('without the native helper', () => {
     expect(run.context.env.native.addon.loaded).toBe(false)
   })
 })
+
+describe('closing does not lose or break the last message', () => {
+  it('a 1 MiB echo through 64 KiB FIFOs reaches the peer whole, in processes and threads', () => {
+    const { run } = quickRun(['fifo', '--modes', 'nonblocking', '--patterns', 'pingpong', '--sizes', '1m', '--repetitions', '2'])
+    for (const c of run.cases) expect(c.state, `${c.id}: ${c.reason ?? ''}`).toBe('completed')
+  })
+})

@@ -30,7 +30,7 @@ export const DEFAULTS = {
   full: {
     sizesBytes: { pingpong: [64, 1024, 65536, 1048576], stream: [1024, 65536, 1048576] },
     repetitions: 5,
-    durationMs: 200,
+    durationMs: 150,
     warmup: 500,
   },
   quick: {

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { getMechanism } from '../mechanisms/registry.js'
 import type { CaseResult, CaseSpec, Cost, Environment, RepetitionResult, ResolvedOptions, SideCost } from '../types.js'
-import { formatSizeBytes } from '../util/units.js'
 import { loadNative } from '../native/index.js'
 import { planPlacement } from './placement.js'
 import { runRepetitionInPeer } from './repetition.js'
@@ -147,8 +146,4 @@ function medianCost(reps: RepetitionResult[]): Cost {
     scope: pick(reps[0]).scope,
   })
   return { a: side((r) => r.cpu.a), b: side((r) => r.cpu.b) }
-}
-
-export function describeSize(bytes: number): string {
-  return formatSizeBytes(bytes)
 }

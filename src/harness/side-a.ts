@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { MessageChannel, Worker } from 'node:worker_threads'
 import { getMechanism } from '../mechanisms/registry.js'
 import type { Channel, Endpoint, PeerHandoff, PeerLink } from '../mechanisms/types.js'
-import { Control, PeerError, errorMessage, type ControlMessage } from './control.js'
+import { Control, PeerError, type ControlMessage } from './control.js'
 import { allowedCpus, meterFor } from './cost.js'
 import { asyncPingpongA, asyncStreamA, syncPingpongA, syncStreamA, type CostSnapshot } from './loops.js'
 import { pinThisThread } from './side-b.js'
@@ -195,4 +195,3 @@ function startWorkerPeer(handoff: PeerHandoff): StartedPeer {
   }
 }
 
-export { errorMessage }

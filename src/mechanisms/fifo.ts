@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { constants as C, closeSync, fstatSync, openSync, promises as fsp, readSync, writeSync } from 'node:fs'
+import { constants as C, fstatSync, openSync, promises as fsp, readSync, writeSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { loadNative } from '../native/index.js'
@@ -117,15 +117,5 @@ export function blockingFdEndpoint(rfd: number, wfd: number, size: number, onClo
     close() {
       void onClose()
     },
-  }
-}
-
-export function closeFds(fds: number[]): void {
-  for (const fd of fds) {
-    try {
-      closeSync(fd)
-    } catch {
-      // already closed
-    }
   }
 }

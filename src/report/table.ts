@@ -1,6 +1,6 @@
 import Table from 'cli-table3'
 import type { CaseResult, RunResult } from '../types.js'
-import { formatBytesPerSec, formatNs, formatRate, formatSizeBytes } from '../util/units.js'
+import { formatBytesPerSec, formatNs, formatRate } from '../util/units.js'
 
 /**
  * Terminal tables, one per pattern: rows grouped by size and sorted fastest first,
@@ -58,8 +58,4 @@ export function renderTables(run: RunResult, o: TableOptions): string {
 /** Grouped by size (smallest first), then by the figure. */
 function sortCases(cases: CaseResult[], key: (c: CaseResult) => number): CaseResult[] {
   return [...cases].sort((a, b) => a.sizeBytes - b.sizeBytes || key(a) - key(b))
-}
-
-export function sizeLabel(bytes: number): string {
-  return formatSizeBytes(bytes)
 }

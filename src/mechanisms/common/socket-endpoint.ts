@@ -63,21 +63,26 @@ export function socketEndpoint(socket: Socket, sizeBytes: number, tx: Socket = s
     },
     close: async () => {
       closing = true
-      // End (not destroy) the writer: the last message may still be queued in libuv
-      // (a 1 MiB echo through a 64 KiB pipe), and the peer is waiting for all of it.
-      const ended = (s: Socket): Promise<void> =>
-        new Promise((resolve) => {
-          if (s.destroyed) return resolve()
-          s.once('close', () => resolve())
-          s.end()
-          setTimeout(() => s.destroy(), 2000).unref()
-        })
       if (tx !== socket) {
-        await ended(tx)
+        // A pipe or FIFO writer: wait until every queued byte is in the kernel (an
+        // empty write completes after the ones before it), then close. Bytes in the
+        // pipe outlive the writer; shutdown(2), which end() would ask for, is for sockets.
+        await new Promise<void>((resolve) => {
+          if (tx.destroyed) return resolve()
+          setTimeout(resolve, 2000).unref()
+          tx.write(new Uint8Array(0), () => resolve())
+        })
+        tx.destroy()
         socket.destroy()
         return
       }
-      await ended(socket)
+      // A socket: end() flushes, then shuts down our side; the peer sees EOF after the last byte.
+      await new Promise<void>((resolve) => {
+        if (socket.destroyed) return resolve()
+        socket.once('close', () => resolve())
+        socket.end()
+        setTimeout(() => socket.destroy(), 2000).unref()
+      })
     },
   }
 }

@@ -9,10 +9,23 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <mqueue.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
+#include <vector>
 
 namespace {
 
@@ -29,6 +42,16 @@ const char* ErrnoCode(int e) {
     case ENFILE: return "ENFILE";
     case EPIPE: return "EPIPE";
     case EINTR: return "EINTR";
+    case ENOSPC: return "ENOSPC";
+    case EMSGSIZE: return "EMSGSIZE";
+    case ENOMSG: return "ENOMSG";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case EIDRM: return "EIDRM";
+    case ENOSYS: return "ENOSYS";
+    case ESRCH: return "ESRCH";
+    case ENOMEM: return "ENOMEM";
+    case E2BIG: return "E2BIG";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
     default: return "EUNKNOWN";
   }
 }
@@ -204,6 +227,533 @@ Napi::Value Gettid(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(syscall(SYS_gettid)));
 }
 
+bool CheckString(const Napi::CallbackInfo& info, size_t i, std::string* out) {
+  if (info.Length() <= i || !info[i].IsString()) {
+    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a string").ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = info[i].As<Napi::String>().Utf8Value();
+  return true;
+}
+
+// Names of POSIX shared memory and queues: "/ipcbench-…", no further slash.
+bool CheckIpcName(const Napi::CallbackInfo& info, size_t i, std::string* out) {
+  if (!CheckString(info, i, out)) return false;
+  if (out->size() < 2 || out->size() > 250 || (*out)[0] != '/' || out->find('/', 1) != std::string::npos) {
+    Napi::RangeError::New(info.Env(), "name must start with a slash and contain no other").ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+// An Int32Array element: its address, checked against the array's length.
+bool CheckI32(const Napi::CallbackInfo& info, size_t i, int32_t** addr) {
+  if (info.Length() <= i + 1 || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    Napi::TypeError::New(info.Env(), "expected (Int32Array, index)").ThrowAsJavaScriptException();
+    return false;
+  }
+  Napi::Int32Array a = info[i].As<Napi::Int32Array>();
+  int64_t index;
+  if (!CheckInt(info, i + 1, 0, static_cast<int64_t>(a.ElementLength()) - 1, &index)) return false;
+  *addr = a.Data() + index;
+  return true;
+}
+
+// socketpair(AF_UNIX, type): "stream" | "dgram" | "seqpacket".
+Napi::Value Socketpair(const Napi::CallbackInfo& info) {
+  std::string kind;
+  if (!CheckString(info, 0, &kind)) return info.Env().Undefined();
+  int type = kind == "stream" ? SOCK_STREAM : kind == "dgram" ? SOCK_DGRAM : kind == "seqpacket" ? SOCK_SEQPACKET : -1;
+  if (type < 0) {
+    Napi::RangeError::New(info.Env(), "socket type must be stream, dgram or seqpacket").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  bool nonblock = info.Length() > 1 && info[1].ToBoolean();
+  int fds[2];
+  if (socketpair(AF_UNIX, type | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0, fds) != 0) return ThrowErrno(info.Env(), "socketpair", errno);
+  Napi::Array a = Napi::Array::New(info.Env(), 2);
+  a.Set(0u, fds[0]);
+  a.Set(1u, fds[1]);
+  return a;
+}
+
+// setsockopt SO_SNDBUF / SO_RCVBUF, and their values as the kernel applied them.
+Napi::Value SocketBuffers(const Napi::CallbackInfo& info) {
+  int64_t fd, want;
+  if (!CheckInt(info, 0, 0, INT32_MAX, &fd) || !CheckInt(info, 1, 0, INT32_MAX, &want)) return info.Env().Undefined();
+  int v = static_cast<int>(want);
+  if (v > 0) {
+    if (setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_SNDBUF, &v, sizeof v) != 0) return ThrowErrno(info.Env(), "setsockopt", errno, "SO_SNDBUF");
+    if (setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_RCVBUF, &v, sizeof v) != 0) return ThrowErrno(info.Env(), "setsockopt", errno, "SO_RCVBUF");
+  }
+  int snd = 0, rcv = 0;
+  socklen_t len = sizeof snd;
+  getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_SNDBUF, &snd, &len);
+  len = sizeof rcv;
+  getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_RCVBUF, &rcv, &len);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("sndbuf", snd);
+  o.Set("rcvbuf", rcv);
+  return o;
+}
+
+// SO_RCVTIMEO: a blocking receive returns EAGAIN after ms (0: wait forever).
+Napi::Value SetRecvTimeout(const Napi::CallbackInfo& info) {
+  int64_t fd, ms;
+  if (!CheckInt(info, 0, 0, INT32_MAX, &fd) || !CheckInt(info, 1, 0, INT32_MAX, &ms)) return info.Env().Undefined();
+  struct timeval tv;
+  tv.tv_sec = ms / 1000;
+  tv.tv_usec = (ms % 1000) * 1000;
+  if (setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) return ThrowErrno(info.Env(), "setsockopt", errno, "SO_RCVTIMEO");
+  return info.Env().Undefined();
+}
+
+// Resolves with poll(2)'s revents once fd is ready (or 0 after timeoutMs), on a
+// libuv pool thread, so the event loop stays free: readiness for fds libuv cannot watch.
+class PollWorker : public Napi::AsyncWorker {
+ public:
+  PollWorker(Napi::Env env, int fd, short events, int timeoutMs, int cancelFd)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), fd_(fd), events_(events), timeoutMs_(timeoutMs), cancelFd_(cancelFd) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    struct pollfd p[2] = {{fd_, events_, 0}, {cancelFd_, POLLIN, 0}};
+    for (;;) {
+      int n = poll(p, cancelFd_ >= 0 ? 2 : 1, timeoutMs_);
+      if (n >= 0) {
+        revents_ = cancelFd_ >= 0 && p[1].revents != 0 ? -1 : n == 0 ? 0 : p[0].revents;
+        return;
+      }
+      if (errno != EINTR) {
+        err_ = errno;
+        return;
+      }
+    }
+  }
+  void OnOK() override {
+    if (err_ != 0) {
+      Napi::Error e = Napi::Error::New(Env(), std::string("poll: ") + strerror(err_));
+      e.Set("code", Napi::String::New(Env(), ErrnoCode(err_)));
+      e.Set("errno", Napi::Number::New(Env(), err_));
+      e.Set("syscall", Napi::String::New(Env(), "poll"));
+      deferred_.Reject(e.Value());
+    } else {
+      deferred_.Resolve(Napi::Number::New(Env(), revents_));
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  int fd_;
+  short events_;
+  int timeoutMs_;
+  int cancelFd_;
+  int revents_ = 0;
+  int err_ = 0;
+};
+
+// pollAsync(fd, "in" | "out", timeoutMs, cancelFd = -1) → Promise<revents>; 0 when
+// the time ran out, -1 when cancelFd (an eventfd) became readable.
+Napi::Value PollAsync(const Napi::CallbackInfo& info) {
+  int64_t fd, timeout, cancel = -1;
+  std::string dir;
+  if (!CheckInt(info, 0, 0, INT32_MAX, &fd) || !CheckString(info, 1, &dir) || !CheckInt(info, 2, -1, INT32_MAX, &timeout)) return info.Env().Undefined();
+  if (dir != "in" && dir != "out") {
+    Napi::RangeError::New(info.Env(), "direction must be in or out").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  if (info.Length() > 3 && !CheckInt(info, 3, -1, INT32_MAX, &cancel)) return info.Env().Undefined();
+  PollWorker* w = new PollWorker(info.Env(), static_cast<int>(fd), dir == "in" ? POLLIN : POLLOUT, static_cast<int>(timeout), static_cast<int>(cancel));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+struct Mapping {
+  void* addr;
+  size_t len;
+  bool sysv;
+};
+
+void Unmap(Napi::Env, void*, Mapping* m) {
+  if (m->sysv) shmdt(m->addr);
+  else munmap(m->addr, m->len);
+  delete m;
+}
+
+Napi::Value ExternalBuffer(Napi::Env env, void* addr, size_t len, bool sysv) {
+  Mapping* m = new Mapping{addr, len, sysv};
+  napi_value ab;
+  napi_status st = napi_create_external_arraybuffer(env, addr, len, [](napi_env e, void* data, void* hint) { Unmap(Napi::Env(e), data, static_cast<Mapping*>(hint)); }, m, &ab);
+  if (st != napi_ok) {
+    Unmap(env, addr, m);
+    Napi::Error::New(env, "this runtime refuses external ArrayBuffers (napi_create_external_arraybuffer failed)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Value(env, ab);
+}
+
+// shmMap(name, bytes, create): shm_open (O_CREAT|O_EXCL, 0600 when creating) + ftruncate + mmap(MAP_SHARED).
+// The mapping lives as long as the returned ArrayBuffer; the fd is closed at once.
+Napi::Value ShmMap(const Napi::CallbackInfo& info) {
+  std::string name;
+  int64_t bytes;
+  if (!CheckIpcName(info, 0, &name) || !CheckInt(info, 1, 1, int64_t(1) << 34, &bytes)) return info.Env().Undefined();
+  bool create = info.Length() > 2 && info[2].ToBoolean();
+  int fd = shm_open(name.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0600);
+  if (fd < 0) return ThrowErrno(info.Env(), "shm_open", errno, name);
+  struct stat st;
+  if (create && ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
+    int e = errno;
+    close(fd);
+    return ThrowErrno(info.Env(), "ftruncate", e, name);
+  }
+  if (fstat(fd, &st) != 0 || st.st_size < bytes) {
+    int e = errno ? errno : EINVAL;
+    close(fd);
+    return ThrowErrno(info.Env(), "fstat", e, name + " is smaller than asked");
+  }
+  void* addr = mmap(nullptr, static_cast<size_t>(bytes), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  int e = errno;
+  close(fd);
+  if (addr == MAP_FAILED) return ThrowErrno(info.Env(), "mmap", e, name);
+  return ExternalBuffer(info.Env(), addr, static_cast<size_t>(bytes), false);
+}
+
+Napi::Value ShmUnlink(const Napi::CallbackInfo& info) {
+  std::string name;
+  if (!CheckIpcName(info, 0, &name)) return info.Env().Undefined();
+  if (shm_unlink(name.c_str()) != 0 && errno != ENOENT) return ThrowErrno(info.Env(), "shm_unlink", errno, name);
+  return info.Env().Undefined();
+}
+
+long Futex(int32_t* addr, int op, int32_t val, const struct timespec* ts) {
+  return syscall(SYS_futex, addr, op, val, ts, nullptr, 0);
+}
+
+struct timespec MsToTimespec(int64_t ms) {
+  struct timespec ts;
+  ts.tv_sec = ms / 1000;
+  ts.tv_nsec = (ms % 1000) * 1000000;
+  return ts;
+}
+
+// futexWait(i32, index, expected, timeoutMs = -1): non-private FUTEX_WAIT, so it
+// works on memory shared between processes. "ok" | "not-equal" | "timed-out".
+Napi::Value FutexWait(const Napi::CallbackInfo& info) {
+  int32_t* addr;
+  int64_t expected, timeout = -1;
+  if (!CheckI32(info, 0, &addr) || !CheckInt(info, 2, INT32_MIN, INT32_MAX, &expected)) return info.Env().Undefined();
+  if (info.Length() > 3 && !CheckInt(info, 3, -1, INT32_MAX, &timeout)) return info.Env().Undefined();
+  struct timespec ts = MsToTimespec(timeout);
+  for (;;) {
+    long r = Futex(addr, FUTEX_WAIT, static_cast<int32_t>(expected), timeout >= 0 ? &ts : nullptr);
+    if (r == 0) return Napi::String::New(info.Env(), "ok");
+    if (errno == EAGAIN) return Napi::String::New(info.Env(), "not-equal");
+    if (errno == ETIMEDOUT) return Napi::String::New(info.Env(), "timed-out");
+    if (errno == EINTR) continue;
+    return ThrowErrno(info.Env(), "futex", errno, "FUTEX_WAIT");
+  }
+}
+
+Napi::Value FutexWake(const Napi::CallbackInfo& info) {
+  int32_t* addr;
+  int64_t count = 1;
+  if (!CheckI32(info, 0, &addr)) return info.Env().Undefined();
+  if (info.Length() > 2 && !CheckInt(info, 2, 1, INT32_MAX, &count)) return info.Env().Undefined();
+  long r = Futex(addr, FUTEX_WAKE, static_cast<int32_t>(count), nullptr);
+  if (r < 0) return ThrowErrno(info.Env(), "futex", errno, "FUTEX_WAKE");
+  return Napi::Number::New(info.Env(), static_cast<double>(r));
+}
+
+// The same wait on a pool thread, resolving a promise; the array is kept alive meanwhile.
+class FutexWorker : public Napi::AsyncWorker {
+ public:
+  FutexWorker(Napi::Env env, Napi::Object array, int32_t* addr, int32_t expected, int64_t timeoutMs)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), addr_(addr), expected_(expected), timeoutMs_(timeoutMs) {
+    keep_ = Napi::Persistent(array);
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    struct timespec ts = MsToTimespec(timeoutMs_);
+    for (;;) {
+      long r = Futex(addr_, FUTEX_WAIT, expected_, timeoutMs_ >= 0 ? &ts : nullptr);
+      if (r == 0) result_ = "ok";
+      else if (errno == EAGAIN) result_ = "not-equal";
+      else if (errno == ETIMEDOUT) result_ = "timed-out";
+      else if (errno == EINTR) continue;
+      else result_ = "error";
+      return;
+    }
+  }
+  void OnOK() override {
+    keep_.Reset();
+    deferred_.Resolve(Napi::String::New(Env(), result_));
+  }
+  void OnError(const Napi::Error& e) override {
+    keep_.Reset();
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference keep_;
+  int32_t* addr_;
+  int32_t expected_;
+  int64_t timeoutMs_;
+  const char* result_ = "ok";
+};
+
+Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) {
+  int32_t* addr;
+  int64_t expected, timeout = -1;
+  if (!CheckI32(info, 0, &addr) || !CheckInt(info, 2, INT32_MIN, INT32_MAX, &expected)) return info.Env().Undefined();
+  if (info.Length() > 3 && !CheckInt(info, 3, -1, INT32_MAX, &timeout)) return info.Env().Undefined();
+  FutexWorker* w = new FutexWorker(info.Env(), info[0].As<Napi::Object>(), addr, static_cast<int32_t>(expected), timeout);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+// mqOpen(name, create, maxmsg, msgsize, nonblock) → mqd (an fd on Linux). Creating is O_EXCL, mode 0600.
+Napi::Value MqOpen(const Napi::CallbackInfo& info) {
+  std::string name;
+  int64_t maxmsg, msgsize;
+  if (!CheckIpcName(info, 0, &name) || !CheckInt(info, 2, 0, INT32_MAX, &maxmsg) || !CheckInt(info, 3, 0, INT32_MAX, &msgsize)) return info.Env().Undefined();
+  bool create = info[1].ToBoolean();
+  bool nonblock = info.Length() > 4 && info[4].ToBoolean();
+  struct mq_attr attr = {};
+  attr.mq_maxmsg = maxmsg;
+  attr.mq_msgsize = msgsize;
+  int flags = O_RDWR | O_CLOEXEC | (nonblock ? O_NONBLOCK : 0) | (create ? O_CREAT | O_EXCL : 0);
+  mqd_t q = create ? mq_open(name.c_str(), flags, 0600, &attr) : mq_open(name.c_str(), flags);
+  if (q == (mqd_t)-1) return ThrowErrno(info.Env(), "mq_open", errno, name);
+  return Napi::Number::New(info.Env(), q);
+}
+
+// mqSend(mqd, buf, off, len) → 0, or -EAGAIN on a non-blocking full queue.
+Napi::Value MqSend(const Napi::CallbackInfo& info) {
+  int64_t q;
+  uint8_t* data;
+  size_t len;
+  if (!CheckInt(info, 0, 0, INT32_MAX, &q) || !CheckBuf(info, 1, &data, &len)) return info.Env().Undefined();
+  for (;;) {
+    if (mq_send(static_cast<mqd_t>(q), reinterpret_cast<const char*>(data), len, 0) == 0) return Napi::Number::New(info.Env(), 0);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return Napi::Number::New(info.Env(), -EAGAIN);
+    return ThrowErrno(info.Env(), "mq_send", errno);
+  }
+}
+
+// mqReceive(mqd, buf, off, len, timeoutMs = -1) → bytes, -EAGAIN (empty, non-blocking) or -ETIMEDOUT.
+Napi::Value MqReceive(const Napi::CallbackInfo& info) {
+  int64_t q, timeout = -1;
+  uint8_t* data;
+  size_t len;
+  if (!CheckInt(info, 0, 0, INT32_MAX, &q) || !CheckBuf(info, 1, &data, &len)) return info.Env().Undefined();
+  if (info.Length() > 4 && !CheckInt(info, 4, -1, INT32_MAX, &timeout)) return info.Env().Undefined();
+  for (;;) {
+    ssize_t n;
+    if (timeout >= 0) {
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_sec += timeout / 1000;
+      ts.tv_nsec += (timeout % 1000) * 1000000;
+      if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+      }
+      n = mq_timedreceive(static_cast<mqd_t>(q), reinterpret_cast<char*>(data), len, nullptr, &ts);
+    } else {
+      n = mq_receive(static_cast<mqd_t>(q), reinterpret_cast<char*>(data), len, nullptr);
+    }
+    if (n >= 0) return Napi::Number::New(info.Env(), static_cast<double>(n));
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return Napi::Number::New(info.Env(), -EAGAIN);
+    if (errno == ETIMEDOUT) return Napi::Number::New(info.Env(), -ETIMEDOUT);
+    return ThrowErrno(info.Env(), "mq_receive", errno);
+  }
+}
+
+Napi::Value MqGetattr(const Napi::CallbackInfo& info) {
+  int64_t q;
+  if (!CheckInt(info, 0, 0, INT32_MAX, &q)) return info.Env().Undefined();
+  struct mq_attr a;
+  if (mq_getattr(static_cast<mqd_t>(q), &a) != 0) return ThrowErrno(info.Env(), "mq_getattr", errno);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("maxmsg", static_cast<double>(a.mq_maxmsg));
+  o.Set("msgsize", static_cast<double>(a.mq_msgsize));
+  o.Set("curmsgs", static_cast<double>(a.mq_curmsgs));
+  o.Set("nonblocking", (a.mq_flags & O_NONBLOCK) != 0);
+  return o;
+}
+
+Napi::Value MqUnlink(const Napi::CallbackInfo& info) {
+  std::string name;
+  if (!CheckIpcName(info, 0, &name)) return info.Env().Undefined();
+  if (mq_unlink(name.c_str()) != 0 && errno != ENOENT) return ThrowErrno(info.Env(), "mq_unlink", errno, name);
+  return info.Env().Undefined();
+}
+
+// System V message queue, private, mode 0600.
+Napi::Value MsgGet(const Napi::CallbackInfo& info) {
+  int id = msgget(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0600);
+  if (id < 0) return ThrowErrno(info.Env(), "msgget", errno);
+  return Napi::Number::New(info.Env(), id);
+}
+
+// msgSnd(id, mtype, buf, off, len, nowait) → 0 or -EAGAIN.
+Napi::Value MsgSnd(const Napi::CallbackInfo& info) {
+  int64_t id, type;
+  uint8_t* data;
+  size_t len;
+  if (!CheckInt(info, 0, 0, INT32_MAX, &id) || !CheckInt(info, 1, 1, INT32_MAX, &type) || !CheckBuf(info, 2, &data, &len)) return info.Env().Undefined();
+  bool nowait = info.Length() > 5 && info[5].ToBoolean();
+  thread_local std::vector<uint8_t> scratch;
+  scratch.resize(sizeof(long) + len);
+  long mtype = static_cast<long>(type);
+  memcpy(scratch.data(), &mtype, sizeof mtype);
+  memcpy(scratch.data() + sizeof mtype, data, len);
+  for (;;) {
+    if (msgsnd(static_cast<int>(id), scratch.data(), len, nowait ? IPC_NOWAIT : 0) == 0) return Napi::Number::New(info.Env(), 0);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return Napi::Number::New(info.Env(), -EAGAIN);
+    return ThrowErrno(info.Env(), "msgsnd", errno);
+  }
+}
+
+// msgRcv(id, mtype, buf, off, len, nowait) → bytes or -EAGAIN (ENOMSG with IPC_NOWAIT).
+Napi::Value MsgRcv(const Napi::CallbackInfo& info) {
+  int64_t id, type;
+  uint8_t* data;
+  size_t len;
+  if (!CheckInt(info, 0, 0, INT32_MAX, &id) || !CheckInt(info, 1, 1, INT32_MAX, &type) || !CheckBuf(info, 2, &data, &len)) return info.Env().Undefined();
+  bool nowait = info.Length() > 5 && info[5].ToBoolean();
+  thread_local std::vector<uint8_t> scratch;
+  scratch.resize(sizeof(long) + len);
+  for (;;) {
+    ssize_t n = msgrcv(static_cast<int>(id), scratch.data(), len, static_cast<long>(type), nowait ? IPC_NOWAIT : 0);
+    if (n >= 0) {
+      memcpy(data, scratch.data() + sizeof(long), static_cast<size_t>(n));
+      return Napi::Number::New(info.Env(), static_cast<double>(n));
+    }
+    if (errno == EINTR) continue;
+    if (errno == ENOMSG || errno == EAGAIN) return Napi::Number::New(info.Env(), -EAGAIN);
+    return ThrowErrno(info.Env(), "msgrcv", errno);
+  }
+}
+
+Napi::Value MsgRmid(const Napi::CallbackInfo& info) {
+  int64_t id;
+  if (!CheckInt(info, 0, 0, INT32_MAX, &id)) return info.Env().Undefined();
+  if (msgctl(static_cast<int>(id), IPC_RMID, nullptr) != 0 && errno != EINVAL && errno != EIDRM) return ThrowErrno(info.Env(), "msgctl", errno, "IPC_RMID");
+  return info.Env().Undefined();
+}
+
+// System V shared memory: shmGet(bytes) → id (private, 0600); shmAttach(id, bytes) → ArrayBuffer (shmdt when collected).
+Napi::Value ShmGet(const Napi::CallbackInfo& info) {
+  int64_t bytes;
+  if (!CheckInt(info, 0, 1, int64_t(1) << 34, &bytes)) return info.Env().Undefined();
+  int id = shmget(IPC_PRIVATE, static_cast<size_t>(bytes), IPC_CREAT | IPC_EXCL | 0600);
+  if (id < 0) return ThrowErrno(info.Env(), "shmget", errno);
+  return Napi::Number::New(info.Env(), id);
+}
+
+Napi::Value ShmAttach(const Napi::CallbackInfo& info) {
+  int64_t id, bytes;
+  if (!CheckInt(info, 0, 0, INT32_MAX, &id) || !CheckInt(info, 1, 1, int64_t(1) << 34, &bytes)) return info.Env().Undefined();
+  struct shmid_ds ds;
+  if (shmctl(static_cast<int>(id), IPC_STAT, &ds) != 0) return ThrowErrno(info.Env(), "shmctl", errno, "IPC_STAT");
+  if (ds.shm_segsz < static_cast<size_t>(bytes)) return ThrowErrno(info.Env(), "shmat", EINVAL, "segment smaller than asked");
+  void* addr = shmat(static_cast<int>(id), nullptr, 0);
+  if (addr == reinterpret_cast<void*>(-1)) return ThrowErrno(info.Env(), "shmat", errno);
+  return ExternalBuffer(info.Env(), addr, static_cast<size_t>(bytes), true);
+}
+
+Napi::Value ShmRmid(const Napi::CallbackInfo& info) {
+  int64_t id;
+  if (!CheckInt(info, 0, 0, INT32_MAX, &id)) return info.Env().Undefined();
+  if (shmctl(static_cast<int>(id), IPC_RMID, nullptr) != 0 && errno != EINVAL && errno != EIDRM) return ThrowErrno(info.Env(), "shmctl", errno, "IPC_RMID");
+  return info.Env().Undefined();
+}
+
+// eventfd(initval, nonblock) → fd (EFD_CLOEXEC).
+Napi::Value Eventfd(const Napi::CallbackInfo& info) {
+  int64_t init;
+  if (!CheckInt(info, 0, 0, UINT32_MAX, &init)) return info.Env().Undefined();
+  bool nonblock = info.Length() > 1 && info[1].ToBoolean();
+  int fd = eventfd(static_cast<unsigned>(init), EFD_CLOEXEC | (nonblock ? EFD_NONBLOCK : 0));
+  if (fd < 0) return ThrowErrno(info.Env(), "eventfd", errno);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+Napi::Value SigRtMin(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), SIGRTMIN);
+}
+
+bool CheckRtSignal(const Napi::CallbackInfo& info, size_t i, int* sig) {
+  int64_t s;
+  if (!CheckInt(info, i, SIGRTMIN, SIGRTMAX, &s)) return false;
+  *sig = static_cast<int>(s);
+  return true;
+}
+
+// Blocks a real-time signal in the calling thread only (it then waits for it with sigWait).
+Napi::Value SigBlock(const Napi::CallbackInfo& info) {
+  int sig;
+  if (!CheckRtSignal(info, 0, &sig)) return info.Env().Undefined();
+  bool block = info.Length() < 2 || info[1].ToBoolean();
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  int e = pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
+  if (e != 0) return ThrowErrno(info.Env(), "pthread_sigmask", e);
+  return info.Env().Undefined();
+}
+
+// sigqueueThread(pid, tid, sig, value): rt_tgsigqueueinfo, a queued signal with an
+// int payload directed at one thread (which has it blocked and waits for it).
+Napi::Value SigqueueThread(const Napi::CallbackInfo& info) {
+  int64_t pid, tid, value;
+  int sig;
+  if (!CheckInt(info, 0, 1, INT32_MAX, &pid) || !CheckInt(info, 1, 1, INT32_MAX, &tid) || !CheckRtSignal(info, 2, &sig) || !CheckInt(info, 3, INT32_MIN, INT32_MAX, &value)) return info.Env().Undefined();
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  si.si_signo = sig;
+  si.si_code = SI_QUEUE;
+  si.si_pid = getpid();
+  si.si_uid = getuid();
+  si.si_value.sival_int = static_cast<int>(value);
+  for (;;) {
+    if (syscall(SYS_rt_tgsigqueueinfo, static_cast<pid_t>(pid), static_cast<pid_t>(tid), sig, &si) == 0) return Napi::Number::New(info.Env(), 0);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return Napi::Number::New(info.Env(), -EAGAIN);  // the queue of pending signals is full
+    return ThrowErrno(info.Env(), "rt_tgsigqueueinfo", errno);
+  }
+}
+
+// sigWait(sig, timeoutMs = -1): sigwaitinfo (or sigtimedwait; 0 = poll once) on a
+// blocked signal → its int payload; null when the time ran out. The payload of a
+// signal sent without one reads as 0.
+Napi::Value SigWait(const Napi::CallbackInfo& info) {
+  int sig;
+  int64_t timeout = -1;
+  if (!CheckRtSignal(info, 0, &sig)) return info.Env().Undefined();
+  if (info.Length() > 1 && !CheckInt(info, 1, -1, INT32_MAX, &timeout)) return info.Env().Undefined();
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  siginfo_t si;
+  struct timespec ts = MsToTimespec(timeout < 0 ? 0 : timeout);
+  for (;;) {
+    int r = timeout < 0 ? sigwaitinfo(&set, &si) : sigtimedwait(&set, &si, &ts);
+    if (r == sig) return Napi::Number::New(info.Env(), si.si_value.sival_int);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno == EAGAIN) return info.Env().Null();
+    return ThrowErrno(info.Env(), timeout < 0 ? "sigwaitinfo" : "sigtimedwait", errno);
+  }
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pipe2", Napi::Function::New(env, Pipe2));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
@@ -216,6 +766,32 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getAffinity", Napi::Function::New(env, GetAffinity));
   exports.Set("threadRusage", Napi::Function::New(env, ThreadRusage));
   exports.Set("gettid", Napi::Function::New(env, Gettid));
+  exports.Set("socketpair", Napi::Function::New(env, Socketpair));
+  exports.Set("socketBuffers", Napi::Function::New(env, SocketBuffers));
+  exports.Set("setRecvTimeout", Napi::Function::New(env, SetRecvTimeout));
+  exports.Set("pollAsync", Napi::Function::New(env, PollAsync));
+  exports.Set("shmMap", Napi::Function::New(env, ShmMap));
+  exports.Set("shmUnlink", Napi::Function::New(env, ShmUnlink));
+  exports.Set("futexWait", Napi::Function::New(env, FutexWait));
+  exports.Set("futexWake", Napi::Function::New(env, FutexWake));
+  exports.Set("futexWaitAsync", Napi::Function::New(env, FutexWaitAsync));
+  exports.Set("mqOpen", Napi::Function::New(env, MqOpen));
+  exports.Set("mqSend", Napi::Function::New(env, MqSend));
+  exports.Set("mqReceive", Napi::Function::New(env, MqReceive));
+  exports.Set("mqGetattr", Napi::Function::New(env, MqGetattr));
+  exports.Set("mqUnlink", Napi::Function::New(env, MqUnlink));
+  exports.Set("msgGet", Napi::Function::New(env, MsgGet));
+  exports.Set("msgSnd", Napi::Function::New(env, MsgSnd));
+  exports.Set("msgRcv", Napi::Function::New(env, MsgRcv));
+  exports.Set("msgRmid", Napi::Function::New(env, MsgRmid));
+  exports.Set("shmGet", Napi::Function::New(env, ShmGet));
+  exports.Set("shmAttach", Napi::Function::New(env, ShmAttach));
+  exports.Set("shmRmid", Napi::Function::New(env, ShmRmid));
+  exports.Set("eventfd", Napi::Function::New(env, Eventfd));
+  exports.Set("sigRtMin", Napi::Function::New(env, SigRtMin));
+  exports.Set("sigBlock", Napi::Function::New(env, SigBlock));
+  exports.Set("sigqueueThread", Napi::Function::New(env, SigqueueThread));
+  exports.Set("sigWait", Napi::Function::New(env, SigWait));
   return exports;
 }
 

@@ -27,10 +27,55 @@ export interface NativeApi {
   /** getrusage(RUSAGE_THREAD) */
   threadRusage(): { userUs: number; sysUs: number; voluntaryCtx: number; involuntaryCtx: number }
   gettid(): number
-  /** System V removal, used by `ipcbench clean` (present once the System V mechanisms are). */
-  msgRmid?(id: number): void
-  shmRmid?(id: number): void
+  /** socketpair(AF_UNIX, type, SOCK_CLOEXEC [| SOCK_NONBLOCK]) */
+  socketpair(type: 'stream' | 'dgram' | 'seqpacket', nonblock: boolean): [number, number]
+  /** Sets SO_SNDBUF and SO_RCVBUF to `bytes` (0: leave them) and reads back what the kernel applied. */
+  socketBuffers(fd: number, bytes: number): { sndbuf: number; rcvbuf: number }
+  /** SO_RCVTIMEO: a blocking read returns -11 after ms (0: never). */
+  setRecvTimeout(fd: number, ms: number): void
+  /** poll(2) for one fd on a libuv pool thread: resolves with revents, 0 after timeoutMs, -1 once `cancelFd` (an eventfd) is readable. */
+  pollAsync(fd: number, direction: 'in' | 'out', timeoutMs: number, cancelFd?: number): Promise<number>
+  /** shm_open (+ O_CREAT|O_EXCL, mode 0600, ftruncate when creating) and mmap(MAP_SHARED); unmapped when the buffer is collected. */
+  shmMap(name: string, bytes: number, create: boolean): ArrayBuffer
+  shmUnlink(name: string): void
+  /** Non-private FUTEX_WAIT on i32[index] (works across processes). */
+  futexWait(i32: Int32Array, index: number, expected: number, timeoutMs?: number): 'ok' | 'not-equal' | 'timed-out'
+  futexWake(i32: Int32Array, index: number, count?: number): number
+  /** The same wait on a pool thread, resolving a promise (the event loop stays free). */
+  futexWaitAsync(i32: Int32Array, index: number, expected: number, timeoutMs?: number): Promise<'ok' | 'not-equal' | 'timed-out' | 'error'>
+  /** mq_open: creating is O_EXCL with mode 0600 and the given attributes. Returns the mqd (an fd on Linux). */
+  mqOpen(name: string, create: boolean, maxmsg: number, msgsize: number, nonblock: boolean): number
+  /** mq_send: 0, or -11 when a non-blocking queue is full. */
+  mqSend(mqd: number, buf: Uint8Array, offset: number, length: number): number
+  /** mq_receive / mq_timedreceive: bytes, -11 (empty, non-blocking) or -110 (timed out). */
+  mqReceive(mqd: number, buf: Uint8Array, offset: number, length: number, timeoutMs?: number): number
+  mqGetattr(mqd: number): { maxmsg: number; msgsize: number; curmsgs: number; nonblocking: boolean }
+  mqUnlink(name: string): void
+  /** msgget(IPC_PRIVATE, 0600) */
+  msgGet(): number
+  /** msgsnd: 0, or -11 with IPC_NOWAIT on a full queue. */
+  msgSnd(id: number, mtype: number, buf: Uint8Array, offset: number, length: number, nowait: boolean): number
+  /** msgrcv of `mtype`: bytes, or -11 with IPC_NOWAIT when none is there. */
+  msgRcv(id: number, mtype: number, buf: Uint8Array, offset: number, length: number, nowait: boolean): number
+  msgRmid(id: number): void
+  /** shmget(IPC_PRIVATE, bytes, 0600) */
+  shmGet(bytes: number): number
+  /** shmat; detached when the buffer is collected. */
+  shmAttach(id: number, bytes: number): ArrayBuffer
+  shmRmid(id: number): void
+  /** eventfd(initval, EFD_CLOEXEC [| EFD_NONBLOCK]) */
+  eventfd(initval: number, nonblock: boolean): number
+  sigRtMin(): number
+  /** pthread_sigmask for the calling thread. */
+  sigBlock(signo: number, block?: boolean): void
+  /** rt_tgsigqueueinfo: a queued real-time signal with an int payload to one thread; 0 or -11 (queue full). */
+  sigqueueThread(pid: number, tid: number, signo: number, value: number): number
+  /** sigwaitinfo (timeoutMs -1) or sigtimedwait: the signal's int payload, or null when the time ran out. */
+  sigWait(signo: number, timeoutMs?: number): number | null
 }
+
+/** mqReceive returns this negated when mq_timedreceive timed out. */
+export const ETIMEDOUT = 110
 
 /** read/write return this negated when a non-blocking fd would block. */
 export const EAGAIN = 11

@@ -53,12 +53,26 @@ export const childIpc: Mechanism = {
       },
       async openB(ctx) {
         if (!process.send) throw new Error('child-ipc: the peer was started without an IPC channel')
+        // Disconnect only once every message is written: a 1 MiB message may still be
+        // on its way into the socket when the exchange ends, and disconnecting then cuts it off.
+        let unsent = 0
+        let closing = false
+        const disconnectWhenFlushed = (): void => {
+          if (closing && unsent === 0 && process.connected) process.disconnect()
+        }
         const link: Link = {
-          post: (v) => process.send!(v as string),
+          post: (v) => {
+            unsent++
+            process.send!(v as string, undefined, undefined, () => {
+              unsent--
+              disconnectWhenFlushed()
+            })
+          },
           listen: (cb) => process.on('message', cb),
           unlisten: () => {
             process.removeAllListeners('message')
-            process.disconnect?.()
+            closing = true
+            disconnectWhenFlushed()
           },
           onGone: (cb) => process.once('disconnect', () => cb(gone('side a closed the IPC channel'))),
         }

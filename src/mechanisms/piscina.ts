@@ -59,13 +59,13 @@ export const piscinaMechanism: Mechanism = {
           },
         }
       },
-      async openB(): Promise<AsyncEndpoint> {
+      async openB(ctx): Promise<AsyncEndpoint> {
         // Not part of the exchange: hand the harness an immediate end-of-stream.
         return {
           kind: 'async',
           send: () => true,
           onMessage(cb) {
-            const stop = new Uint8Array(64)
+            const stop = new Uint8Array(Math.max(4, ctx.spec.sizeBytes))
             stamp(stop, STOP)
             queueMicrotask(() => cb(stop))
           },

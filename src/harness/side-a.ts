@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -8,6 +8,8 @@ import { MessageChannel, Worker } from 'node:worker_threads'
 import { getMechanism } from '../mechanisms/registry.js'
 import type { Channel, Endpoint, PeerHandoff, PeerLink } from '../mechanisms/types.js'
 import { Control, PeerError, type ControlMessage } from './control.js'
+import { LEDGER } from './cleanup.js'
+import { readLimits } from './env.js'
 import { allowedCpus, meterFor } from './cost.js'
 import { asyncPingpongA, asyncStreamA, syncPingpongA, syncStreamA, type CostSnapshot } from './loops.js'
 import { pinThisThread } from './side-b.js'
@@ -45,7 +47,9 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
     channel = await impl.setup({
       spec,
       tmpDir,
+      limits: readLimits(),
       objectName: () => `${OBJECT_PREFIX}-${process.pid}-${randomBytes(6).toString('hex')}`,
+      ledger: (kind, id) => appendFileSync(join(tmpDir, LEDGER), `${kind} ${id}\n`, { mode: 0o600 }),
     })
     peer = startPeer(task, channel.peer)
     const hello: Hello = {

@@ -129,7 +129,7 @@ export function nativeFdEndpoint(api: NativeApi, rfd: number, wfd: number, size:
     close() {
       onClose()
       safeClose(api, rfd)
-      safeClose(api, wfd)
+      if (wfd !== rfd) safeClose(api, wfd)
     },
   }
 }

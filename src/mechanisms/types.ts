@@ -71,8 +71,12 @@ export interface SetupContext {
   spec: CaseSpec
   /** A private directory (mode 0700, mkdtemp) for FIFOs and socket files; removed after the case. */
   tmpDir: string
+  /** This host's kernel limits (buffer and queue sizes to ask for). */
+  limits: HostLimits
   /** A fresh random name with the ipcbench prefix and owner pid, e.g. `ipcbench-1234-k3j2h1`. */
   objectName(): string
+  /** Records a System V id (which has no name) so `ipcbench clean` can remove it if this process dies first. */
+  ledger(kind: 'msg' | 'shm', id: number): void
 }
 
 export interface PeerContext {

@@ -2,24 +2,33 @@ import net from 'node:net'
 import { join } from 'node:path'
 import type { Mechanism } from './types.js'
 import { listenOn, netPairOpenB, netPairSetup } from './common/net-pair.js'
+import { loadNative } from '../native/index.js'
 
 /**
- * AF_UNIX SOCK_STREAM through the event loop: a net server on a socket file in the
- * case's private directory; the peer connects. Blocking and busy-poll modes need a
- * blocking or spinnable fd from the native helper (unix-stream in native mechanisms).
+ * AF_UNIX SOCK_STREAM. nonblocking: a net server on a socket file in the case's
+ * private directory, the peer connects (the event loop). blocking and busy-poll: a
+ * socketpair from the native helper with read(2)/write(2) loops (unix-sockets.ts);
+ * without the helper those cases are skipped with its reason.
  */
 export const unixStream: Mechanism = {
   id: 'unix-stream',
   family: 'socket',
   summary: 'Unix domain stream socket (AF_UNIX, SOCK_STREAM)',
-  modes: ['nonblocking'],
+  modes: ['blocking', 'nonblocking', 'busy-poll'],
   endpoints: ['process', 'thread'],
   patterns: ['pingpong', 'stream'],
   native: false,
+  skipCase(spec) {
+    const n = loadNative()
+    return spec.mode !== 'nonblocking' && !n.ok ? `${spec.mode} mode needs the native helper: ${n.reason}` : undefined
+  },
   async load() {
+    const { unixStreamNativeOpenB, unixStreamNativeSetup } = await import('./unix-sockets.js')
     return {
       setup: (ctx) =>
-        netPairSetup(ctx, {
+        ctx.spec.mode !== 'nonblocking'
+          ? unixStreamNativeSetup(ctx)
+          : netPairSetup(ctx, {
           async listen(server, c) {
             const path = join(c.tmpDir, 's.sock')
             await listenOn(server, path)
@@ -28,7 +37,7 @@ export const unixStream: Mechanism = {
           connect: (info) => net.connect((info as { path: string }).path),
           describe: { transport: 'net.Server on a socket file (event loop)' },
         }),
-      openB: (ctx) => netPairOpenB(ctx, { connect: (info) => net.connect((info as { path: string }).path) }),
+      openB: async (ctx) => (ctx.spec.mode !== 'nonblocking' ? unixStreamNativeOpenB(ctx) : netPairOpenB(ctx, { connect: (info) => net.connect((info as { path: string }).path) })),
     }
   },
 }

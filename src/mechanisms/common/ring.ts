@@ -198,6 +198,9 @@ export function asyncRingEndpoint(tx: Ring, rx: Ring, size: number, waiter: Wait
     close() {
       closed = true
       clearInterval(keepAlive)
+      // A wait still pending on a helper thread (futex) returns now instead of at its deadline.
+      waiter.wake(rxi, Slot.TAIL)
+      waiter.wake(txi, Slot.HEAD)
     },
   }
 }

@@ -1,0 +1,125 @@
+import { EAGAIN, ETIMEDOUT, native, type NativeApi } from '../native/index.js'
+import type { Endpoint, Mechanism } from './types.js'
+import { blockingEndpoint, pollingEndpoint, safeClose, spinEndpoint, type MessageCalls } from './common/native-endpoints.js'
+
+/** Messages a queue holds; the host's fs.mqueue.msg_max caps it (10 here without CAP_SYS_RESOURCE). */
+const WANT_MAXMSG = 10
+
+interface MqInfo {
+  a2b: string
+  b2a: string
+}
+
+/**
+ * POSIX message queues, one per direction, named `/ipcbench-<pid>-<random>` (mode
+ * 0600, created O_EXCL by side a, opened by name by the peer, unlinked at teardown).
+ * One message per mq_send/mq_receive, so boundaries are kept.
+ *
+ * blocking: mq_timedreceive with a deadline (to notice a dead peer), mq_send;
+ * busy-poll: O_NONBLOCK, retried on EAGAIN; nonblocking: the mqd is an fd on Linux,
+ * so poll(2) on a pool thread says when it is readable or writable.
+ */
+export const posixMq: Mechanism = {
+  id: 'posix-mq',
+  family: 'message-queue',
+  summary: 'POSIX message queues (mq_open/mq_send/mq_receive), one per direction',
+  modes: ['blocking', 'nonblocking', 'busy-poll'],
+  endpoints: ['process', 'thread'],
+  patterns: ['pingpong', 'stream'],
+  native: true,
+  maxMessage(limits) {
+    const max = limits.mqueue?.msgsizeMax
+    if (max === undefined) return undefined
+    return {
+      bytes: max,
+      limit: `/proc/sys/fs/mqueue/msgsize_max (${max})`,
+      fix: 'raise it with "sysctl -w fs.mqueue.msgsize_max=BYTES" (beyond the hard limit needs CAP_SYS_RESOURCE), or use smaller --sizes',
+    }
+  },
+  async load() {
+    return {
+      async setup(ctx) {
+        const api = native()
+        const { mode, sizeBytes } = ctx.spec
+        const maxmsg = Math.max(1, Math.min(WANT_MAXMSG, ctx.limits.mqueue?.msgMax ?? WANT_MAXMSG))
+        const info: MqInfo = { a2b: `/${ctx.objectName()}`, b2a: `/${ctx.objectName()}` }
+        const created: string[] = []
+        const mqds: number[] = []
+        try {
+          for (const name of [info.a2b, info.b2a]) {
+            mqds.push(api.mqOpen(name, true, maxmsg, sizeBytes, mode !== 'blocking'))
+            created.push(name)
+          }
+        } catch (err) {
+          mqds.forEach((q) => safeClose(api, q))
+          created.forEach((name) => api.mqUnlink(name))
+          throw explainMqError(err, maxmsg, sizeBytes)
+        }
+        const attr = api.mqGetattr(mqds[0])
+        let closed = false
+        return {
+          peer: { info },
+          openA: async (peer) =>
+            mqEndpoint(api, mode, mqds[1], mqds[0], sizeBytes, ctx.spec.endpoints === 'process' ? peer.pid : undefined, () => {
+              closed = true
+            }),
+          describe: () => ({ queues: `${info.a2b}, ${info.b2a}`, maxmsg: String(attr.maxmsg), msgsize: String(attr.msgsize), io: ioText(mode) }),
+          async teardown() {
+            if (!closed) mqds.forEach((q) => safeClose(api, q))
+            created.forEach((name) => api.mqUnlink(name))
+          },
+        }
+      },
+      async openB(ctx) {
+        const api = native()
+        const { a2b, b2a } = ctx.info as MqInfo
+        const nonblock = ctx.spec.mode !== 'blocking'
+        const rx = api.mqOpen(a2b, false, 0, 0, nonblock)
+        const tx = api.mqOpen(b2a, false, 0, 0, nonblock)
+        return mqEndpoint(api, ctx.spec.mode, rx, tx, ctx.spec.sizeBytes, ctx.parentPid, () => {})
+      },
+    }
+  },
+}
+
+function ioText(mode: string): string {
+  if (mode === 'blocking') return 'mq_send / mq_timedreceive (blocking)'
+  if (mode === 'busy-poll') return 'mq_send / mq_receive on O_NONBLOCK, retried on EAGAIN'
+  return 'O_NONBLOCK + poll(2) on the mqd from a pool thread'
+}
+
+/** The kernel says EINVAL/EMFILE/ENOSPC/ENOMEM; say which limit that means. */
+function explainMqError(err: unknown, maxmsg: number, size: number): Error {
+  const code = (err as { code?: string }).code
+  if (code === 'EMFILE' || code === 'ENOMEM')
+    return Object.assign(new Error(`${(err as Error).message}: two queues of ${maxmsg} × ${size} bytes exceed RLIMIT_MSGQUEUE (ulimit -q)`), { code })
+  if (code === 'EINVAL') return Object.assign(new Error(`${(err as Error).message}: ${maxmsg} messages of ${size} bytes exceed fs.mqueue.msg_max or msgsize_max`), { code })
+  if (code === 'ENOSPC') return Object.assign(new Error(`${(err as Error).message}: fs.mqueue.queues_max reached`), { code })
+  return err as Error
+}
+
+function mqEndpoint(api: NativeApi, mode: string, rx: number, tx: number, size: number, peerPid: number | undefined, onClose: () => void): Endpoint {
+  const close = (): void => {
+    onClose()
+    safeClose(api, rx)
+    safeClose(api, tx)
+  }
+  const calls: MessageCalls = {
+    size,
+    trySend: (buf) => api.mqSend(tx, buf, 0, buf.byteLength) !== -EAGAIN,
+    tryRecv: (into) => api.mqReceive(rx, into, 0, size),
+    close,
+  }
+  if (mode === 'busy-poll') return spinEndpoint(calls, peerPid)
+  if (mode === 'nonblocking') return pollingEndpoint(api, calls, rx, tx)
+  return blockingEndpoint(
+    (buf) => void api.mqSend(tx, buf, 0, buf.byteLength),
+    (into, ms) => {
+      const n = api.mqReceive(rx, into, 0, size, ms)
+      return n === -ETIMEDOUT ? -EAGAIN : n
+    },
+    size,
+    close,
+    peerPid,
+  )
+}

@@ -1,0 +1,142 @@
+import { EAGAIN, native, type NativeApi } from '../native/index.js'
+import type { HostLimits } from '../types.js'
+import type { Endpoint, Mechanism, PeerContext, SetupContext, SizeLimit } from './types.js'
+import { blockingEndpoint, DEADLINE_MS, pollingEndpoint, safeClose, spinEndpoint, type MessageCalls } from './common/native-endpoints.js'
+import { nativeFdEndpoint } from './pipe.js'
+import { fdKind } from './common/proc.js'
+
+type SocketType = 'stream' | 'dgram' | 'seqpacket'
+
+/** The kernel's default send buffer when net.core limits are unknown. */
+const DEFAULT_SNDBUF = 212992
+/** Per-message overhead an AF_UNIX datagram takes from the send buffer (measured: 212992 → 212960). */
+const SKB_OVERHEAD = 32
+
+/**
+ * A socketpair(2) of AF_UNIX sockets from the native helper; one end stays with
+ * side a, the other is handed to the peer (fd 4 in a child). One socket carries
+ * both directions.
+ *
+ * dgram and seqpacket keep message boundaries, so one read is one message; their
+ * largest message is bounded by the send buffer, which ipcbench raises (up to
+ * net.core.wmem_max, which the kernel doubles) for the message size asked.
+ * stream needs framing: whole-message loops over read/write.
+ */
+function socketMechanism(type: SocketType, id: string, summary: string): Mechanism {
+  return {
+    id,
+    family: 'socket',
+    summary,
+    modes: ['blocking', 'nonblocking', 'busy-poll'],
+    endpoints: ['process', 'thread'],
+    patterns: ['pingpong', 'stream'],
+    native: true,
+    maxMessage: type === 'stream' ? undefined : (limits) => datagramLimit(limits),
+    async load() {
+      return {
+        setup: (ctx) => socketSetup(type, ctx),
+        openB: async (ctx) => socketOpen(native(), type, ctx.spec.mode, ctx.fds[0], ctx.spec.sizeBytes, ctx.parentPid, () => {}),
+      }
+    },
+  }
+}
+
+function datagramLimit(limits: HostLimits): SizeLimit {
+  const wmemMax = limits.netCore?.wmemMax ?? DEFAULT_SNDBUF
+  return {
+    bytes: 2 * wmemMax - SKB_OVERHEAD,
+    limit: `net.core.wmem_max (${wmemMax}; the kernel doubles SO_SNDBUF)`,
+    fix: 'raise it with "sysctl -w net.core.wmem_max=BYTES" (and rmem_max)',
+  }
+}
+
+/** SO_SNDBUF/SO_RCVBUF for `size`-byte messages: room for a few, within wmem_max. */
+function bufferFor(type: SocketType, size: number, limits: HostLimits | undefined): number {
+  if (type === 'stream' || size + SKB_OVERHEAD <= DEFAULT_SNDBUF / 4) return 0
+  const wmemMax = limits?.netCore?.wmemMax ?? DEFAULT_SNDBUF
+  return Math.min(wmemMax, Math.max(DEFAULT_SNDBUF, 2 * (size + SKB_OVERHEAD)))
+}
+
+async function socketSetup(type: SocketType, ctx: SetupContext) {
+  const api = native()
+  const { mode, sizeBytes, endpoints } = ctx.spec
+  const [mine, theirs] = api.socketpair(type, mode !== 'blocking')
+  const want = bufferFor(type, sizeBytes, ctx.limits)
+  const applied = api.socketBuffers(mine, want)
+  api.socketBuffers(theirs, want)
+  let kinds = ''
+  let closed = false
+  return {
+    peer: { info: {}, fds: [theirs] },
+    async openA(peer: { pid: number }) {
+      kinds = `a: ${fdKind(mine)}`
+      if (endpoints === 'process') {
+        kinds += `; b: ${fdKind(4, peer.pid)}`
+        safeClose(api, theirs) // the child has its own copy; without ours its death is our EOF
+      }
+      return socketOpen(api, type, mode, mine, sizeBytes, endpoints === 'process' ? peer.pid : undefined, () => {
+        closed = true
+      })
+    },
+    describe: () => ({
+      socket: `socketpair(AF_UNIX, SOCK_${type.toUpperCase()})`,
+      fdKinds: kinds,
+      sndbufBytes: String(applied.sndbuf),
+      rcvbufBytes: String(applied.rcvbuf),
+      io: mode === 'blocking' ? 'read(2)/write(2), blocking' : mode === 'busy-poll' ? 'read(2)/write(2) on O_NONBLOCK, retried on EAGAIN' : 'O_NONBLOCK + poll(2) readiness on a pool thread',
+    }),
+    async teardown() {
+      // A worker peer shares our fd table and closes its own end.
+      if (!closed) safeClose(api, mine)
+    },
+  }
+}
+
+function socketOpen(api: NativeApi, type: SocketType, mode: string, fd: number, size: number, peerPid: number | undefined, onClose: () => void): Endpoint {
+  const close = (): void => {
+    onClose()
+    safeClose(api, fd)
+  }
+  if (type === 'stream' && mode !== 'nonblocking') {
+    return nativeFdEndpoint(api, fd, fd, size, onClose)
+  }
+  const calls: MessageCalls = {
+    size,
+    trySend(buf) {
+      const n = api.write(fd, buf, 0, buf.byteLength)
+      if (n === -EAGAIN) return false
+      if (n !== buf.byteLength) throw new Error(`short write: ${n} of ${buf.byteLength} bytes`)
+      return true
+    },
+    tryRecv: (into) => api.read(fd, into, 0, size),
+    close,
+  }
+  if (mode === 'busy-poll') return spinEndpoint(calls, peerPid)
+  if (mode === 'nonblocking') {
+    if (type === 'stream') throw new Error('unix-stream nonblocking is the net.Socket path')
+    return pollingEndpoint(api, calls, fd, fd)
+  }
+  // Blocking: SO_RCVTIMEO turns a long sleep into EAGAIN now and then, to check the peer.
+  api.setRecvTimeout(fd, DEADLINE_MS)
+  return blockingEndpoint(
+    (buf) => {
+      const n = api.write(fd, buf, 0, buf.byteLength)
+      if (n !== buf.byteLength) throw new Error(`short write: ${n} of ${buf.byteLength} bytes`)
+    },
+    (into) => api.read(fd, into, 0, size),
+    size,
+    close,
+    peerPid,
+  )
+}
+
+export const unixDgram = socketMechanism('dgram', 'unix-dgram', 'Unix datagram socketpair (AF_UNIX, SOCK_DGRAM), native')
+export const unixSeqpacket = socketMechanism('seqpacket', 'unix-seqpacket', 'Unix seqpacket socketpair (AF_UNIX, SOCK_SEQPACKET), native')
+
+/** unix-stream's blocking and busy-poll modes: a native socketpair (the event-loop mode uses net). */
+export async function unixStreamNativeSetup(ctx: SetupContext) {
+  return socketSetup('stream', ctx)
+}
+export function unixStreamNativeOpenB(ctx: PeerContext): Endpoint {
+  return socketOpen(native(), 'stream', ctx.spec.mode, ctx.fds[0], ctx.spec.sizeBytes, ctx.parentPid, () => {})
+}

@@ -181,6 +181,11 @@ export interface ResolvedOptions {
   mechanisms: string[]
   modes: Mode[]
   endpoints: Endpoints[]
+  /**
+   * `one`: a mechanism that offers both runs only its process cases (`--quick`
+   * without `--endpoints`, to keep the run short); `all`: every kind it offers.
+   */
+  endpointsPerMechanism: 'all' | 'one'
   patterns: Pattern[]
   /** Ping-pong sizes and stream sizes may differ (e.g. `--quick`). */
   sizesBytes: { pingpong: number[]; stream: number[] }

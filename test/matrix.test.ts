@@ -35,6 +35,11 @@ describe('expandMatrix', () => {
     )
     expect(cases.map((c) => c.id)).toEqual(['v:json/nonblocking/process/pingpong/0B', 'v:advanced/nonblocking/process/pingpong/0B'])
   })
+  it('with one endpoint kind per mechanism (--quick), processes where offered, threads otherwise', () => {
+    const cases = expandMatrix([mech({}), mech({ id: 't', endpoints: ['thread'] })], { ...opts, endpointsPerMechanism: 'one' })
+    expect(new Set(cases.filter((c) => c.mechanism === 'm').map((c) => c.endpoints))).toEqual(new Set(['process']))
+    expect(new Set(cases.filter((c) => c.mechanism === 't').map((c) => c.endpoints))).toEqual(new Set(['thread']))
+  })
   it('builds ids from parameters', () => {
     expect(caseId({ mechanism: 'pipe', mode: 'blocking', endpoints: 'process', pattern: 'pingpong', sizeBytes: 1048576 })).toBe('pipe/blocking/process/pingpong/1MiB')
   })

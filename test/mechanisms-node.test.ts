@@ -20,7 +20,7 @@ describe('fd kinds are the kernel objects the names promise', () => {
   it('fifo fds are FIFOs; unix-stream fds are sockets', () => {
     const fifo = quickRun(['fifo', '--endpoints', 'process', '--patterns', 'pingpong', '--modes', 'blocking']).run.cases[0]
     expect(fifo.describe.fdKinds).toBe('fifo,fifo')
-    const uds = quickRun(['unix-stream', '--endpoints', 'process', '--patterns', 'pingpong']).run.cases[0]
+    const uds = quickRun(['unix-stream', '--modes', 'nonblocking', '--endpoints', 'process', '--patterns', 'pingpong']).run.cases[0]
     expect(uds.describe.fdKind).toMatch(/^socket:\[\d+\]$/)
   })
 })

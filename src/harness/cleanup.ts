@@ -78,17 +78,30 @@ function safeReaddir(dir: string): string[] {
   }
 }
 
+/** Removes what a ledger lists: System V queues and segments by id, POSIX queues by name. */
 function removeSysvFromLedger(ledger: string, dryRun: boolean): string[] {
   const removed: string[] = []
   const native = loadNative()
   for (const line of readFileSync(ledger, 'utf8').split('\n')) {
-    const [kind, idText] = line.trim().split(/\s+/)
-    const id = Number(idText)
+    const [kind, what] = line.trim().split(/\s+/)
+    if (kind === 'mq') {
+      if (!what || !NAME_RE.test(what.slice(1))) continue
+      if (!dryRun) {
+        if (!native.ok) continue
+        try {
+          native.api.mqUnlink(what)
+        } catch {
+          continue
+        }
+      }
+      removed.push(`mq ${what}`)
+      continue
+    }
+    const id = Number(what)
     if (!Number.isInteger(id) || (kind !== 'msg' && kind !== 'shm')) continue
     if (!dryRun) {
       try {
-        const rmid = native.ok ? (kind === 'msg' ? native.api.msgRmid : native.api.shmRmid) : undefined
-        if (rmid) rmid(id)
+        if (native.ok) (kind === 'msg' ? native.api.msgRmid : native.api.shmRmid)(id)
         else execFileSync('ipcrm', [kind === 'msg' ? '-q' : '-m', String(id)], { stdio: 'ignore' })
       } catch {
         continue // already gone

@@ -11,11 +11,16 @@ export function caseId(c: Omit<CaseSpec, 'id'>): string {
  * The cases of a run: each selected mechanism × variant × endpoints × mode ×
  * pattern × size it offers. Notification mechanisms have one fixed size.
  */
-export function expandMatrix(mechanisms: readonly Mechanism[], o: Pick<ResolvedOptions, 'modes' | 'endpoints' | 'patterns' | 'sizesBytes'>): CaseSpec[] {
+export function expandMatrix(
+  mechanisms: readonly Mechanism[],
+  o: Pick<ResolvedOptions, 'modes' | 'endpoints' | 'patterns' | 'sizesBytes'> & Partial<Pick<ResolvedOptions, 'endpointsPerMechanism'>>,
+): CaseSpec[] {
   const cases: CaseSpec[] = []
   for (const m of mechanisms) {
+    let kinds = intersect<Endpoints>(o.endpoints, m.endpoints)
+    if (o.endpointsPerMechanism === 'one' && kinds.includes('process')) kinds = ['process']
     for (const variant of m.variants ?? [undefined]) {
-      for (const endpoints of intersect<Endpoints>(o.endpoints, m.endpoints)) {
+      for (const endpoints of kinds) {
         for (const mode of intersect<Mode>(o.modes, m.modes)) {
           for (const pattern of intersect<Pattern>(o.patterns, m.patterns)) {
             if (m.offers && !m.offers({ mode, endpoints, pattern, variant })) continue

@@ -36,8 +36,8 @@ export const DEFAULTS = {
   quick: {
     sizesBytes: { pingpong: [64], stream: [65536] },
     repetitions: 3,
-    durationMs: 100,
-    warmup: 200,
+    durationMs: 80,
+    warmup: 100,
   },
   maxMessages: 1_000_000,
   timeoutMs: 30_000,
@@ -58,6 +58,7 @@ export function resolveRunOptions(raw: RawRunOptions, mechanisms: readonly Mecha
     mechanisms: selected.length > 0 ? [...new Set(selected)] : ids,
     modes: parseList<Mode>('--modes', raw.modes, MODES),
     endpoints: parseList<Endpoints>('--endpoints', raw.endpoints, ENDPOINTS),
+    endpointsPerMechanism: quick && raw.endpoints === undefined ? 'one' : 'all',
     patterns: parseList<Pattern>('--patterns', raw.patterns, PATTERNS),
     sizesBytes: sizes ? { pingpong: sizes, stream: sizes } : { pingpong: [...base.sizesBytes.pingpong], stream: [...base.sizesBytes.stream] },
     repetitions: parseInteger('--repetitions', raw.repetitions, base.repetitions, 1, 1000),

@@ -47,6 +47,7 @@ export const posixMq: Mechanism = {
         const mqds: number[] = []
         try {
           for (const name of [info.a2b, info.b2a]) {
+            ctx.ledger('mq', name)
             mqds.push(api.mqOpen(name, true, maxmsg, sizeBytes, mode !== 'blocking'))
             created.push(name)
           }

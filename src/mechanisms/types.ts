@@ -75,8 +75,12 @@ export interface SetupContext {
   limits: HostLimits
   /** A fresh random name with the ipcbench prefix and owner pid, e.g. `ipcbench-1234-k3j2h1`. */
   objectName(): string
-  /** Records a System V id (which has no name) so `ipcbench clean` can remove it if this process dies first. */
-  ledger(kind: 'msg' | 'shm', id: number): void
+  /**
+   * Records an object `ipcbench clean` could not find by listing, so it can remove
+   * it if this process dies first: System V ids (no names), and POSIX queue names
+   * (listable only where /dev/mqueue is mounted).
+   */
+  ledger(kind: 'msg' | 'shm' | 'mq', idOrName: number | string): void
 }
 
 export interface PeerContext {

@@ -622,7 +622,7 @@ Napi::Value MsgSnd(const Napi::CallbackInfo& info) {
   }
 }
 
-// msgRcv(id, mtype, buf, off, len, nowait) → bytes or -EAGAIN (ENOMSG with IPC_NOWAIT).
+// msgRcv(id, mtype, buf, off, len, nowait) → bytes, -EAGAIN (ENOMSG with IPC_NOWAIT) or -EINTR.
 Napi::Value MsgRcv(const Napi::CallbackInfo& info) {
   int64_t id, type;
   uint8_t* data;
@@ -637,7 +637,9 @@ Napi::Value MsgRcv(const Napi::CallbackInfo& info) {
       memcpy(data, scratch.data() + sizeof(long), static_cast<size_t>(n));
       return Napi::Number::New(info.Env(), static_cast<double>(n));
     }
-    if (errno == EINTR) continue;
+    // msgrcv is never restarted after a signal: say so, so the caller can check its
+    // peer (a dead child's SIGCHLD lands here) before waiting again.
+    if (errno == EINTR) return Napi::Number::New(info.Env(), -EINTR);
     if (errno == ENOMSG || errno == EAGAIN) return Napi::Number::New(info.Env(), -EAGAIN);
     return ThrowErrno(info.Env(), "msgrcv", errno);
   }

@@ -1,4 +1,5 @@
 import type { AsyncEndpoint, Endpoint, SyncEndpoint } from '../mechanisms/types.js'
+import { isMainThread } from 'node:worker_threads'
 import { readSeq, STOP } from './wire.js'
 
 /**
@@ -8,6 +9,8 @@ import { readSeq, STOP } from './wire.js'
  *   drop:N      relabel message N as N+1 (looks like a lost message)
  *   dup:N       relabel message N as N-1 (looks like a duplicate)
  *   delay:NS    spin NS nanoseconds before handing each measured message on (a slower peer)
+ *   hang:N      stop answering at message N, forever (a deadlock, a lost wake-up)
+ *   kill:N      die at message N: SIGKILL of a peer process, an abrupt exit of a peer thread
  */
 export function faultsEnabled(): boolean {
   return process.env.IPCBENCH_TEST_FAULTS === '1'
@@ -27,7 +30,11 @@ export function wrapWithFault(ep: Endpoint, fault: string): Endpoint {
       return
     }
     if (seq !== n) return
-    if (kind === 'corrupt') msg[msg.byteLength - 1] ^= 0xff
+    if (kind === 'hang') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)
+    else if (kind === 'kill') {
+      if (isMainThread) process.kill(process.pid, 'SIGKILL')
+      else process.exit(137)
+    } else if (kind === 'corrupt') msg[msg.byteLength - 1] ^= 0xff
     else if (kind === 'drop') new DataView(msg.buffer, msg.byteOffset).setUint32(0, n + 1, true)
     else if (kind === 'dup') new DataView(msg.buffer, msg.byteOffset).setUint32(0, n - 1, true)
   }

@@ -1,6 +1,6 @@
-import { EAGAIN, native, type NativeApi } from '../native/index.js'
+import { EAGAIN, EINTR, native, type NativeApi } from '../native/index.js'
 import type { Endpoint, Mechanism } from './types.js'
-import { spinEndpoint, type MessageCalls } from './common/native-endpoints.js'
+import { checkPeer, spinEndpoint, type MessageCalls } from './common/native-endpoints.js'
 
 /** Message types on the one queue: side a sends type 1, side b type 2. */
 const A_TO_B = 1
@@ -62,14 +62,15 @@ function msgEndpoint(api: NativeApi, mode: string, id: number, txType: number, r
     close() {},
   }
   if (mode === 'busy-poll') return spinEndpoint(calls, peerPid)
-  // msgrcv has no time-out: a receive blocked on a dead peer ends with the case
-  // time-out, which kills the case's process group; removing the queue (EIDRM) wakes
-  // a sleeper otherwise.
+  // msgrcv has no time-out, but a signal interrupts it: a dead child's SIGCHLD wakes
+  // side a, which then checks its peer. (Side b, or a thread peer, relies on the case
+  // time-out, which kills the case's process group.)
   return {
     kind: 'sync',
     send: (buf) => void api.msgSnd(id, txType, buf, 0, buf.byteLength, false),
     recv(into) {
-      const n = api.msgRcv(id, rxType, into, 0, size, false)
+      let n: number
+      while ((n = api.msgRcv(id, rxType, into, 0, size, false)) === -EINTR) checkPeer(peerPid)
       if (n !== size) throw new Error(`received a ${n}-byte message, expected ${size}`)
       return into
     },

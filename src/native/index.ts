@@ -55,7 +55,7 @@ export interface NativeApi {
   msgGet(): number
   /** msgsnd: 0, or -11 with IPC_NOWAIT on a full queue. */
   msgSnd(id: number, mtype: number, buf: Uint8Array, offset: number, length: number, nowait: boolean): number
-  /** msgrcv of `mtype`: bytes, or -11 with IPC_NOWAIT when none is there. */
+  /** msgrcv of `mtype`: bytes, -11 with IPC_NOWAIT when none is there, or -4 (-EINTR) when a signal interrupted the wait. */
   msgRcv(id: number, mtype: number, buf: Uint8Array, offset: number, length: number, nowait: boolean): number
   msgRmid(id: number): void
   /** shmget(IPC_PRIVATE, bytes, 0600) */
@@ -79,6 +79,8 @@ export const ETIMEDOUT = 110
 
 /** read/write return this negated when a non-blocking fd would block. */
 export const EAGAIN = 11
+/** msgRcv returns this negated when a signal interrupted it. */
+export const EINTR = 4
 
 export type NativeStatus = { ok: true; api: NativeApi } | { ok: false; reason: string }
 

@@ -1,0 +1,121 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { cleanStale, LEDGER } from '../src/harness/cleanup.js'
+import { loadNative } from '../src/native/index.js'
+import { quickRun } from './helpers.js'
+
+/**
+ * The fault suite: peers killed or hung mid-case in each family of mechanism, and
+ * objects left by a crashed ipcbench. Each case must end errored with a message that
+ * names what happened, the run must go on, and nothing of ipcbench's may be left in
+ * /dev/shm, the System V tables, the temporary directory or the process table.
+ */
+const n = loadNative()
+const tally = { injected: 0, survived: 0, leaked: 0 }
+
+function leftovers(): string[] {
+  const names = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => /^ipcbench-\d+-/.test(f) && !f.includes('-test-')).map((f) => `${dir}/${f}`) : [])
+  const sysv = execFileSync('ipcs', ['-q', '-m'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => /^0x0+\s+\d+\s+\S+\s+600\b/.test(l))
+  const procs = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.includes('dist/harness/peer.js'))
+  return [...names('/dev/shm'), ...names('/dev/mqueue'), ...names(tmpdir()), ...sysv, ...procs]
+}
+
+/** One mechanism per family; threads through sab-ring. */
+const FAMILIES: Array<[family: string, args: string[], native: boolean]> = [
+  ['fd (pipe)', ['pipe', '--modes', 'blocking', '--endpoints', 'process'], true],
+  ['socket (unix-stream)', ['unix-stream', '--modes', 'nonblocking', '--endpoints', 'process'], false],
+  ['shared memory (shm-ring)', ['shm-ring', '--modes', 'blocking', '--endpoints', 'process'], true],
+  ['message queue (posix-mq)', ['posix-mq', '--modes', 'blocking', '--endpoints', 'process'], true],
+  ['message queue (sysv-msg)', ['sysv-msg', '--modes', 'blocking', '--endpoints', 'process'], true],
+  ['signal (rt-signal)', ['rt-signal', '--modes', 'blocking', '--endpoints', 'process'], true],
+  ['worker thread (sab-ring)', ['sab-ring', '--modes', 'blocking', '--endpoints', 'thread'], false],
+]
+
+const faultRun = (args: string[], fault: string) =>
+  quickRun([...args, '--patterns', 'pingpong', '--timeout', '4s', '--warmup', '200'], { IPCBENCH_TEST_FAULTS: '1', IPCBENCH_TEST_FAULT: fault })
+
+describe('faults: a peer killed or hung mid-case', () => {
+  afterAll(() => {
+    console.log(`fault suite: ${tally.injected} faults injected, ${tally.survived} survived, ${tally.leaked} objects leaked`)
+  })
+
+  describe.each(FAMILIES)('%s', (family, args, needsNative) => {
+    const skip = needsNative && !n.ok
+    if (skip) console.warn(`fault tests for ${family} skipped: ${n.ok ? '' : n.reason}`)
+
+    it.skipIf(skip)('SIGKILL of the peer: errored naming the peer and the signal, within the time-out, nothing left', () => {
+      tally.injected++
+      const started = Date.now()
+      const { cli, run } = faultRun(args, 'kill:100')
+      const c = run.cases[0]
+      expect(c.state).toBe('errored')
+      expect(c.reason).toMatch(args.includes('thread') ? /peer|worker|exit code 137|timed out/ : /peer \(pid \d+\) ended: killed by SIGKILL|SIGKILL/)
+      expect(Date.now() - started).toBeLessThan(4000 + 6000)
+      expect(cli.code).toBe(1)
+      const left = leftovers()
+      tally.leaked += left.length
+      expect(left).toEqual([])
+      tally.survived++
+    })
+
+    it.skipIf(skip)('a peer that stops answering: the time-out ends it, kills the peer, cleans up', () => {
+      tally.injected++
+      const { run } = faultRun(args, 'hang:100')
+      expect(run.cases[0]).toMatchObject({ state: 'errored', error: { code: 'ETIMEDOUT' } })
+      const left = leftovers()
+      tally.leaked += left.length
+      expect(left).toEqual([])
+      tally.survived++
+    })
+  })
+
+  it('the run goes on after a killed case', () => {
+    tally.injected++
+    const { run } = quickRun(['fifo', 'tcp', '--modes', 'nonblocking', '--endpoints', 'process', '--patterns', 'pingpong'], { IPCBENCH_TEST_FAULTS: '1', IPCBENCH_TEST_FAULT: 'kill:100@fifo/*' })
+    expect(run.cases.map((c) => [c.mechanism, c.state])).toEqual([
+      ['fifo', 'errored'],
+      ['tcp', 'completed'],
+    ])
+    tally.survived++
+  })
+})
+
+describe.skipIf(!n.ok)('objects left by a crashed ipcbench', () => {
+  it('clean removes what dead ipcbench processes left (names and ledgers), never a live owner\'s or another program\'s', () => {
+    const api = n.ok ? n.api : undefined!
+    const deadPid = 999_999_1
+    const livePid = process.pid
+    const shmDead = `/ipcbench-${deadPid}-crash`
+    const shmLive = `/ipcbench-${livePid}-alive`
+    const shmOther = `/otherprog-${deadPid}-x`
+    for (const name of [shmDead, shmLive, shmOther]) api.shmMap(name, 4096, true)
+    const mqDead = `/ipcbench-${deadPid}-q`
+    api.close(api.mqOpen(mqDead, true, 1, 64, false))
+    const msgDead = api.msgGet()
+    const segDead = api.shmGet(4096)
+    const dir = join(tmpdir(), `ipcbench-${deadPid}-case`)
+    mkdirSync(dir, { mode: 0o700 })
+    writeFileSync(join(dir, LEDGER), `msg ${msgDead}\nshm ${segDead}\nmq ${mqDead}\n`)
+    try {
+      const alive = (pid: number) => pid === livePid
+      const report = cleanStale({ isAlive: alive })
+      expect(report.removed).toEqual(expect.arrayContaining([`/dev/shm${shmDead}`, `sysv msg ${msgDead}`, `sysv shm ${segDead}`, `mq ${mqDead}`, dir]))
+      expect(report.kept).toContain(`/dev/shm${shmLive}`)
+      expect(existsSync(`/dev/shm${shmOther}`)).toBe(true)
+      expect(existsSync(`/dev/shm${shmDead}`)).toBe(false)
+      expect(() => api.mqOpen(mqDead, false, 0, 0, false)).toThrow(/ENOENT|No such file/)
+      expect(() => api.shmAttach(segDead, 4096)).toThrow()
+      expect(existsSync(dir)).toBe(false)
+    } finally {
+      api.shmUnlink(shmLive)
+      api.shmUnlink(shmOther)
+    }
+  })
+})

@@ -33,9 +33,18 @@ export const fifo: Mechanism = {
         makeFifo(a2b)
         makeFifo(b2a)
         let fds: number[] = []
+        // A worker peer's non-blocking fds are opened here, on the main thread: Node
+        // closes the fds a worker opened with fs.open when the worker exits, even
+        // after net.Socket has closed them, and the second close hits whatever file
+        // has taken the number meanwhile (seen as an EBADF abort in side a).
+        const early = ctx.spec.endpoints === 'thread' && ctx.spec.mode === 'nonblocking' ? openFourNonBlocking(a2b, b2a) : undefined
         return {
-          peer: { info: { a2b, b2a } },
+          peer: { info: { a2b, b2a }, fds: early ? [early.bRead, early.bWrite] : undefined },
           async openA() {
+            if (early) {
+              fds = [early.aRead, early.aWrite]
+              return socketPair(early.aRead, early.aWrite, ctx.spec.sizeBytes)
+            }
             const { ep, fds: opened } = await openPair(ctx.spec.mode, b2a, a2b, ctx.spec.sizeBytes)
             fds = opened
             return ep
@@ -49,6 +58,7 @@ export const fifo: Mechanism = {
         }
       },
       async openB(ctx) {
+        if (ctx.fds.length === 2) return socketPair(ctx.fds[0], ctx.fds[1], ctx.spec.sizeBytes)
         const { a2b, b2a } = ctx.info as { a2b: string; b2a: string }
         return (await openPair(ctx.spec.mode, a2b, b2a, ctx.spec.sizeBytes)).ep
       },
@@ -80,9 +90,20 @@ async function openPair(mode: string, readPath: string, writePath: string, size:
   // ENXIO until a reader exists, so retry it.
   const rfd = openSync(readPath, C.O_RDONLY | C.O_NONBLOCK)
   const wfd = await openWriterNonBlocking(writePath)
+  return { ep: socketPair(rfd, wfd, size), fds: [rfd, wfd] }
+}
+
+function socketPair(rfd: number, wfd: number, size: number): Endpoint {
   const rx = new net.Socket({ fd: rfd, readable: true, writable: false })
   const tx = new net.Socket({ fd: wfd, readable: false, writable: true })
-  return { ep: socketEndpoint(rx, size, tx), fds: [rfd, wfd] }
+  return socketEndpoint(rx, size, tx)
+}
+
+/** Both sides' non-blocking ends at once: the readers first, so the writers' opens succeed. */
+function openFourNonBlocking(a2b: string, b2a: string) {
+  const aRead = openSync(b2a, C.O_RDONLY | C.O_NONBLOCK)
+  const bRead = openSync(a2b, C.O_RDONLY | C.O_NONBLOCK)
+  return { aRead, bRead, aWrite: openSync(a2b, C.O_WRONLY | C.O_NONBLOCK), bWrite: openSync(b2a, C.O_WRONLY | C.O_NONBLOCK) }
 }
 
 async function openWriterNonBlocking(path: string, deadlineMs = 10_000): Promise<number> {

@@ -34,7 +34,7 @@ function addRunOptions(cmd: Command): Command {
     .option('--max-messages <n>', 'upper bound of measured messages per repetition')
     .option('--timeout <time>', 'a repetition still running after this is killed and the case errored (default 30s)')
     .option('--pin <placement>', 'auto|none|same|split: both ends on one CPU, or on different CPUs (default auto)')
-    .option('--quick', 'a smaller matrix for a run of about a minute')
+    .option('--quick', 'a smaller matrix: 64 B ping-pong, 64 KiB streams, 3 short repetitions, processes only where a mechanism offers both (unless --endpoints)')
     .option('--no-baseline', 'do not run the C floor beside the Node cases')
     .option('--out <file>', 'result file (default results/<run-id>.json)')
     .option('--json', 'print only the result JSON on stdout')

@@ -130,14 +130,15 @@ async function closeQuietly(ep: Endpoint | undefined): Promise<void> {
 /** When our loop failed because the peer went away, the peer's own report (or its exit) says more. */
 async function preferPeerError(err: unknown, peer: StartedPeer): Promise<unknown> {
   const grace = new Promise<undefined>((r) => setTimeout(() => r(undefined), 500).unref())
+  const never = new Promise<undefined>(() => {})
+  // The control channel closing says only that the peer went away; its exit says how.
   const fromPeer = peer.control.next('done').then(
-    () => undefined,
-    (e: unknown) => e,
+    () => never,
+    (e: unknown) => (e instanceof PeerError && e.message !== 'control channel closed: the peer went away' ? e : never),
   )
-  const exited = peer.exited.then((how) => (how === 'exit code 0' ? undefined : new PeerError(`peer (pid ${peer.link.pid}) ended: ${how}`)))
+  const exited = peer.exited.then((how) => (how === 'exit code 0' ? never : new PeerError(`peer (pid ${peer.link.pid}) ended: ${how}`)))
   const better = await Promise.race([fromPeer, exited, grace])
-  if (better instanceof PeerError && better.message !== 'control channel closed: the peer went away') return better
-  return err
+  return better ?? err
 }
 
 async function stopPeer(peer: StartedPeer): Promise<void> {

@@ -1,7 +1,7 @@
 import type { TransferListItem } from 'node:worker_threads'
 import { loadNative } from '../native/index.js'
 import { getMechanism } from '../mechanisms/registry.js'
-import type { Endpoint } from '../mechanisms/types.js'
+import type { AsyncEndpoint, Endpoint } from '../mechanisms/types.js'
 import { errorMessage, type Control } from './control.js'
 import { allowedCpus, meterFor } from './cost.js'
 import { asyncEchoB, asyncStreamB, syncEchoB, syncStreamB, type CostSnapshot } from './loops.js'
@@ -20,6 +20,7 @@ export async function runSideB(ctl: Control, hello: Hello, ownsProcess: boolean,
     const impl = await mech.load()
     ep = await impl.openB({ spec: hello.spec, info: hello.info, fds: hello.fds, parentPid: hello.parentPid, transferred })
     if (hello.fault) ep = wrapWithFault(ep, hello.fault)
+    if (ep.kind === 'async') ep = holdEarlyMessages(ep)
     const { meter, scope } = meterFor(ownsProcess)
     ctl.send({ type: 'ready', cpus: allowedCpus(), scope })
     await ctl.next('go')
@@ -52,4 +53,34 @@ export async function runSideB(ctl: Control, hello: Hello, ownsProcess: boolean,
 export function pinThisThread(cpu: number): void {
   const n = loadNative()
   if (n.ok) n.api.setAffinity([cpu])
+}
+
+/**
+ * Side a sends its first message right after "go", on another channel than the
+ * control one, so it can arrive before this side has registered its handler (after
+ * "go"). An event-loop endpoint delivers at once, so such a message would be lost
+ * and the case would hang; keep what arrives early until the loop asks for it.
+ */
+export function holdEarlyMessages(ep: AsyncEndpoint): AsyncEndpoint {
+  const early: Uint8Array[] = []
+  let earlyError: Error | undefined
+  let onMessage: ((m: Uint8Array) => void) | undefined
+  let onError: ((e: Error) => void) | undefined
+  ep.onMessage((m) => (onMessage ? onMessage(m) : early.push(m)))
+  ep.onError((e) => (onError ? onError(e) : (earlyError ??= e)))
+  return {
+    kind: 'async',
+    transfers: ep.transfers,
+    send: (buf, release) => ep.send(buf, release),
+    onMessage(cb) {
+      onMessage = cb
+      while (early.length > 0) cb(early.shift()!)
+    },
+    onDrain: (cb) => ep.onDrain(cb),
+    onError(cb) {
+      onError = cb
+      if (earlyError) cb(earlyError)
+    },
+    close: () => ep.close(),
+  }
 }

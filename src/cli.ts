@@ -4,6 +4,7 @@ import { registerRunCommands } from './cli/run-command.js'
 import { registerInfoCommands } from './cli/info-command.js'
 import { registerReportCommand } from './cli/report-command.js'
 import { registerCleanCommand } from './cli/clean-command.js'
+import { registerCompareCommands } from './cli/compare-command.js'
 import { packageVersion } from './harness/env.js'
 
 /**
@@ -23,6 +24,7 @@ function buildProgram(): Command {
   registerRunCommands(program)
   registerReportCommand(program)
   registerCleanCommand(program)
+  registerCompareCommands(program)
   program.addOption(new Option('--no-color', 'disable colour (also NO_COLOR, or when stdout is not a terminal)'))
   return program
 }

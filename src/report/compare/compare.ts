@@ -1,0 +1,228 @@
+import { UsageError } from '../../cli/errors.js'
+import type { CaseResult, Pattern, RunResult } from '../../types.js'
+import { describeDifference, environmentDifferences, softWarnings, type EnvDifference } from './environment.js'
+import { bootstrapRatioOfMedians, hashSeed, mannWhitneyU, median, minAttainableP, repetitionsNeeded } from './stats.js'
+
+/**
+ * Two runs in, one verdict per case out. A case is `regressed` only when both tests
+ * agree: the difference is significant (Mann–Whitney p < alpha over the
+ * per-repetition figures) AND the whole 95% interval of the change lies beyond the
+ * noise threshold in the worse direction. Significance alone flags tiny real changes
+ * that nobody should act on; a big change without significance is noise.
+ */
+
+/** `auto`: ping-pong cases by their p50 latency, stream cases by their throughput. */
+export type MetricChoice = 'auto' | 'p50' | 'p99' | 'throughput'
+export type CaseMetric = 'p50' | 'p99' | 'throughput'
+export type Verdict = 'regressed' | 'improved' | 'unchanged'
+export type UnchangedReason = 'too few repetitions' | 'not significant' | 'within noise'
+
+export interface CompareOptions {
+  /** Noise band, percent either side of no change. */
+  thresholdPct: number
+  alpha: number
+  metric: MetricChoice
+  /** Compare runs from different environments anyway (the differences become warnings). */
+  force: boolean
+  resamples: number
+  seed: number
+}
+
+export const COMPARE_DEFAULTS: Readonly<CompareOptions> = { thresholdPct: 10, alpha: 0.05, metric: 'auto', force: false, resamples: 2000, seed: 1 }
+
+export interface Figures {
+  n: number
+  median: number
+  values: number[]
+}
+
+export interface CaseComparison {
+  id: string
+  pattern: Pattern
+  metric: CaseMetric
+  /** Unit of the figures: latency in nanoseconds, throughput in bytes per second. */
+  unit: 'ns' | 'bytes/s'
+  /** Latency is worse when higher, throughput when lower. */
+  worseWhen: 'higher' | 'lower'
+  base: Figures
+  current: Figures
+  /** median(current) / median(base). */
+  ratio: number
+  changePct: number
+  /** 95% bootstrap interval of the ratio. */
+  ci: { lower: number; upper: number }
+  p: number
+  u: number
+  test: 'exact' | 'normal'
+  verdict: Verdict
+  reason?: UnchangedReason
+  /** One line saying why, with the numbers. */
+  detail: string
+}
+
+export interface NotCompared {
+  id: string
+  /** `metric`: the chosen --metric does not apply to the case's pattern. */
+  kind: 'metric' | 'state' | 'figures'
+  reason: string
+}
+
+export interface RunSummary {
+  label: string
+  runId: string
+  startedAt: string
+  cpuModel: string
+  kernel: string
+  node: string
+  pin: string
+  commit?: string
+}
+
+export interface Comparison {
+  options: CompareOptions
+  base: RunSummary
+  current: RunSummary
+  /** Non-empty only with `force`: without it a difference refuses the comparison. */
+  environmentDifferences: EnvDifference[]
+  warnings: string[]
+  /** Largest change first. */
+  cases: CaseComparison[]
+  added: string[]
+  removed: string[]
+  notCompared: NotCompared[]
+  counts: Record<Verdict, number>
+}
+
+export function metricFor(choice: MetricChoice, pattern: Pattern): CaseMetric | undefined {
+  if (choice === 'auto') return pattern === 'pingpong' ? 'p50' : 'throughput'
+  if (choice === 'throughput') return pattern === 'stream' ? 'throughput' : undefined
+  return pattern === 'pingpong' ? choice : undefined
+}
+
+/** The per-repetition figures a comparison is made over (missing or non-positive ones left out). */
+export function repetitionFigures(c: CaseResult, metric: CaseMetric): number[] {
+  const pick = (r: CaseResult['repetitions'][number]): number | undefined => (metric === 'throughput' ? r.throughput?.bytesPerSec : r.latencyNs?.[metric])
+  return c.repetitions.map(pick).filter((v): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0)
+}
+
+const pct = (ratio: number): string => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`
+export const formatP = (p: number): string => (p < 0.0001 ? '<0.0001' : p < 0.01 ? p.toFixed(4) : p.toFixed(3))
+
+export function compare(base: RunResult, current: RunResult, opts: Partial<CompareOptions> = {}, labels = { base: 'base', current: 'current' }): Comparison {
+  const o: CompareOptions = { ...COMPARE_DEFAULTS, ...opts }
+
+  // Phase 1: may these runs be compared at all?
+  const diffs = environmentDifferences(base, current)
+  if (diffs.length > 0 && !o.force) {
+    throw new UsageError(
+      `${labels.base} and ${labels.current} were measured in different environments (${diffs.map(describeDifference).join('; ')}); ` +
+        'IPC figures do not carry across those. Compare runs from the same host and set-up, or pass --force to compare anyway (the differences are then shown as warnings)',
+    )
+  }
+  const warnings = [...diffs.map((d) => `environment differs (--force): ${describeDifference(d)}`), ...softWarnings(base, current)]
+
+  // Phase 2: pair the cases by id.
+  const baseById = new Map(base.cases.map((c) => [c.id, c]))
+  const currentById = new Map(current.cases.map((c) => [c.id, c]))
+  const added = current.cases.filter((c) => !baseById.has(c.id)).map((c) => c.id)
+  const removed = base.cases.filter((c) => !currentById.has(c.id)).map((c) => c.id)
+  const notCompared: NotCompared[] = []
+  const cases: CaseComparison[] = []
+  for (const b of base.cases) {
+    const c = currentById.get(b.id)
+    if (!c) continue
+    const metric = metricFor(o.metric, b.pattern)
+    if (!metric) {
+      notCompared.push({ id: b.id, kind: 'metric', reason: `--metric ${o.metric} applies to ${o.metric === 'throughput' ? 'stream' : 'ping-pong'} cases only` })
+      continue
+    }
+    if (b.state !== 'completed' || c.state !== 'completed') {
+      // Skipped in both (a host limit, say) is expected; the reason was shown by the runs themselves.
+      const which =
+        b.state === c.state
+          ? `${b.state} in both runs`
+          : b.state !== 'completed'
+            ? `${b.state} in ${labels.base}${b.reason ? ` (${b.reason})` : ''}`
+            : `${c.state} in ${labels.current}${c.reason ? ` (${c.reason})` : ''}`
+      notCompared.push({ id: b.id, kind: 'state', reason: which })
+      continue
+    }
+    const bv = repetitionFigures(b, metric)
+    const cv = repetitionFigures(c, metric)
+    if (bv.length === 0 || cv.length === 0) {
+      notCompared.push({ id: b.id, kind: 'figures', reason: `no per-repetition ${metric} figures in ${bv.length === 0 ? labels.base : labels.current}` })
+      continue
+    }
+    cases.push(compareCase(b, metric, bv, cv, o))
+  }
+  if (cases.length === 0) {
+    const why = o.metric === 'auto' ? '' : ` for --metric ${o.metric}`
+    throw new UsageError(`${labels.base} and ${labels.current} have no completed case in common${why}; nothing to compare (are they runs of the same matrix?)`)
+  }
+
+  // Phase 3: order and summarise.
+  cases.sort((x, y) => Math.abs(y.ratio - 1) - Math.abs(x.ratio - 1) || x.id.localeCompare(y.id))
+  const tooFew = cases.filter((c) => c.reason === 'too few repetitions')
+  if (tooFew.length > 0) {
+    warnings.push(
+      `${tooFew.length} of ${cases.length} case(s) have too few repetitions for a significance test at alpha ${o.alpha}: they can only be "unchanged" (use --repetitions ${repetitionsNeeded(o.alpha)} or more in both runs)`,
+    )
+  }
+  const counts = { regressed: 0, improved: 0, unchanged: 0 }
+  for (const c of cases) counts[c.verdict]++
+  return { options: o, base: summarize(base, labels.base), current: summarize(current, labels.current), environmentDifferences: o.force ? diffs : [], warnings, cases, added, removed, notCompared, counts }
+}
+
+function compareCase(b: CaseResult, metric: CaseMetric, bv: number[], cv: number[], o: CompareOptions): CaseComparison {
+  const worseWhen = metric === 'throughput' ? 'lower' : 'higher'
+  const ci = bootstrapRatioOfMedians(bv, cv, { seed: hashSeed(b.id, o.seed), resamples: o.resamples })
+  const mw = mannWhitneyU(bv, cv)
+  const t = o.thresholdPct / 100
+  const common = {
+    id: b.id,
+    pattern: b.pattern,
+    metric,
+    unit: metric === 'throughput' ? ('bytes/s' as const) : ('ns' as const),
+    worseWhen: worseWhen as CaseComparison['worseWhen'],
+    base: { n: bv.length, median: median(bv), values: bv },
+    current: { n: cv.length, median: median(cv), values: cv },
+    ratio: ci.ratio,
+    changePct: (ci.ratio - 1) * 100,
+    ci: { lower: ci.lower, upper: ci.upper },
+    p: mw.p,
+    u: mw.u,
+    test: mw.method,
+  }
+  const ciText = `95% CI ${pct(ci.lower)} … ${pct(ci.upper)}`
+  const floorP = minAttainableP(bv.length, cv.length)
+  if (floorP >= o.alpha) {
+    return {
+      ...common,
+      verdict: 'unchanged',
+      reason: 'too few repetitions',
+      detail: `${bv.length} vs ${cv.length} repetitions: the smallest possible two-sided p is ${+floorP.toPrecision(3)}, not below alpha ${o.alpha}; use --repetitions ${repetitionsNeeded(o.alpha)} or more`,
+    }
+  }
+  if (mw.p >= o.alpha) return { ...common, verdict: 'unchanged', reason: 'not significant', detail: `p ${formatP(mw.p)} ≥ alpha ${o.alpha}` }
+  const above = ci.lower > 1 + t
+  const below = ci.upper < 1 - t
+  if (above || below) {
+    const verdict: Verdict = (above && worseWhen === 'higher') || (below && worseWhen === 'lower') ? 'regressed' : 'improved'
+    return { ...common, verdict, detail: `${ciText} lies beyond ±${o.thresholdPct}%, p ${formatP(mw.p)}` }
+  }
+  return { ...common, verdict: 'unchanged', reason: 'within noise', detail: `${ciText} reaches into the ±${o.thresholdPct}% noise band` }
+}
+
+function summarize(run: RunResult, label: string): RunSummary {
+  const env = run.context.env
+  return {
+    label,
+    runId: run.context.runId,
+    startedAt: run.context.startedAt,
+    cpuModel: env?.host?.cpuModel,
+    kernel: env?.host?.kernel,
+    node: env?.node?.version,
+    pin: run.context.options?.pin,
+    ...(env?.ipcbench?.commit ? { commit: env.ipcbench.commit } : {}),
+  }
+}

@@ -1,0 +1,52 @@
+import type { RunResult } from '../../types.js'
+
+/**
+ * Whether two runs can be compared at all. A different CPU, kernel, Node major,
+ * placement or --subtract-overhead moves IPC figures by more than any threshold, so
+ * those refuse the comparison (unless forced); lesser differences are warnings.
+ */
+
+export interface EnvDifference {
+  what: 'CPU model' | 'kernel' | 'Node major version' | 'pin option' | 'subtract-overhead option'
+  base: string
+  current: string
+}
+
+// Read defensively: a run written before the option existed has no such field (= off).
+const subtractsOverhead = (run: RunResult): string => String((run.context.options as { subtractOverhead?: boolean } | undefined)?.subtractOverhead === true)
+
+const nodeMajor = (version: string | undefined): string => /^v?(\d+)/.exec(version ?? '')?.[1] ?? String(version)
+
+export function environmentDifferences(base: RunResult, current: RunResult): EnvDifference[] {
+  const b = base.context.env
+  const c = current.context.env
+  const pairs: EnvDifference[] = [
+    { what: 'CPU model', base: String(b?.host?.cpuModel), current: String(c?.host?.cpuModel) },
+    { what: 'kernel', base: String(b?.host?.kernel), current: String(c?.host?.kernel) },
+    { what: 'Node major version', base: nodeMajor(b?.node?.version), current: nodeMajor(c?.node?.version) },
+    { what: 'pin option', base: String(base.context.options?.pin), current: String(current.context.options?.pin) },
+    // Taking the harness's own round trip off every latency shifts all of them at once.
+    { what: 'subtract-overhead option', base: subtractsOverhead(base), current: subtractsOverhead(current) },
+  ]
+  return pairs.filter((d) => d.base !== d.current)
+}
+
+export const describeDifference = (d: EnvDifference): string => `${d.what}: "${d.base}" vs "${d.current}"`
+
+/** Differences that do not refuse the comparison but can move figures; the user should know. */
+export function softWarnings(base: RunResult, current: RunResult): string[] {
+  const w: string[] = []
+  const b = base.context
+  const c = current.context
+  if (b.env?.host?.cpuCount !== c.env?.host?.cpuCount) w.push(`CPU count differs: ${b.env?.host?.cpuCount} vs ${c.env?.host?.cpuCount}`)
+  if (b.env?.host?.governor !== c.env?.host?.governor) w.push(`CPU governor differs: ${b.env?.host?.governor ?? 'unknown'} vs ${c.env?.host?.governor ?? 'unknown'}`)
+  if (b.env?.node?.version !== c.env?.node?.version && nodeMajor(b.env?.node?.version) === nodeMajor(c.env?.node?.version)) {
+    w.push(`Node version differs: ${b.env?.node?.version} vs ${c.env?.node?.version}`)
+  }
+  if (b.options?.durationMs !== c.options?.durationMs) w.push(`measured time per repetition differs: ${b.options?.durationMs} ms vs ${c.options?.durationMs} ms`)
+  for (const [label, ctx] of [['base', b], ['current', c]] as const) {
+    if (ctx.status !== 'finished') w.push(`the ${label} run did not finish (status "${ctx.status}"); its missing cases show as removed or added`)
+    for (const note of ctx.warnings ?? []) if (/busy host|governor/.test(note)) w.push(`${label} run: ${note}`)
+  }
+  return w
+}

@@ -1,0 +1,106 @@
+import type { CaseResult, RunResult } from '../../types.js'
+import { median } from './stats.js'
+
+/**
+ * Exports of ONE run (the current one) for trend-tracking services. They share one
+ * interface, like hyperfine's exporters: a kind, and a pure function from a run to
+ * the JSON value the service documents. Each figure is the median over the run's
+ * repetitions of the per-repetition figure that `compare` tests, with the
+ * repetitions' min and max as its range.
+ *
+ * - `gab-latency`: github-action-benchmark `customSmallerIsBetter`,
+ *   `[{ name, unit: "ns", value, range: "± x", extra }]`, ping-pong p50 latency.
+ * - `gab-throughput`: github-action-benchmark `customBiggerIsBetter`,
+ *   `[{ name, unit: "MB/s", value, range, extra }]`, stream throughput in decimal MB/s.
+ * - `bmf`: Bencher Metric Format, `{ "<case id>": { "<measure>": { value, lower_value, upper_value } } }`:
+ *   `latency` (ns, p50) for ping-pong; `throughput` for streams in messages per second,
+ *   because Bencher's built-in Throughput measure is operations per second (one
+ *   message is one operation; bytes/s = messages/s × the case's size).
+ */
+
+export type ExportKind = 'gab-latency' | 'gab-throughput' | 'bmf'
+export const EXPORT_KINDS: readonly ExportKind[] = ['gab-latency', 'gab-throughput', 'bmf']
+
+export interface GabEntry {
+  name: string
+  unit: string
+  value: number
+  range: string
+  extra: string
+}
+
+export interface BmfMetric {
+  value: number
+  lower_value: number
+  upper_value: number
+}
+
+export type Bmf = Record<string, { latency?: BmfMetric; throughput?: BmfMetric }>
+
+interface Spread {
+  median: number
+  min: number
+  max: number
+  n: number
+}
+
+function spreadOf(values: number[]): Spread | undefined {
+  if (values.length === 0) return undefined
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values), n: values.length }
+}
+
+const completed = (run: RunResult, pattern: CaseResult['pattern']): CaseResult[] => run.cases.filter((c) => c.state === 'completed' && c.pattern === pattern)
+const finite = (v: number | undefined): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0
+const p50s = (c: CaseResult): number[] => c.repetitions.map((r) => r.latencyNs?.p50).filter(finite)
+const bytesPerSec = (c: CaseResult): number[] => c.repetitions.map((r) => r.throughput?.bytesPerSec).filter(finite)
+const msgsPerSec = (c: CaseResult): number[] => c.repetitions.map((r) => r.throughput?.msgsPerSec).filter(finite)
+/** Three significant decimals is finer than any run-to-run spread; longer numbers only add noise to charts. */
+const round3 = (v: number): number => Math.round(v * 1000) / 1000
+
+/** github-action-benchmark's `range` is free text; "± half the min–max spread" reads like its own tools' output. */
+const range = (s: Spread): string => `± ${round3((s.max - s.min) / 2)}`
+
+export function gabLatency(run: RunResult): GabEntry[] {
+  const out: GabEntry[] = []
+  for (const c of completed(run, 'pingpong')) {
+    const s = spreadOf(p50s(c))
+    if (!s) continue
+    out.push({ name: c.id, unit: 'ns', value: round3(s.median), range: range(s), extra: `median over ${s.n} repetition(s) of p50 round-trip latency; min ${round3(s.min)} ns, max ${round3(s.max)} ns` })
+  }
+  return out
+}
+
+export function gabThroughput(run: RunResult): GabEntry[] {
+  const out: GabEntry[] = []
+  for (const c of completed(run, 'stream')) {
+    const s = spreadOf(bytesPerSec(c).map((v) => v / 1e6))
+    if (!s) continue
+    out.push({ name: c.id, unit: 'MB/s', value: round3(s.median), range: range(s), extra: `median over ${s.n} repetition(s) of one-way throughput (1 MB = 10^6 bytes); min ${round3(s.min)}, max ${round3(s.max)} MB/s` })
+  }
+  return out
+}
+
+export function bmf(run: RunResult): Bmf {
+  const out: Bmf = {}
+  const metric = (s: Spread): BmfMetric => ({ value: round3(s.median), lower_value: round3(s.min), upper_value: round3(s.max) })
+  for (const c of completed(run, 'pingpong')) {
+    const s = spreadOf(p50s(c))
+    if (s) out[c.id] = { latency: metric(s) }
+  }
+  for (const c of completed(run, 'stream')) {
+    const s = spreadOf(msgsPerSec(c))
+    if (s) out[c.id] = { throughput: metric(s) }
+  }
+  return out
+}
+
+export function buildExport(kind: ExportKind, run: RunResult): unknown {
+  switch (kind) {
+    case 'gab-latency':
+      return gabLatency(run)
+    case 'gab-throughput':
+      return gabThroughput(run)
+    case 'bmf':
+      return bmf(run)
+  }
+}

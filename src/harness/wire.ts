@@ -26,10 +26,20 @@ export function fillPattern(buf: Uint8Array): void {
   for (let i = 4; i < buf.byteLength; i++) buf[i] = patternByte(i)
 }
 
+/** Byte stores, not a DataView: a view per message was a measurable part of a 1 µs round trip. */
 export function stamp(buf: Uint8Array, seq: number): void {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
-  dv.setUint32(0, seq, true)
-  if (buf.byteLength >= 8) dv.setUint32(buf.byteLength - 4, (seq ^ TRAILER_XOR) >>> 0, true)
+  buf[0] = seq
+  buf[1] = seq >>> 8
+  buf[2] = seq >>> 16
+  buf[3] = seq >>> 24
+  const n = buf.byteLength
+  if (n >= 8) {
+    const t = seq ^ TRAILER_XOR
+    buf[n - 4] = t
+    buf[n - 3] = t >>> 8
+    buf[n - 2] = t >>> 16
+    buf[n - 1] = t >>> 24
+  }
 }
 
 export function readSeq(buf: Uint8Array): number {

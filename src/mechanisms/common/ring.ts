@@ -43,6 +43,11 @@ export class Ring {
   slotOffset(counter: number): number {
     return ((counter >>> 0) % this.g.slots) * this.g.slotBytes
   }
+
+  /** One view per slot, `size` bytes long, made once: a subarray per message costs an allocation. */
+  slotViews(size: number): Uint8Array[] {
+    return Array.from({ length: this.g.slots }, (_, i) => this.bytes.subarray(i * this.g.slotBytes, i * this.g.slotBytes + size))
+  }
 }
 
 export type RingStrategy = 'sleep' | 'spin'
@@ -54,6 +59,8 @@ export function syncRingEndpoint(tx: Ring, rx: Ring, size: number, strategy: Rin
   let tail = Atomics.load(txi, Slot.TAIL)
   let head = Atomics.load(rxi, Slot.HEAD)
   const sleep = strategy === 'sleep'
+  const rxSlots = rx.slotViews(size)
+  const slots = rx.g.slots
   return {
     kind: 'sync',
     send(buf) {
@@ -80,8 +87,7 @@ export function syncRingEndpoint(tx: Ring, rx: Ring, size: number, strategy: Rin
         } else atomicsPause()
       }
       rx.used(head, Atomics.load(rxi, Slot.TAIL))
-      const off = rx.slotOffset(head)
-      into.set(rx.bytes.subarray(off, off + size))
+      into.set(rxSlots[(head >>> 0) % slots])
       head = (head + 1) | 0
       Atomics.store(rxi, Slot.HEAD, head)
       if (sleep && Atomics.load(rxi, Slot.PRODUCER_WAITING) !== 0) waiter.wake(rxi, Slot.HEAD)

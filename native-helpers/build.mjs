@@ -58,4 +58,4 @@ try {
 }
 mkdirSync(BUILD, { recursive: true })
 writeFileSync(join(BUILD, 'status.json'), JSON.stringify({ addon, floor, builtAt: new Date().toISOString(), node: process.version }, null, 2) + '\n')
-process.stderr.write(`ipcbench native helper: ${addon.ok ? 'built' : `not built (${addon.error})`}\n`)
+process.stderr.write(`ipcbench native helper: ${addon.ok ? 'built' : `not built (${addon.error})`}; C floor: ${floor.ok ? 'built' : `not built (${floor.error})`}\n`)

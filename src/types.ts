@@ -118,6 +118,8 @@ export interface BaselineResult {
   latencyNs?: LatencyNs
   throughput?: Throughput
   cpu?: Cost
+  /** What the C side used (channel, io). */
+  describe?: Record<string, string>
 }
 
 export interface CaseResult extends CaseSpec {
@@ -141,6 +143,8 @@ export interface CaseResult extends CaseSpec {
   baseline?: BaselineResult
   /** Node figure over C figure: p50 latency ratio (> 1 = Node slower); C throughput over Node throughput. */
   ratioToBaseline?: { p50?: number; throughput?: number }
+  /** With `--subtract-overhead`: the harness's own round trip (calibration) taken off every latency figure. */
+  overheadSubtractedNs?: number
   startedAt?: string
   durationMs?: number
 }
@@ -200,6 +204,8 @@ export interface ResolvedOptions {
   timeoutMs: number
   pin: PinRequest
   baseline: boolean
+  /** Take the calibrated harness cost off latency figures (recorded per case). */
+  subtractOverhead: boolean
   quick: boolean
   out: string
 }

@@ -6,6 +6,7 @@ import { matchesCase } from '../harness/matrix.js'
 import { checkWritable, resolveRunOptions, type RawRunOptions } from '../harness/options.js'
 import { newRunId, planCases, runSession, startSession } from '../harness/session.js'
 import { createBaselineRunner } from '../harness/floor-run.js'
+import { measureCalibration } from '../harness/calibrate.js'
 import { cleanStale } from '../harness/cleanup.js'
 import { renderTables } from '../report/table.js'
 import { writeHtmlReport } from './report-command.js'
@@ -13,6 +14,7 @@ import type { CaseResult, RunResult } from '../types.js'
 import { Progress } from './progress.js'
 import { UsageError } from './errors.js'
 import { useColor } from './color.js'
+import { checkBaselineName, saveBaseline } from '../report/compare/baselines.js'
 
 interface RunFlags extends Omit<RawRunOptions, 'mechanisms'> {
   json?: boolean
@@ -36,9 +38,11 @@ function addRunOptions(cmd: Command): Command {
     .option('--pin <placement>', 'auto|none|same|split: both ends on one CPU, or on different CPUs (default auto)')
     .option('--quick', 'a smaller matrix: 64 B ping-pong, 64 KiB streams, 3 short repetitions, processes only where a mechanism offers both (unless --endpoints)')
     .option('--no-baseline', 'do not run the C floor beside the Node cases')
+    .option('--subtract-overhead', "take the harness's own round trip (measured at the start of the run) off every latency figure")
     .option('--out <file>', 'result file (default results/<run-id>.json)')
     .option('--json', 'print only the result JSON on stdout')
     .option('--html [file]', 'also write the HTML report (default: next to the result file)')
+    .option('--save-baseline <name>', 'also copy the result to results/baselines/<name>.json, for "ipcbench compare --baseline <name>"')
     .option('--progress', 'show progress on stderr even when it is not a terminal')
 }
 
@@ -58,6 +62,7 @@ export function registerRunCommands(program: Command): void {
 async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): Promise<void> {
   const runId = newRunId()
   const o = resolveRunOptions({ ...flags, mechanisms }, MECHANISMS, runId)
+  if (flags.saveBaseline !== undefined) checkBaselineName('--save-baseline', flags.saveBaseline)
   const patterns = flags.cases?.split(',').map((s) => s.trim()).filter(Boolean)
   const specs = planCases(o, patterns ? (id) => matchesCase(id, patterns) : undefined)
   if (specs.length === 0) throw new UsageError('no case matches the options given; "ipcbench list" shows what each mechanism offers')
@@ -70,7 +75,9 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
   if (o.repetitions < 5) warnings.push(`${o.repetitions} repetitions per case: too few for "ipcbench compare" to call a change significant at alpha 0.05 (use --repetitions 5 or more)`)
   if (stale.removed.length > 0) warnings.push(`removed ${stale.removed.length} object(s) left by dead ipcbench runs`)
 
+  const calibration = measureCalibration()
   const session = startSession(runId, o, env, specs, warnings)
+  session.writer.run.context.calibration = calibration
   const progress = new Progress(flags.progress === true || process.stderr.isTTY === true)
   const controller = new AbortController()
   let interrupted: NodeJS.Signals | undefined
@@ -86,7 +93,7 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
   progress.start(specs.length, o)
   let run: RunResult
   try {
-    run = await runSession(session, o, { baseline, faultFor: testFault, onCaseStart: (s, i, n) => progress.caseStart(s, i, n), onCaseEnd: (r) => progress.caseEnd(r) }, controller.signal)
+    run = await runSession(session, o, { baseline, calibration, faultFor: testFault, onCaseStart: (s, i, n) => progress.caseStart(s, i, n), onCaseEnd: (r) => progress.caseEnd(r) }, controller.signal)
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
@@ -95,14 +102,18 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
 
   const htmlPath = flags.html === undefined ? (all ? defaultHtml(o.out) : undefined) : typeof flags.html === 'string' ? flags.html : defaultHtml(o.out)
   if (htmlPath) await writeHtmlReport(run, htmlPath)
+  // An interrupted run lacks cases; as a baseline it would make them all look "added".
+  const baselinePath = flags.saveBaseline && !interrupted ? saveBaseline(o.out, flags.saveBaseline) : undefined
 
   if (flags.json) process.stdout.write(JSON.stringify(run, null, 2) + '\n')
   else {
     process.stdout.write(renderTables(run, { color: useColor(process.stdout) }) + '\n')
     process.stdout.write(`Results: ${o.out}\n`)
     if (htmlPath) process.stdout.write(`Report: ${htmlPath}\n`)
+    if (baselinePath) process.stdout.write(`Baseline: ${baselinePath}\n`)
   }
   if (interrupted) {
+    if (flags.saveBaseline) process.stderr.write(`Baseline "${flags.saveBaseline}" not saved: the run was interrupted\n`)
     process.stderr.write(`Interrupted by ${interrupted}; the result file keeps ${run.cases.filter((c) => c.state !== 'aborted').length} finished case(s): ${o.out}\n`)
     process.exitCode = interrupted === 'SIGINT' ? 130 : 143
     return

@@ -24,7 +24,7 @@ export function isLiveIpcbench(pid: number): boolean {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
-    return state !== 'Z' && /ipcbench|peer\.js|vitest/.test(cmdline)
+    return state !== 'Z' && /ipcbench|ipcfloor|peer\.js|vitest/.test(cmdline)
   } catch {
     return false
   }

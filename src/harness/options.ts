@@ -21,6 +21,7 @@ export interface RawRunOptions {
   pin?: string
   quick?: boolean
   baseline?: boolean
+  subtractOverhead?: boolean
   out?: string
   cases?: string
 }
@@ -68,6 +69,7 @@ export function resolveRunOptions(raw: RawRunOptions, mechanisms: readonly Mecha
     timeoutMs: parseDuration('--timeout', raw.timeout, DEFAULTS.timeoutMs, 1000, 3_600_000),
     pin: parseOne<PinRequest>('--pin', raw.pin, PINS, DEFAULTS.pin),
     baseline: raw.baseline !== false,
+    subtractOverhead: raw.subtractOverhead === true,
     quick,
     out: resolveOut(raw.out, runId),
   }

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { getMechanism } from '../mechanisms/registry.js'
-import type { CaseResult, CaseSpec, Cost, Environment, RepetitionResult, ResolvedOptions, SideCost } from '../types.js'
+import type { Calibration, CaseResult, CaseSpec, Cost, Environment, RepetitionResult, ResolvedOptions, SideCost } from '../types.js'
 import { loadNative } from '../native/index.js'
+import { overheadWarning, subtractOverhead } from './calibrate.js'
 import { planPlacement } from './placement.js'
 import { runRepetitionInPeer } from './repetition.js'
 import { cvPct, median, summarizeNs } from './stats.js'
@@ -15,6 +16,8 @@ export interface RunHooks {
   onCaseEnd?(result: CaseResult, index: number, total: number): void
   /** Runs the C floor for a case, interleaved with the Node repetitions (see floor-run.ts). */
   baseline?: BaselineRunner
+  /** The harness's own cost, measured at the start of the run (calibrate.ts). */
+  calibration?: Calibration
   /** Test-only fault for side b, by case id. */
   faultFor?(spec: CaseSpec): string | undefined
 }
@@ -83,6 +86,12 @@ export async function runCase(spec: CaseSpec, o: ResolvedOptions, env: Environme
     rmSync(workDir, { recursive: true, force: true })
   }
   aggregate(result, pooled)
+  if (hooks.calibration) {
+    // Before the ratio to C, so that --subtract-overhead applies to it too.
+    if (o.subtractOverhead) subtractOverhead(result, hooks.calibration)
+    const near = overheadWarning(result, hooks.calibration)
+    if (near) result.warnings.push(near)
+  }
   hooks.baseline?.finish(spec, result)
   result.durationMs = Date.now() - startedAt.getTime()
   return result

@@ -47,6 +47,11 @@ export function renderTables(run: RunResult, o: TableOptions): string {
     }
     parts.push(t.toString())
   }
+  const notes: string[] = []
+  if (withRatio) notes.push('×C: Node over the C floor measured in the same run (p50 round trip; C throughput over Node throughput), > 1 = Node slower')
+  const cal = run.context.calibration
+  if (cal) notes.push(`harness: ${cal.emptySampleNs.toFixed(0)} ns per timed section, ${cal.sameThreadEchoNs.toFixed(0)} ns per round trip with a same-thread echo${run.context.options.subtractOverhead ? ' (subtracted from latency figures)' : ''}`)
+  if (notes.length > 0) parts.push(notes.join('\n'))
   const notDone = run.cases.filter((c) => c.state !== 'completed')
   if (notDone.length > 0) parts.push(notDone.map((c) => `${c.state.padEnd(8)} ${c.id}: ${c.reason ?? ''}`).join('\n'))
   const warned = done.filter((c) => c.warnings.length > 0)

@@ -1,0 +1,91 @@
+// Shared declarations of the C floor (see ipcfloor.c for what it is).
+#ifndef IPCFLOOR_H
+#define IPCFLOOR_H
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ring.h"
+
+enum kind { K_FD_STREAM, K_FD_MSG, K_EVENTFD, K_MQ, K_SYSV, K_RING };
+enum mode { M_BLOCKING, M_NONBLOCKING, M_BUSY };
+
+#define STOP 0xFFFFFFFFu
+#define TRAILER_XOR 0x5EEDC0DEu
+
+// The first error wins; side b's is handed to side a.
+struct failure {
+  int set;
+  char side;
+  char syscall[32];
+  int err;
+  char message[400];
+};
+
+int failf(struct failure *f, char side, const char *syscall, int err, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+// Set when the peer failed or died (SIGCHLD, or a signal from the peer thread):
+// blocking calls return EINTR and the waiting side gives up instead of hanging.
+extern volatile sig_atomic_t peer_failed;
+
+// One side's view of the channel; send/recv move exactly `size` bytes.
+struct ep {
+  enum kind kind;
+  enum mode mode;
+  size_t size;
+  int rfd, wfd;  // fds, eventfds or mqds
+  int rep, wep;  // epoll instances (event-loop mode), -1 otherwise
+  int msqid;     // System V queue
+  long txtype, rxtype;
+  uint8_t *msgbuf;  // long mtype + bytes
+  struct ring tx, rx;
+  struct failure *f;
+  char side;
+};
+
+int ep_send(struct ep *e, const uint8_t *buf);
+ssize_t ep_recv(struct ep *e, uint8_t *buf);
+
+struct usage {
+  double user_us, sys_us, vol, invol;
+};
+
+struct side_report {
+  struct usage cost;
+  uint64_t messages, elapsed_ns;
+  int cpus[64];
+  int ncpus;
+};
+
+struct plan {
+  int pingpong;
+  size_t size;
+  uint64_t warmup, duration_ns, max_messages;
+};
+
+struct pingpong_out {
+  uint64_t batch, count;
+  double *samples;
+};
+
+int pingpong_a(const struct plan *p, struct ep *e, struct side_report *r, struct pingpong_out *out);
+int echo_b(const struct plan *p, struct ep *e, struct side_report *r);
+int stream_a(const struct plan *p, struct ep *e, struct side_report *r);
+int stream_b(const struct plan *p, struct ep *e, struct side_report *r);
+
+// A channel: both sides' endpoints, made before the fork (or the thread).
+struct channel {
+  struct ep a, b;
+  char describe[512];  // JSON members, e.g. "\"fdKinds\":\"pipe\""
+  void (*close_side)(struct ep *e);
+  void (*destroy)(struct channel *c);
+  void *mem;
+  size_t mem_bytes;
+  int msqid;
+};
+
+// 0 ok; -1 failed (f set); 1 no C counterpart (reason in f->message).
+int channel_open(struct channel *c, const char *mech, enum mode mode, int threads, size_t size, struct failure *f);
+
+#endif

@@ -1,0 +1,310 @@
+// ipcfloor: the C floor of ipcbench. Runs one repetition of one case — the same
+// mechanism, mode, pattern, size, placement, warm-up, time bound, message format
+// (../WIRE.md) and checks as the TypeScript harness — and prints one JSON line in the
+// shape of the harness's RepReport (src/harness/task.ts). The loops (loops.c) mirror
+// src/harness/loops.ts, so Node's figure over this one is Node's own cost.
+//
+//   ipcfloor --list
+//   ipcfloor MECH MODE ENDPOINTS PATTERN SIZE WARMUP DURATION_MS MAX_MESSAGES CPU_A CPU_B SAMPLES_FILE
+//
+// ENDPOINTS is process (fork) or thread (pthread); CPU_A/CPU_B are -1 when not pinned.
+// IPCFLOOR_LEDGER, when set, is a file that gets "msg <id>" for a System V queue, so a
+// floor killed by the case time-out leaves nothing behind. Exit 0 with a result, 1
+// with {"type":"error"}, 3 with {"type":"skipped"} when the case has no C counterpart.
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "floor.h"
+
+static const char *LIST =
+    "pipe blocking,nonblocking,busy-poll process,thread\n"
+    "fifo blocking,nonblocking,busy-poll process,thread\n"
+    "unix-stream blocking,nonblocking,busy-poll process,thread\n"
+    "unix-dgram blocking,nonblocking,busy-poll process,thread\n"
+    "unix-seqpacket blocking,nonblocking,busy-poll process,thread\n"
+    "tcp blocking,nonblocking,busy-poll process,thread\n"
+    "eventfd blocking,nonblocking,busy-poll process,thread\n"
+    "posix-mq blocking,nonblocking,busy-poll process,thread\n"
+    "sysv-msg blocking,busy-poll process,thread\n"
+    "shm-ring blocking,busy-poll process,thread\n"
+    "sysv-shm blocking,busy-poll process,thread\n"
+    "sab-ring blocking,busy-poll thread\n";
+
+static struct plan P;
+static int pingpong, cpu_a = -1, cpu_b = -1;
+static struct channel C;
+static pid_t child = -1;
+static volatile sig_atomic_t child_status_known;
+static int child_status;
+static pthread_t thread_a;
+
+static void json_string(FILE *out, const char *s) {
+  fputc('"', out);
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\') fprintf(out, "\\%c", ch);
+    else if (ch < 0x20) fprintf(out, "\\u%04x", ch);
+    else fputc(ch, out);
+  }
+  fputc('"', out);
+}
+
+static int report_error(const struct failure *f, const char *fallback) {
+  printf("{\"type\":\"error\",\"message\":");
+  json_string(stdout, f->set ? f->message : fallback);
+  printf(",\"side\":\"%c\"", f->set ? f->side : 'a');
+  if (f->set && f->syscall[0]) printf(",\"syscall\":\"%s\"", f->syscall);
+  if (f->set && f->err) printf(",\"errno\":%d,\"code\":\"%s\"", f->err, strerrorname_np(f->err) ? strerrorname_np(f->err) : "");
+  printf("}\n");
+  return 1;
+}
+
+// A dead child (or a failed peer thread) interrupts whatever side a waits in.
+static void on_sigchld(int sig) {
+  (void)sig;
+  int st;
+  if (child > 0 && waitpid(child, &st, WNOHANG) == child) {
+    child_status = st;
+    child_status_known = 1;
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) peer_failed = 1;
+  }
+}
+
+static void on_peer_failed(int sig) {
+  (void)sig;
+  peer_failed = 1;
+}
+
+static void install(int sig, void (*handler)(int)) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = handler;  // no SA_RESTART: a blocked call returns EINTR
+  sigemptyset(&sa.sa_mask);
+  sigaction(sig, &sa, NULL);
+}
+
+static void pin_self(int cpu, struct side_report *r, struct failure *f, char side) {
+  cpu_set_t set;
+  if (cpu >= 0) {
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) failf(f, side, "sched_setaffinity", errno, "cannot pin side %c to CPU %d: %s", side, cpu, strerror(errno));
+  }
+  r->ncpus = 0;
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    for (int c = 0; c < CPU_SETSIZE && r->ncpus < 64; c++)
+      if (CPU_ISSET(c, &set)) r->cpus[r->ncpus++] = c;
+}
+
+// Per side, after the fork: O_NONBLOCK for the event-loop and busy-poll modes, and the
+// side's own epoll instances for the event-loop mode.
+static int ready(struct ep *e) {
+  if (e->kind == K_SYSV || e->kind == K_RING || e->mode == M_BLOCKING) return 0;
+  int fds[2] = {e->rfd, e->wfd};
+  for (int i = 0; i < 2; i++) {
+    int fl = fcntl(fds[i], F_GETFL);
+    if (fl < 0 || fcntl(fds[i], F_SETFL, fl | O_NONBLOCK) != 0) return failf(e->f, e->side, "fcntl", errno, "O_NONBLOCK: %s", strerror(errno));
+  }
+  if (e->mode != M_NONBLOCKING) return 0;
+  e->rep = epoll_create1(EPOLL_CLOEXEC);
+  e->wep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event in = {.events = EPOLLIN}, out = {.events = EPOLLOUT};
+  if (e->rep < 0 || e->wep < 0 || epoll_ctl(e->rep, EPOLL_CTL_ADD, e->rfd, &in) != 0 || epoll_ctl(e->wep, EPOLL_CTL_ADD, e->wfd, &out) != 0)
+    return failf(e->f, e->side, "epoll_ctl", errno, "epoll: %s", strerror(errno));
+  return 0;
+}
+
+struct side_b {
+  struct side_report r;
+  struct failure f;
+  int ok;
+};
+
+static void run_b(struct side_b *b) {
+  C.b.f = &b->f;
+  pin_self(cpu_b, &b->r, &b->f, 'b');
+  int rc = b->f.set ? -1 : ready(&C.b);
+  if (rc == 0) rc = pingpong ? echo_b(&P, &C.b, &b->r) : stream_b(&P, &C.b, &b->r);
+  b->ok = rc == 0;
+}
+
+static void *thread_b(void *arg) {
+  struct side_b *b = arg;
+  run_b(b);
+  if (!b->ok) pthread_kill(thread_a, SIGUSR1);
+  return NULL;
+}
+
+// Side b's report lives in shared memory, so a forked child's is visible to side a.
+static struct side_b *mmap_shared_side_b(void) {
+  void *m = mmap(NULL, sizeof(struct side_b), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) {
+    perror("ipcfloor: mmap");
+    exit(1);
+  }
+  memset(m, 0, sizeof(struct side_b));
+  return m;
+}
+
+static void print_usage(const char *name, struct usage u, uint64_t messages) {
+  printf("\"%s\":{\"userUs\":%.3f,\"sysUs\":%.3f,\"voluntaryCtx\":%.0f,\"involuntaryCtx\":%.0f,\"messages\":%llu,\"scope\":\"thread\"}", name, u.user_us, u.sys_us, u.vol, u.invol,
+         (unsigned long long)messages);
+}
+
+static void print_cpus(const char *name, const struct side_report *r) {
+  printf("\"%s\":[", name);
+  for (int i = 0; i < r->ncpus; i++) printf("%s%d", i ? "," : "", r->cpus[i]);
+  printf("]");
+}
+
+static enum mode parse_mode(const char *s) {
+  if (strcmp(s, "blocking") == 0) return M_BLOCKING;
+  if (strcmp(s, "nonblocking") == 0) return M_NONBLOCKING;
+  if (strcmp(s, "busy-poll") == 0) return M_BUSY;
+  fprintf(stderr, "ipcfloor: unknown mode %s\n", s);
+  exit(2);
+}
+
+static int write_samples(const char *path, const struct pingpong_out *o) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return -1;
+  size_t n = o->count ? fwrite(o->samples, sizeof(double), o->count, f) : 0;
+  fclose(f);
+  return n == o->count ? 0 : -1;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+    fputs(LIST, stdout);
+    return 0;
+  }
+  if (argc != 12) {
+    fprintf(stderr, "usage: ipcfloor --list | MECH MODE ENDPOINTS PATTERN SIZE WARMUP DURATION_MS MAX_MESSAGES CPU_A CPU_B SAMPLES_FILE\n");
+    return 2;
+  }
+  const char *mech = argv[1], *samples_path = argv[11];
+  enum mode mode = parse_mode(argv[2]);
+  int threads = strcmp(argv[3], "thread") == 0;
+  pingpong = strcmp(argv[4], "pingpong") == 0;
+  P.size = strtoull(argv[5], NULL, 10);
+  P.warmup = strtoull(argv[6], NULL, 10);
+  P.duration_ns = (uint64_t)(strtod(argv[7], NULL) * 1e6);
+  P.max_messages = strtoull(argv[8], NULL, 10);
+  cpu_a = atoi(argv[9]);
+  cpu_b = atoi(argv[10]);
+  if (P.size < 4 || P.max_messages < 1) {
+    fprintf(stderr, "ipcfloor: SIZE must be ≥ 4 and MAX_MESSAGES ≥ 1\n");
+    return 2;
+  }
+  srandom((unsigned)(getpid() ^ time(NULL)));
+
+  struct failure fa = {0};
+  int rc = channel_open(&C, mech, mode, threads, P.size, &fa);
+  if (rc == 1) {
+    printf("{\"type\":\"skipped\",\"reason\":");
+    json_string(stdout, fa.message);
+    printf("}\n");
+    return 3;
+  }
+  if (rc < 0) return report_error(&fa, "could not open the channel");
+  const char *ledger = getenv("IPCFLOOR_LEDGER");
+  if (ledger && C.msqid >= 0) {
+    FILE *l = fopen(ledger, "a");
+    if (l) {
+      fprintf(l, "msg %d\n", C.msqid);
+      fclose(l);
+    }
+  }
+  C.a.f = &fa;
+  fflush(stdout);
+
+  // Side b: a forked child that reports through a pipe, or a thread.
+  struct side_b *b = mmap_shared_side_b();
+  thread_a = pthread_self();
+  install(SIGCHLD, on_sigchld);
+  install(SIGUSR1, on_peer_failed);
+  pthread_t tb;
+  if (threads) {
+    if (pthread_create(&tb, NULL, thread_b, b) != 0) return report_error(&fa, "pthread_create failed");
+  } else {
+    child = fork();
+    if (child < 0) return report_error(&fa, "fork failed");
+    if (child == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      C.close_side(&C.a);
+      run_b(b);
+      _exit(b->ok ? 0 : 1);
+    }
+    C.close_side(&C.b);
+  }
+
+  struct side_report ra = {0};
+  struct pingpong_out po = {1, 0, NULL};
+  pin_self(cpu_a, &ra, &fa, 'a');
+  rc = fa.set ? -1 : ready(&C.a);
+  if (rc == 0) rc = pingpong ? pingpong_a(&P, &C.a, &ra, &po) : stream_a(&P, &C.a, &ra);
+
+  // Side b done: join the thread, or wait for the child (its report is in shared memory).
+  if (rc == 0) {
+    if (threads) pthread_join(tb, NULL);
+    else {
+      while (!child_status_known) {
+        int st;
+        pid_t w = waitpid(child, &st, 0);
+        if (w == child) {
+          child_status = st;
+          child_status_known = 1;
+        } else if (w < 0 && errno != EINTR) break;
+      }
+    }
+  } else if (!threads) {
+    // Give a failing child a moment to finish its report, then make sure it is gone.
+    for (int i = 0; i < 50 && !child_status_known; i++) usleep(2000);
+    if (!child_status_known) kill(child, SIGKILL);
+  } else {
+    usleep(20000);
+  }
+  if (C.destroy) C.destroy(&C);
+
+  if (b->f.set) return report_error(&b->f, "");
+  if (!threads && child_status_known && !(WIFEXITED(child_status) && WEXITSTATUS(child_status) == 0) && rc == 0) {
+    struct failure fb = {0};
+    if (WIFSIGNALED(child_status)) failf(&fb, 'b', NULL, 0, "peer (pid %d) ended: killed by %s", (int)child, sigabbrev_np(WTERMSIG(child_status)) ? sigabbrev_np(WTERMSIG(child_status)) : "a signal");
+    else failf(&fb, 'b', NULL, 0, "peer (pid %d) ended: exit code %d", (int)child, WEXITSTATUS(child_status));
+    return report_error(&fb, "");
+  }
+  if (rc != 0) return report_error(&fa, "side a failed");
+  if (pingpong && write_samples(samples_path, &po) != 0) {
+    failf(&fa, 'a', "write", errno, "cannot write the samples to %s", samples_path);
+    return report_error(&fa, "");
+  }
+
+  uint64_t messages = pingpong ? ra.messages : b->r.messages;
+  uint64_t elapsed = pingpong ? ra.elapsed_ns : b->r.elapsed_ns;
+  printf("{\"type\":\"result\",\"messages\":%llu,\"elapsedNs\":%llu,\"batch\":%llu,\"sampleCount\":%llu,", (unsigned long long)messages, (unsigned long long)elapsed,
+         (unsigned long long)po.batch, (unsigned long long)po.count);
+  print_usage("costA", ra.cost, messages);
+  printf(",");
+  print_usage("costB", b->r.cost, messages);
+  printf(",");
+  print_cpus("cpusA", &ra);
+  printf(",");
+  print_cpus("cpusB", &b->r);
+  printf(",\"describe\":{%s,\"io\":\"%s\",\"endpoints\":\"%s\"},\"warnings\":[", C.describe,
+         mode == M_BLOCKING ? "blocking calls" : mode == M_NONBLOCKING ? "O_NONBLOCK + epoll_wait" : "O_NONBLOCK, retried at once",
+         threads ? "pthreads" : "fork");
+  if (!pingpong && b->r.messages != ra.messages) printf("\"sender counted %llu messages, receiver %llu\"", (unsigned long long)ra.messages, (unsigned long long)b->r.messages);
+  printf("]}\n");
+  return 0;
+}

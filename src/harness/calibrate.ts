@@ -1,0 +1,71 @@
+import type { Calibration, CaseResult, LatencyNs } from '../types.js'
+import type { SyncEndpoint } from '../mechanisms/types.js'
+import { syncPingpongA } from './loops.js'
+import { median } from './stats.js'
+
+/**
+ * The harness's own cost, measured at the start of every run in the ipcbench process:
+ * an empty timed section (two clock reads), and the ping-pong loop itself driven
+ * against a same-thread echo (stamp, send, receive, copy, check — everything but a
+ * channel). A case whose round trip is within a few times the echo is mostly
+ * measuring ipcbench; it gets a warning, and `--subtract-overhead` takes the echo off.
+ */
+export function measureCalibration(sizeBytes = 64): Calibration {
+  const empty: number[] = []
+  for (let block = 0; block < 20; block++) {
+    const n = 2000
+    let total = 0n
+    for (let i = 0; i < n; i++) {
+      const t0 = process.hrtime.bigint()
+      const t1 = process.hrtime.bigint()
+      total += t1 - t0
+    }
+    empty.push(Number(total) / n)
+  }
+  const echo: number[] = []
+  const zero = () => ({ userUs: 0, sysUs: 0, voluntaryCtx: 0, involuntaryCtx: 0 })
+  // The first rounds run before the JIT has optimised the loop; the least is the harness's cost.
+  for (let round = 0; round < 6; round++) {
+    const r = syncPingpongA(sameThreadEcho(), { sizeBytes, warmup: 5000, durationMs: 25, maxMessages: 1_000_000 }, zero)
+    echo.push(median(Array.from(r.samples.subarray(0, r.sampleCount))))
+  }
+  return { emptySampleNs: median(empty), sameThreadEchoNs: Math.min(...echo) }
+}
+
+/** An endpoint whose peer is a function call: what comes back is a copy of what went. */
+function sameThreadEcho(): SyncEndpoint {
+  let pending: Uint8Array | undefined
+  return {
+    kind: 'sync',
+    send(buf) {
+      pending = buf
+    },
+    recv(into) {
+      into.set(pending!)
+      return into
+    },
+    close() {},
+  }
+}
+
+/** How close to the harness's own cost a round trip may come before it is flagged. */
+export const OVERHEAD_WARN_FACTOR = 5
+
+export function overheadWarning(c: CaseResult, cal: Calibration): string | undefined {
+  const p50 = c.latencyNs?.p50
+  if (p50 === undefined || p50 >= OVERHEAD_WARN_FACTOR * cal.sameThreadEchoNs) return undefined
+  return `p50 ${p50.toFixed(0)} ns is within ${OVERHEAD_WARN_FACTOR}× of the harness's own round trip (${cal.sameThreadEchoNs.toFixed(0)} ns, a same-thread echo): much of this figure is ipcbench`
+}
+
+/** `--subtract-overhead`: takes the same-thread echo off every latency figure (never below 0). */
+export function subtractOverhead(c: CaseResult, cal: Calibration): void {
+  const ns = cal.sameThreadEchoNs
+  const sub = (l: LatencyNs | undefined): void => {
+    if (!l) return
+    for (const k of ['min', 'mean', 'p50', 'p90', 'p99', 'p999', 'max'] as const) l[k] = Math.max(0, l[k] - ns)
+  }
+  if (!c.latencyNs) return
+  sub(c.latencyNs)
+  for (const r of c.repetitions) sub(r.latencyNs)
+  c.overheadSubtractedNs = ns
+}

@@ -1,0 +1,127 @@
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { FLOOR_PATH, floorStatus } from '../src/harness/floor.js'
+import { runCli, tempFile } from './helpers.js'
+import type { RunResult } from '../src/types.js'
+
+const status = floorStatus()
+if (!status.ok) console.warn(`C floor tests skipped: ${status.reason}`)
+
+interface FloorReply {
+  type: string
+  messages?: number
+  sampleCount?: number
+  batch?: number
+  elapsedNs?: number
+  costA?: { scope: string; userUs: number; sysUs: number }
+  cpusA?: number[]
+  cpusB?: number[]
+  describe?: Record<string, string>
+  message?: string
+  reason?: string
+}
+
+function floor(args: (string | number)[]): { reply: FloorReply; code: number | null; samples: Float64Array } {
+  const samplesPath = tempFile('s.f64')
+  const r = spawnSync(FLOOR_PATH, [...args.map(String), samplesPath], { encoding: 'utf8', timeout: 20_000 })
+  const line = r.stdout.trim().split('\n').pop() ?? ''
+  const bytes = existsSync(samplesPath) ? readFileSync(samplesPath) : Buffer.alloc(0)
+  rmSync(samplesPath, { force: true })
+  return { reply: line ? (JSON.parse(line) as FloorReply) : { type: 'none', message: r.stderr }, code: r.status, samples: new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) }
+}
+
+const ipcbenchSysv = (): string => execFileSync('ipcs', ['-q', '-m'], { encoding: 'utf8' })
+const shmNames = (): string[] => readdirSync('/dev/shm').filter((n) => n.startsWith('ipcbench-'))
+
+describe.skipIf(!status.ok)('the C floor (native-helpers/floor/ipcfloor)', () => {
+  const list = status.ok
+    ? execFileSync(FLOOR_PATH, ['--list'], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' '))
+    : []
+
+  it('lists the mechanisms it has a counterpart for', () => {
+    expect(list.map((l) => l[0])).toEqual(expect.arrayContaining(['pipe', 'fifo', 'posix-mq', 'shm-ring', 'sysv-msg', 'eventfd', 'unix-dgram']))
+  })
+
+  it('every listed mechanism × mode × endpoints completes a checked ping-pong and a stream, pinned as asked', () => {
+    const sysvBefore = ipcbenchSysv()
+    const shmBefore = shmNames()
+    for (const [mech, modes, endpoints] of list) {
+      for (const mode of modes.split(',')) {
+        for (const ep of endpoints.split(',')) {
+          const size = mech === 'eventfd' ? 8 : 64
+          const id = `${mech}/${mode}/${ep}`
+          const p = floor([mech, mode, ep, 'pingpong', size, 50, 15, 5000, 0, 1])
+          expect(p.reply.type, `${id}: ${p.reply.message}`).toBe('result')
+          expect(p.reply.messages, id).toBeGreaterThan(0)
+          expect(p.samples.length, id).toBe(p.reply.sampleCount)
+          expect(p.reply.cpusA, id).toEqual([0])
+          expect(p.reply.cpusB, id).toEqual([1])
+          expect(p.reply.costA?.scope, id).toBe('thread')
+          if (mech === 'eventfd') continue
+          const s = floor([mech, mode, ep, 'stream', 4096, 50, 15, 100_000, 0, 1])
+          expect(s.reply.type, `${id} stream: ${s.reply.message}`).toBe('result')
+          expect(s.reply.messages! * 4096, id).toBeGreaterThan(0)
+          expect(s.reply.elapsedNs, id).toBeGreaterThan(0)
+        }
+      }
+    }
+    // Queues, segments and shared-memory names are gone (IPC_RMID, unlink right after opening).
+    expect(ipcbenchSysv()).toBe(sysvBefore)
+    expect(shmNames()).toEqual(shmBefore)
+  }, 120_000)
+
+  it('carries 1 MiB round trips through a pipe whole (the partial reads and writes of a byte stream)', () => {
+    const p = floor(['pipe', 'blocking', 'process', 'pingpong', 1 << 20, 4, 30, 20, -1, -1])
+    expect(p.reply.type, p.reply.message).toBe('result')
+    expect(p.reply.messages).toBeGreaterThan(0)
+  })
+
+  it('a case without a C counterpart is skipped with the reason (exit 3), a bad size is a usage error (exit 2)', () => {
+    const s = floor(['shm-ring', 'nonblocking', 'process', 'pingpong', 64, 10, 10, 100, -1, -1])
+    expect(s.code).toBe(3)
+    expect(s.reply).toMatchObject({ type: 'skipped', reason: expect.stringMatching(/no C counterpart/) })
+    expect(floor(['pipe', 'blocking', 'process', 'pingpong', 2, 10, 10, 100, -1, -1]).code).toBe(2)
+  })
+
+  it('an impossible size errors with the system call named (POSIX queue beyond msgsize_max)', () => {
+    const e = floor(['posix-mq', 'blocking', 'process', 'pingpong', 1 << 20, 10, 10, 100, -1, -1])
+    expect(e.code).toBe(1)
+    expect(e.reply).toMatchObject({ type: 'error', message: expect.stringMatching(/mq_open/) })
+  })
+})
+
+describe.skipIf(!status.ok)('the C floor in a run', () => {
+  it('interleaves a baseline with every case that has one, gives the ratio, and says why the others have none', () => {
+    const out = tempFile('run.json')
+    const cli = runCli(['run', 'pipe', 'worker-message', '--quick', '--modes', 'blocking,nonblocking', '--patterns', 'pingpong', '--sizes', '64', '--repetitions', '2', '--duration', '30ms', '--warmup', '50', '--out', out])
+    expect(cli.code, cli.stderr).toBe(0)
+    const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
+    const pipe = run.cases.find((c) => c.id === 'pipe/blocking/process/pingpong/64B')!
+    expect(pipe.baseline?.state).toBe('completed')
+    expect(pipe.baseline?.repetitions).toHaveLength(2)
+    expect(pipe.baseline?.latencyNs?.p50).toBeGreaterThan(0)
+    expect(pipe.ratioToBaseline?.p50).toBeCloseTo(pipe.latencyNs!.p50 / pipe.baseline!.latencyNs!.p50, 6)
+    expect(pipe.baseline?.repetitions[0].placement.applied).toBe(pipe.repetitions[0].placement.applied)
+    const worker = run.cases.find((c) => c.mechanism === 'worker-message')!
+    expect(worker.baseline).toMatchObject({ state: 'skipped', reason: expect.stringMatching(/no C floor/) })
+    expect(worker.ratioToBaseline).toBeUndefined()
+    expect(cli.stdout).toMatch(/×C/)
+    expect(run.context.calibration?.sameThreadEchoNs).toBeGreaterThan(0)
+    expect(run.context.calibration?.emptySampleNs).toBeGreaterThan(0)
+  }, 120_000)
+
+  it('--no-baseline runs no floor; --subtract-overhead takes the calibrated echo off and says how much', () => {
+    const out = tempFile('run.json')
+    const cli = runCli(['run', 'pipe', '--no-baseline', '--subtract-overhead', '--quick', '--modes', 'blocking', '--patterns', 'pingpong', '--sizes', '64', '--repetitions', '1', '--duration', '30ms', '--out', out])
+    expect(cli.code, cli.stderr).toBe(0)
+    const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
+    const c = run.cases[0]
+    expect(c.baseline).toBeUndefined()
+    expect(run.context.options.subtractOverhead).toBe(true)
+    expect(c.overheadSubtractedNs).toBe(run.context.calibration!.sameThreadEchoNs)
+  }, 60_000)
+})

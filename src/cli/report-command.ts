@@ -1,42 +1,123 @@
 import type { Command } from 'commander'
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { accessSync, constants, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
+import { buildCharts } from '../report/charts.js'
+import { htmlFromCharts, renderHtmlReport } from '../report/html.js'
 import { loadRun } from '../report/load.js'
+import { renderMarkdown } from '../report/markdown.js'
+import { renderCharts } from '../report/render.js'
 import { renderTables } from '../report/table.js'
 import type { RunResult } from '../types.js'
 import { useColor } from './color.js'
+import { UsageError } from './errors.js'
 
-/** `ipcbench report RUN.json…`: re-renders saved results without re-running. */
+interface ReportFlags {
+  html?: string
+  svg?: string
+  markdown?: string
+}
+
+/**
+ * `ipcbench report RUN.json…`: re-renders saved results without re-running. No flag:
+ * terminal tables. `--html`, `--svg`, `--markdown`: files (every run overlaid), whose
+ * paths go to stdout. Every output place is checked before anything is rendered.
+ */
 export function registerReportCommand(program: Command): void {
   program
     .command('report')
-    .description('re-render saved results: tables, or an HTML page')
-    .argument('<runs...>', 'result files written by "ipcbench run"')
-    .option('--html <file>', 'write a self-contained HTML report')
-    .action(async (files: string[], flags: { html?: string }) => {
+    .description('re-render saved results: terminal tables, or an HTML page, SVG charts and markdown')
+    .argument('<runs...>', 'result files written by "ipcbench run" (several overlay in the charts)')
+    .option('--html <file>', 'write one self-contained HTML report (charts, tables, environment)')
+    .option('--svg <dir>', 'write one SVG per chart, as DIR/<chart-id>.svg')
+    .option('--markdown <file>', 'write the summary tables as GitHub markdown (linking the SVGs when --svg is given)')
+    .action(async (files: string[], flags: ReportFlags) => {
       const runs = files.map(loadRun)
-      if (flags.html) {
-        await writeHtmlReport(runs[0], flags.html)
-        process.stdout.write(`Report: ${flags.html}\n`)
+      if (!flags.html && !flags.svg && !flags.markdown) {
+        for (const run of runs) process.stdout.write(renderTables(run, { color: useColor(process.stdout) }) + '\n')
         return
       }
-      for (const run of runs) process.stdout.write(renderTables(run, { color: useColor(process.stdout) }) + '\n')
+      if (flags.html) checkWritableFile('--html', flags.html)
+      if (flags.svg) checkWritableDir('--svg', flags.svg)
+      if (flags.markdown) checkWritableFile('--markdown', flags.markdown)
+      for (const path of await writeReports(runs, flags)) process.stdout.write(`${path}\n`)
     })
 }
 
-const escapeHtml = (s: string): string => s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!)
+/** Writes what the flags ask for; returns the paths written, in order. */
+async function writeReports(runs: RunResult[], flags: ReportFlags): Promise<string[]> {
+  const written: string[] = []
+  const charts = flags.html || flags.svg ? await renderCharts(buildCharts(runs)) : []
+  const svgLinks: Record<string, string> = {}
+  if (flags.svg) {
+    for (const c of charts) {
+      if (!c.svg) continue
+      const path = join(flags.svg, `${c.id}.svg`)
+      write('--svg', path, c.svg)
+      written.push(path)
+      // Links in the markdown are relative to the markdown file, so the pair can move together.
+      svgLinks[c.id] = flags.markdown ? relative(dirname(flags.markdown), path).split('\\').join('/') : path
+    }
+  }
+  if (flags.markdown) {
+    write('--markdown', flags.markdown, renderMarkdown(runs, { svgLinks }))
+    written.push(flags.markdown)
+  }
+  if (flags.html) {
+    write('--html', flags.html, htmlFromCharts(runs, charts))
+    written.push(flags.html)
+  }
+  return written
+}
 
-/** One self-contained page (inline CSS, no scripts, nothing fetched) with the environment and the tables. */
+/**
+ * `mkdir -p` one level at a time: Node's `mkdirSync(…, { recursive: true })` never
+ * returns for a path under /proc (it retries ENOENT forever), where this fails at once.
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = []
+  for (let d = dir; !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.unshift(d)
+  for (const d of missing) mkdirSync(d)
+}
+
+const reasonOf = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? (err as Error).message
+
+function write(option: string, path: string, text: string): void {
+  try {
+    writeFileSync(path, text)
+  } catch (err) {
+    throw new UsageError(`${option}: cannot write ${path} (${reasonOf(err)}); choose a writable place`)
+  }
+}
+
+function checkWritableDir(option: string, dir: string): void {
+  try {
+    makeDirs(dir)
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' })
+    accessSync(dir, constants.W_OK)
+  } catch (err) {
+    throw new UsageError(`${option}: cannot write to ${dir} (${reasonOf(err)}); choose a writable directory`)
+  }
+}
+
+function checkWritableFile(option: string, path: string): void {
+  let isDir = false
+  try {
+    isDir = statSync(path).isDirectory()
+  } catch {
+    // Not there yet: its directory decides.
+  }
+  if (isDir) throw new UsageError(`${option}: ${path} is a directory; give a file name`)
+  try {
+    makeDirs(dirname(path))
+    accessSync(dirname(path), constants.W_OK)
+  } catch (err) {
+    throw new UsageError(`${option}: cannot write ${path} (${reasonOf(err)}); choose a writable place`)
+  }
+}
+
+/** The full HTML report of one run (used by `ipcbench run --html` and `all`). */
 export async function writeHtmlReport(run: RunResult, htmlPath: string): Promise<void> {
-  const env = run.context.env
-  const html = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>ipcbench ${escapeHtml(run.context.runId)}</title>
-<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}pre{background:#f6f6f6;padding:1em;overflow:auto}</style></head>
-<body><h1>ipcbench run ${escapeHtml(run.context.runId)}</h1>
-<p>${escapeHtml(`${env.host.cpuModel} × ${env.host.cpuCount}, kernel ${env.host.kernel}, Node ${env.node.version}, ipcbench ${env.ipcbench.version}, ${run.context.startedAt}`)}</p>
-<pre>${escapeHtml(renderTables(run, { color: false }))}</pre>
-</body></html>
-`
-  mkdirSync(dirname(htmlPath), { recursive: true })
+  const html = await renderHtmlReport([run])
+  makeDirs(dirname(htmlPath))
   writeFileSync(htmlPath, html)
 }

@@ -1,0 +1,317 @@
+import type { TopLevelSpec } from 'vega-lite'
+import { MODES, type CaseResult, type RunResult } from '../types.js'
+import { formatSizeBytes } from '../util/units.js'
+import { caseLabel, cpuUsPerMsg, mechanismLabel, runLabels } from './summary.js'
+
+/**
+ * Vega-Lite specs drawn from result files alone: every spec carries its data inline
+ * (`data: { values }`), so rendering needs no loader and fetches nothing. Several runs
+ * overlay, each named by its run id in a legend. A chart without data comes back as a
+ * note, never as an empty plot. Pure: runs in, specs out.
+ */
+
+export interface ChartEntry {
+  id: string
+  title: string
+  /** What the chart answers; shown under it. */
+  question: string
+  /** Exactly one of `spec` and `note` is set. */
+  spec?: TopLevelSpec
+  note?: string
+}
+
+interface Row {
+  run: string
+  c: CaseResult
+}
+
+type Obj = Record<string, unknown>
+
+const MODE_COLORS = ['#4c78a8', '#f58518', '#e45756']
+const modeColor: Obj = { field: 'mode', type: 'nominal', title: 'mode', scale: { domain: MODES, range: MODE_COLORS } }
+const modeColumn: Obj = { field: 'mode', type: 'nominal', sort: MODES, title: null, header: { labelFontSize: 12, labelFontWeight: 'bold' } }
+const CONFIG = { font: 'Helvetica, Arial, sans-serif', axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 360 }, legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 }, title: { fontSize: 15, subtitleFontSize: 12, subtitleColor: '#555' } }
+const sizeLabelExpr = "datum.value >= 1048576 ? format(datum.value / 1048576, '~g') + ' MiB' : datum.value >= 1024 ? format(datum.value / 1024, '~g') + ' KiB' : datum.value + ' B'"
+const ninesLabelExpr = "format(100 - 100 * pow(10, -datum.value), '.6~r')"
+
+const us = (ns: number): number => ns / 1000
+const uniq = <T>(xs: T[]): T[] => [...new Set(xs)]
+
+/**
+ * Log where the values span a decade or more (and are all positive), from decade to
+ * decade, ticked at the decades (and 2, 5 between them when there are few); linear,
+ * not from zero, otherwise. The domain is explicit, so label placement can compute
+ * where a value lands.
+ */
+function scaleFor(values: number[], format = '~g'): { log: boolean; scale: Obj; axis: Obj } {
+  const finite = values.filter((v) => Number.isFinite(v))
+  const lo = Math.min(...finite)
+  const hi = Math.max(...finite)
+  const log = finite.length > 0 && lo > 0 && hi / lo >= 10
+  if (!log) {
+    const pad = (hi - lo) * 0.05 || Math.abs(hi) * 0.1 || 1
+    return { log, scale: { zero: false, nice: false, domain: finite.length > 0 ? [lo - pad, hi + pad] : [0, 1] }, axis: { format } }
+  }
+  const [e0, e1] = [Math.floor(Math.log10(lo)), Math.ceil(Math.log10(hi))]
+  // 10 ** -1 is 0.1 only after rounding; a label would read 0.10000000000000001.
+  const decades = Array.from({ length: e1 - e0 + 1 }, (_, i) => Number((10 ** (e0 + i)).toPrecision(6)))
+  const ticks = decades.length <= 3 ? decades.flatMap((d) => [d, 2 * d, 5 * d]).filter((t) => t <= decades[decades.length - 1]) : decades
+  return { log, scale: { type: 'log', domain: [decades[0], decades[decades.length - 1]], nice: false }, axis: { values: ticks, format, labelOverlap: 'greedy' } }
+}
+/** A quantitative encoding whose title names the unit and says when the scale is log. */
+function quant(field: string, values: number[], what: string, unit: string, format = '~g'): Obj {
+  const { log, scale, axis } = scaleFor(values, format)
+  return { field, type: 'quantitative', scale, axis, title: `${what} (${unit}${log ? ', log scale' : ''})` }
+}
+
+function sizeAxis(sizes: number[]): Obj {
+  const scale = sizes.every((s) => s > 0) ? { type: 'log', base: 2 } : { type: 'symlog' }
+  return { field: 'sizeBytes', type: 'quantitative', title: 'message size (bytes, log scale)', scale, axis: { values: uniq(sizes).sort((a, b) => a - b), labelExpr: sizeLabelExpr, labelOverlap: false, labelFlush: true, grid: true } }
+}
+
+function top(title: string, subtitle: string[], body: Obj): TopLevelSpec {
+  return { title: { text: title, subtitle: subtitle.length > 0 ? subtitle : undefined, anchor: 'start', offset: 12 }, background: 'white', padding: 10, config: CONFIG, ...body } as TopLevelSpec
+}
+
+/** Where a value lands, in px from the low end, on an axis of `size` px drawn by `quant`. */
+function toPx(v: number, enc: Obj, size: number): number {
+  const scale = enc.scale as { type?: string; domain: [number, number] }
+  const f = scale.type === 'log' ? Math.log10 : (x: number): number => x
+  return ((f(v) - f(scale.domain[0])) / (f(scale.domain[1]) - f(scale.domain[0]))) * size
+}
+
+/** The value `px` pixels above `v` on the same axis (the inverse of toPx, shifted). */
+function shiftPx(v: number, px: number, enc: Obj, size: number): number {
+  const scale = enc.scale as { type?: string; domain: [number, number] }
+  if (scale.type === 'log') return v * 10 ** ((px / size) * Math.log10(scale.domain[1] / scale.domain[0]))
+  return v + (px / size) * (scale.domain[1] - scale.domain[0])
+}
+
+type Box = [number, number, number, number]
+
+/**
+ * Point names that do not cover each other or a point: right of the point (left of it
+ * in the right quarter, where the legend starts), else the other side, else half a line
+ * up or down; a name with no free place is left out (the tables name every case).
+ */
+function placeLabels<T extends { text: string; px: number; py: number }>(points: T[], width: number, height: number, reserved: Box[]): Array<T & { left: boolean; dyPx: number }> {
+  const taken: Box[] = [...reserved, ...points.map((p): Box => [p.px - 5, p.py - 5, p.px + 5, p.py + 5])]
+  const placed: Array<T & { left: boolean; dyPx: number }> = []
+  for (const p of [...points].sort((a, b) => a.py - b.py)) {
+    const w = p.text.length * 5.2
+    // Beside the point, or half a line above or below it: further away, a name would seem to belong to another point.
+    const sides = p.px > width * 0.75 ? [true, false] : [false, true]
+    const spot = sides.flatMap((left) => [0, -9, 9].map((dy) => ({ left, dy, x0: left ? p.px - 7 - w : p.px + 7 }))).find(({ dy, x0 }) =>
+      p.py + dy - 5 >= 0 && p.py + dy + 5 <= height && x0 >= 0 && x0 + w <= width + 5 && !taken.some(([a, b, c, e]) => x0 < c && x0 + w > a && p.py + dy - 5 < e && p.py + dy + 5 > b))
+    if (!spot) continue
+    taken.push([spot.x0, p.py + spot.dy - 5, spot.x0 + w, p.py + spot.dy + 5])
+    placed.push({ ...p, left: spot.left, dyPx: spot.dy })
+  }
+  return placed
+}
+
+/** 64 B where a mechanism has it, else that mechanism's smallest ping-pong size; the exceptions are named. */
+function pickSizes(rows: Row[]): { pick: (r: Row) => boolean; label: string; exceptions: string[] } {
+  const sizes = rows.map((r) => r.c.sizeBytes)
+  const preferred = sizes.includes(64) ? 64 : Math.min(...sizes)
+  const byMech = new Map<string, number>()
+  for (const r of rows) {
+    const m = mechanismLabel(r.c)
+    const cur = byMech.get(m)
+    if (cur !== preferred && (cur === undefined || r.c.sizeBytes === preferred || r.c.sizeBytes < cur)) byMech.set(m, r.c.sizeBytes)
+  }
+  const exceptions = [...byMech].filter(([, s]) => s !== preferred).map(([m, s]) => `${m} at ${formatSizeBytes(s)}`)
+  return { pick: (r) => byMech.get(mechanismLabel(r.c)) === r.c.sizeBytes, label: formatSizeBytes(preferred), exceptions }
+}
+
+export function buildCharts(runs: RunResult[]): ChartEntry[] {
+  const labels = runLabels(runs)
+  const multi = runs.length > 1
+  // One colour per mechanism, the same in every chart.
+  const mechs = uniq(runs.flatMap((r) => r.cases.filter((c) => c.state === 'completed').map(mechanismLabel))).sort()
+  const mechColor: Obj = { field: 'mech', type: 'nominal', title: 'mechanism', scale: { domain: mechs, scheme: mechs.length <= 10 ? 'tableau10' : 'tableau20' } }
+  const all: Row[] = runs.flatMap((run, i) => run.cases.filter((c) => c.state === 'completed').map((c) => ({ run: labels[i], c })))
+  const ping = all.filter((r) => r.c.pattern === 'pingpong' && r.c.latencyNs)
+  const stream = all.filter((r) => r.c.pattern === 'stream' && r.c.throughput)
+  const sized = ping.length > 0 ? pickSizes(ping) : undefined
+  const atSize = sized ? ping.filter(sized.pick) : []
+  const sizeNote = sized ? (sized.exceptions.length > 0 ? [`mechanisms without a ${sized.label} case: ${sized.exceptions.join(', ')}`] : []) : []
+  const runNote = multi ? [`runs: ${labels.join(' vs ')}`] : []
+  // Colour by mechanism charts: dashes tell the runs apart when there are several, else the endpoints.
+  const dash: Obj = multi ? { field: 'run', type: 'nominal', title: 'run' } : { field: 'endpoints', type: 'nominal', title: 'endpoints' }
+  const base = (r: Row) => ({ run: r.run, mech: mechanismLabel(r.c), mode: r.c.mode, endpoints: r.c.endpoints, label: caseLabel(r.c), line: `${r.run} ${caseLabel(r.c)}`, sizeBytes: r.c.sizeBytes })
+  const lineLayers = ({ x, y }: { x: Obj; y: Obj }): Obj[] => [
+    { mark: { type: 'line', strokeWidth: 1.8 }, encoding: { x, y, color: mechColor, strokeDash: dash, detail: { field: 'line' } } },
+    { mark: { type: 'point', filled: true, size: 36 }, encoding: { x, y, color: mechColor, shape: { field: 'endpoints', type: 'nominal', title: 'endpoints' } } },
+  ]
+  const charts: ChartEntry[] = []
+  const note = (id: string, title: string, question: string, text: string): void => void charts.push({ id, title, question, note: text })
+
+  // 1. Round-trip p50 and p99 per mechanism, one panel per mode.
+  {
+    const id = 'latency-by-mechanism'
+    const question = 'Which mechanism has the shortest round trip, typically (p50) and in the tail (p99), for each mode and for processes against threads?'
+    const title = `Round-trip latency at ${sized?.label ?? '?'}: p50 and p99 per mechanism`
+    if (atSize.length === 0) note(id, title, question, 'no completed ping-pong case in this run')
+    else {
+      const values = atSize.map((r) => ({ ...base(r), series: multi ? `${r.run} · ${r.c.endpoints}` : r.c.endpoints, p50Us: us(r.c.latencyNs!.p50), p99Us: us(r.c.latencyNs!.p99) }))
+      const y = { field: 'mech', type: 'nominal', title: 'mechanism', sort: 'ascending' }
+      const series = { field: 'series', type: 'nominal', title: multi ? 'run · endpoints' : 'endpoints' }
+      const x = quant('p50Us', values.flatMap((v) => [v.p50Us, v.p99Us]), 'round trip', 'µs')
+      charts.push({ id, title, question, spec: top(title, ['bar from p50 (●) to p99 (▶)', ...sizeNote, ...runNote], {
+        data: { values },
+        facet: { column: modeColumn },
+        spec: {
+          width: 230,
+          height: { step: 12 },
+          layer: [
+            { mark: { type: 'rule', strokeWidth: 2, opacity: 0.6 }, encoding: { y, yOffset: series, x, x2: { field: 'p99Us' }, color: series } },
+            {
+              transform: [{ fold: ['p50Us', 'p99Us'], as: ['pctField', 'us'] }, { calculate: "datum.pctField === 'p50Us' ? 'p50' : 'p99'", as: 'percentile' }],
+              mark: { type: 'point', filled: true, size: 45, opacity: 1 },
+              encoding: { y, yOffset: series, x: { ...x, field: 'us' }, color: series, shape: { field: 'percentile', type: 'nominal', title: 'percentile', scale: { domain: ['p50', 'p99'], range: ['circle', 'triangle-right'] } } },
+            },
+          ],
+        },
+      }) })
+    }
+  }
+
+  // 2. p50 against message size.
+  {
+    const id = 'latency-vs-size'
+    const question = 'How does the round trip grow with the message size: where does copying start to dominate the fixed cost of a wake-up?'
+    const title = 'Round-trip latency (p50) against message size'
+    if (ping.length === 0) note(id, title, question, 'no completed ping-pong case in this run')
+    else {
+      const values = ping.map((r) => ({ ...base(r), p50Us: us(r.c.latencyNs!.p50) }))
+      const enc = { x: sizeAxis(values.map((v) => v.sizeBytes)), y: quant('p50Us', values.map((v) => v.p50Us), 'round trip p50', 'µs') }
+      charts.push({ id, title, question, spec: top(title, ['one line per mechanism/mode/endpoints; one panel per mode', ...runNote], { data: { values }, facet: { column: modeColumn }, spec: { width: 240, height: 220, layer: lineLayers(enc) } }) })
+    }
+  }
+
+  // 3. Stream throughput against message size, bytes and messages.
+  {
+    const id = 'throughput-vs-size'
+    const question = 'How much data (MB/s) and how many messages per second does each mechanism carry one way, and at which size does it saturate?'
+    const title = 'One-way throughput (stream) against message size'
+    if (stream.length === 0) note(id, title, question, 'no completed stream case in this run')
+    else {
+      const values = stream.map((r) => ({ ...base(r), mbPerSec: r.c.throughput!.bytesPerSec / 1e6, msgsPerSec: r.c.throughput!.msgsPerSec }))
+      const x = sizeAxis(values.map((v) => v.sizeBytes))
+      const panel = (y: Obj): Obj => ({ facet: { column: modeColumn }, spec: { width: 240, height: 180, layer: lineLayers({ x, y }) } })
+      const mb = quant('mbPerSec', values.map((v) => v.mbPerSec), 'throughput', 'MB/s')
+      const msgs = quant('msgsPerSec', values.map((v) => v.msgsPerSec), 'messages', 'msgs/s', '~s')
+      charts.push({ id, title, question, spec: top(title, ['top: megabytes per second (10⁶ B/s); bottom: messages per second', ...runNote], { data: { values }, vconcat: [panel(mb), panel(msgs)] }) })
+    }
+  }
+
+  // 4. Latency distribution on a "nines" axis.
+  {
+    const id = 'latency-percentiles'
+    const question = 'How heavy is each case\'s tail: how far do p90, p99, p99.9 and the worst round trip sit above the median?'
+    const title = `Round-trip latency distribution at ${sized?.label ?? '?'}`
+    if (atSize.length === 0) note(id, title, question, 'no completed ping-pong case in this run')
+    else {
+      const values = atSize.flatMap((r) => {
+        const l = r.c.latencyNs!
+        const pts: Array<[string, number, number]> = [['p50', Math.log10(2), l.p50], ['p90', 1, l.p90], ['p99', 2, l.p99], ['p99.9', 3, l.p999]]
+        // The largest of n samples sits near the 1 − 1/n quantile; with n ≤ 1000 p99.9 already is (almost) the max.
+        if (Math.log10(l.n) > 3) pts.push(['max', Math.log10(l.n), l.max])
+        return pts.map(([pct, nines, ns]) => ({ ...base(r), pct, nines, us: us(ns) }))
+      })
+      const maxNines = Math.max(...values.map((v) => v.nines))
+      const ticks = [Math.log10(2), ...Array.from({ length: Math.ceil(maxNines) }, (_, i) => i + 1)]
+      const x = { field: 'nines', type: 'quantitative', title: 'percentile (nines scale)', scale: { domain: [0, Math.ceil(maxNines)] }, axis: { values: ticks, labelExpr: ninesLabelExpr, labelOverlap: false, labelAngle: -40, labelAlign: 'right' } }
+      const y = quant('us', values.map((v) => v.us), 'round trip', 'µs')
+      const sub = ['x = −log10(1 − p): each step right is ten times rarer; last point = max, drawn at 1 − 1/n (n samples)']
+      charts.push({ id, title, question, spec: top(title, [...sub, ...sizeNote, ...runNote], { data: { values }, facet: { column: modeColumn }, spec: { width: 260, height: 240, layer: lineLayers({ x, y }) } }) })
+    }
+  }
+
+  // 5. CPU per message against round trip.
+  {
+    const id = 'cost-vs-speed'
+    const question = 'What does speed cost in CPU: which cases buy a shorter round trip by burning a core (busy-poll), and which wait cheaply?'
+    const title = `CPU per round trip against round-trip latency at ${sized?.label ?? '?'}`
+    const values = atSize.flatMap((r) => {
+      const cpu = cpuUsPerMsg(r.c)
+      return cpu ? [{ ...base(r), p50Us: us(r.c.latencyNs!.p50), cpuUs: cpu.us }] : []
+    })
+    if (values.length === 0) note(id, title, question, 'no ping-pong case with CPU figures in this run')
+    else {
+      const lo = Math.min(...values.map((v) => v.p50Us))
+      const hi = Math.max(...values.map((v) => v.p50Us))
+      // Reference lines: CPU time = k × round trip means k cores were busy all along.
+      const cores = [1, 2].flatMap((k) => [lo, hi].map((t, i) => ({ p50Us: t, cpuUs: k * t, cores: `${k} core${k > 1 ? 's' : ''} busy`, end: i === 1 })))
+      const x = quant('p50Us', values.map((v) => v.p50Us), 'round trip p50', 'µs')
+      const y = quant('cpuUs', [...values.map((v) => v.cpuUs), ...cores.map((c) => c.cpuUs)], 'CPU per round trip, user+sys, both sides', 'µs')
+      // Screen y grows downwards: a label dy px lower sits at the value dy px lower on the axis.
+      const coreLabels = cores.filter((c) => c.end).map((c): Box => [toPx(c.p50Us, x, 560) - 2 - 5.6 * c.cores.length, 380 - toPx(c.cpuUs, y, 380) - 14, toPx(c.p50Us, x, 560), 380 - toPx(c.cpuUs, y, 380) - 2])
+      const labels = placeLabels(values.map((v) => ({ ...v, text: v.mech, px: toPx(v.p50Us, x, 560), py: 380 - toPx(v.cpuUs, y, 380) })), 560, 380, coreLabels).map((l) => ({ ...l, labelY: shiftPx(l.cpuUs, -l.dyPx, y, 380) }))
+      charts.push({ id, title, question, spec: top(title, ['dashed lines: CPU time = 1× and 2× the round trip (one or two cores busy all along)', 'thread cases with process-wide meters count one side only; names that would overlap are left out (the tables have every case)', ...sizeNote, ...runNote], {
+        width: 560,
+        height: 380, // toPx above assumes these
+        layer: [
+          { data: { values: cores }, mark: { type: 'line', color: '#999', strokeDash: [4, 4] }, encoding: { x, y, detail: { field: 'cores' } } },
+          { data: { values: cores.filter((c) => c.end) }, mark: { type: 'text', align: 'right', dx: -2, dy: -8, fontSize: 10, color: '#777' }, encoding: { x, y, text: { field: 'cores' } } },
+          { data: { values }, mark: { type: 'point', filled: true, size: 70, opacity: 0.9 }, encoding: { x, y, color: modeColor, shape: dash } },
+          { data: { values: labels.filter((l) => !l.left) }, mark: { type: 'text', align: 'left', dx: 7, fontSize: 9, color: '#333', baseline: 'middle' }, encoding: { x, y: { ...y, field: 'labelY' }, text: { field: 'mech' } } },
+          { data: { values: labels.filter((l) => l.left) }, mark: { type: 'text', align: 'right', dx: -7, fontSize: 9, color: '#333', baseline: 'middle' }, encoding: { x, y: { ...y, field: 'labelY' }, text: { field: 'mech' } } },
+        ],
+      }) })
+    }
+  }
+
+  // 6. Node against the C floor.
+  {
+    const id = 'node-vs-c'
+    const question = 'How much does Node add over the same mechanism driven from C (ratio of p50 round trips; 1 = as fast as C)?'
+    const title = 'Node against the C floor: p50 round trip, Node ÷ C'
+    const values = ping.filter((r) => r.c.ratioToBaseline?.p50 !== undefined).map((r) => ({ ...base(r), label: `${caseLabel(r.c)}/${formatSizeBytes(r.c.sizeBytes)}`, ratio: r.c.ratioToBaseline!.p50! }))
+    if (values.length === 0) {
+      const reasons = uniq(runs.map((r) => r.context.env?.native?.floor?.reason).filter((s): s is string => !!s))
+      note(id, title, question, `no C floor in this run${reasons.length > 0 ? `: ${reasons.join('; ')}` : ''}`)
+    } else {
+      const x = quant('ratio', [1, ...values.map((v) => v.ratio)], 'Node p50 ÷ C p50', '×')
+      const color = multi ? { field: 'run', type: 'nominal', title: 'run' } : modeColor
+      charts.push({ id, title, question, spec: top(title, ['bars start at 1 (as fast as C); right of the line = Node slower', ...runNote], {
+        data: { values },
+        width: 480,
+        height: { step: multi ? 10 : 16 },
+        layer: [
+          { mark: { type: 'bar', height: { band: 0.8 } }, encoding: { y: { field: 'label', type: 'nominal', title: 'case (mechanism/mode/endpoints/size)', axis: { labelLimit: 360 }, sort: { field: 'ratio', order: 'ascending' } }, ...(multi ? { yOffset: { field: 'run' } } : {}), x, x2: { datum: 1 }, color } },
+          // Its own one-row data: inheriting the chart's would draw the rule once per case.
+          { data: { values: [{}] }, mark: { type: 'rule', color: '#222', strokeWidth: 1.5 }, encoding: { x: { datum: 1 } } },
+        ],
+      }) })
+    }
+  }
+
+  // 7. Blocking against non-blocking, per mechanism.
+  {
+    const id = 'blocking-vs-nonblocking'
+    const question = 'For each mechanism, what does the way of waiting cost: blocking read against non-blocking (event loop) against busy-poll?'
+    const title = `Blocking against non-blocking: p50 round trip per mechanism at ${sized?.label ?? '?'}`
+    const key = (r: Row): string => `${mechanismLabel(r.c)} (${r.c.endpoints})`
+    const modesOf = new Map<string, Set<string>>()
+    for (const r of atSize) modesOf.set(key(r), (modesOf.get(key(r)) ?? new Set()).add(r.c.mode))
+    const values = atSize.filter((r) => modesOf.get(key(r))!.size > 1).map((r) => ({ ...base(r), row: key(r), p50Us: us(r.c.latencyNs!.p50) }))
+    if (values.length === 0) note(id, title, question, 'no mechanism was measured in more than one mode')
+    else {
+      const y = { field: 'row', type: 'nominal', title: 'mechanism (endpoints)', sort: 'ascending' }
+      const x = quant('p50Us', values.map((v) => v.p50Us), 'round trip p50', 'µs')
+      const off = multi ? { yOffset: { field: 'run', type: 'nominal', sort: 'ascending' } } : {}
+      charts.push({ id, title, question, spec: top(title, ['one row per mechanism; the bar spans its fastest to slowest mode', ...sizeNote, ...runNote], {
+        data: { values },
+        width: 480,
+        height: { step: multi ? 12 : 20 },
+        layer: [
+          { mark: { type: 'rule', color: '#bbb', strokeWidth: 2 }, encoding: { y, ...off, x: { ...x, aggregate: 'min' }, x2: { field: 'p50Us', aggregate: 'max' }, detail: { field: 'run' } } },
+          { mark: { type: 'point', filled: true, size: 80 }, encoding: { y, ...off, x, color: modeColor, ...(multi ? { shape: { field: 'run', type: 'nominal', title: 'run' } } : {}) } },
+        ],
+      }) })
+    }
+  }
+  return charts
+}

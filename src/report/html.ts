@@ -1,0 +1,118 @@
+import type { RunResult } from '../types.js'
+import { formatSizeBytes } from '../util/units.js'
+import { buildCharts } from './charts.js'
+import { renderCharts, type RenderedChart } from './render.js'
+import { allWarnings, notCompleted, runLabels, summaryTables } from './summary.js'
+
+/**
+ * One self-contained HTML page: inline CSS and inline SVG, no script, no font, image or
+ * link to anything outside the file, so it opens offline, from a CI artifact or a mail
+ * attachment alike. Every piece of text from the result file is escaped.
+ */
+
+export const escapeHtml = (s: string): string =>
+  s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!)
+
+const CSS = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0 auto;padding:1.5em 2em;max-width:1280px;color:#1d1d1f;background:#fff}
+h1{font-size:1.6em;margin:0 0 .3em}h2{font-size:1.25em;margin:1.6em 0 .3em;border-bottom:1px solid #e3e3e3;padding-bottom:.2em}h3{font-size:1.05em;margin:1.2em 0 .3em}
+.env{display:grid;grid-template-columns:max-content 1fr;gap:.15em 1.2em;margin:.5em 0 1em;font-size:.95em}.env dt{color:#666}.env dd{margin:0}
+.question{color:#444;font-style:italic;margin:.2em 0 .6em}
+figure{margin:0;overflow-x:auto}figure svg{max-width:100%;height:auto}
+.note{background:#f6f6f6;border-left:4px solid #999;padding:.6em 1em;color:#333}
+table{border-collapse:collapse;margin:.4em 0 1.2em;font-size:.9em}caption{text-align:left;font-weight:600;padding:.3em 0}
+th,td{border:1px solid #ddd;padding:.25em .6em;white-space:nowrap}th{background:#f3f3f3;text-align:left}
+td.num{text-align:right;font-variant-numeric:tabular-nums}td.reason{white-space:normal}
+.warnings li{margin:.2em 0}.warnings{background:#fff8e6;border-left:4px solid #e0a400;padding:.6em 1em .6em 2em}
+code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em}
+`
+
+/**
+ * Gives a chart's SVG ids (clip paths, gradients) a prefix: several SVGs inline in one
+ * document share one id space, and a clash would clip one chart with another's path.
+ */
+export function scopeSvgIds(svg: string, prefix: string): string {
+  return svg.replace(/\bid="([^"]+)"/g, `id="${prefix}-$1"`).replace(/url\(#([^)]+)\)/g, `url(#${prefix}-$1)`)
+}
+
+function optionsText(run: RunResult): string {
+  const o = run.context.options
+  if (!o) return '–'
+  const sizes = (xs: number[] | undefined): string => (xs ?? []).map(formatSizeBytes).join(',')
+  return [
+    `mechanisms ${o.mechanisms?.join(',')}`,
+    `modes ${o.modes?.join(',')}`,
+    `endpoints ${o.endpoints?.join(',')}${o.endpointsPerMechanism === 'one' ? ' (one kind per mechanism)' : ''}`,
+    `patterns ${o.patterns?.join(',')}`,
+    `sizes ping-pong ${sizes(o.sizesBytes?.pingpong)}, stream ${sizes(o.sizesBytes?.stream)}`,
+    `repetitions ${o.repetitions}`,
+    `duration ${o.durationMs} ms`,
+    `warm-up ${o.warmup}`,
+    `pin ${o.pin}`,
+    `baseline ${o.baseline ? 'on' : 'off'}`,
+    ...(o.quick ? ['quick'] : []),
+  ].join('; ')
+}
+
+function environmentHtml(run: RunResult, label: string): string {
+  const ctx = run.context
+  const env = ctx.env
+  const h = env?.host
+  const ver = env?.ipcbench ? `${env.ipcbench.version}${env.ipcbench.commit ? ` (${env.ipcbench.commit.slice(0, 12)}${env.ipcbench.dirty ? ', modified' : ''})` : ''}` : '–'
+  const rows: Array<[string, string]> = [
+    ['run', `${label}${ctx.status && ctx.status !== 'finished' ? ` (${ctx.status})` : ''}`],
+    ['date', `${ctx.startedAt ?? '–'}${ctx.finishedAt ? ` → ${ctx.finishedAt}` : ''}`],
+    ['CPU', h ? `${h.cpuModel} × ${h.cpuCount} (allowed: ${h.cpusAllowed?.length ?? '?'})${h.governor ? `, governor ${h.governor}` : ''}` : '–'],
+    ['kernel', h ? `${h.kernel} (${h.platform}/${h.arch})` : '–'],
+    ['Node', env?.node ? `${env.node.version} (V8 ${env.node.v8}, libuv ${env.node.libuv})` : '–'],
+    ['ipcbench', ver],
+    ['native', env?.native ? `addon ${env.native.addon.loaded ? 'loaded' : `not loaded (${env.native.addon.reason ?? '?'})`}; C floor ${env.native.floor.available ? 'available' : `not available (${env.native.floor.reason ?? '?'})`}` : '–'],
+    ['options', optionsText(run)],
+  ]
+  return `<dl class="env">${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>`
+}
+
+function chartHtml(c: RenderedChart, i: number): string {
+  const body = c.svg ? `<figure>${scopeSvgIds(c.svg, `c${i + 1}`)}</figure>` : `<p class="note">${escapeHtml(c.note ?? 'no data')}</p>`
+  return `<section class="chart" id="chart-${escapeHtml(c.id)}"><h2>${i + 1}. ${escapeHtml(c.title)}</h2><p class="question">${escapeHtml(c.question)}</p>${body}</section>`
+}
+
+function tablesHtml(run: RunResult, label: string): string {
+  const parts = summaryTables(run).map((t) => {
+    const head = t.head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')
+    const body = t.rows.map((r) => `<tr>${r.map((cell, j) => (j === 0 ? `<td><code>${escapeHtml(cell)}</code></td>` : `<td class="num">${escapeHtml(cell)}</td>`)).join('')}</tr>`).join('\n')
+    return `<table><caption>${escapeHtml(t.caption)}</caption><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`
+  })
+  const warnings = allWarnings(run)
+  if (warnings.length > 0) parts.push(`<h3>Warnings</h3><ul class="warnings">${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`)
+  const notDone = notCompleted(run)
+  if (notDone.length > 0) {
+    const rows = notDone.map((c) => `<tr><td><code>${escapeHtml(c.id)}</code></td><td>${escapeHtml(c.state)}</td><td class="reason">${escapeHtml(c.reason)}</td></tr>`).join('\n')
+    parts.push(`<h3>Skipped and errored cases</h3><table><thead><tr><th>case</th><th>state</th><th>reason</th></tr></thead><tbody>\n${rows}\n</tbody></table>`)
+  }
+  if (parts.length === 0) parts.push('<p class="note">no case in this run</p>')
+  return `<section class="summary"><h2>Summary: ${escapeHtml(label)}</h2>${parts.join('\n')}</section>`
+}
+
+/** The page from charts already rendered (so `report --html --svg` renders once). */
+export function htmlFromCharts(runs: RunResult[], charts: RenderedChart[]): string {
+  const labels = runLabels(runs)
+  const title = `ipcbench report: ${labels.join(' vs ')}`
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title><style>${CSS}</style></head>
+<body>
+<header><h1>${escapeHtml(title)}</h1>
+${runs.map((r, i) => `${runs.length > 1 ? `<h3>Run ${i + 1}</h3>` : ''}${environmentHtml(r, labels[i])}`).join('\n')}
+</header>
+<main>
+${charts.map(chartHtml).join('\n')}
+${runs.map((r, i) => tablesHtml(r, labels[i])).join('\n')}
+</main>
+</body></html>
+`
+}
+
+export async function renderHtmlReport(runs: RunResult[]): Promise<string> {
+  return htmlFromCharts(runs, await renderCharts(buildCharts(runs)))
+}

@@ -1,0 +1,104 @@
+import type { CaseResult, RunResult } from '../types.js'
+import { formatBytesPerSec, formatNs, formatRate } from '../util/units.js'
+
+/**
+ * The figures every report format shares (HTML, markdown, charts): labels that name a
+ * case, CPU per message, and the summary tables as plain cells. Pure: data in, data out;
+ * each format only decides how to draw them.
+ */
+
+/** `pipe`, or `child-ipc:advanced` when the mechanism has variants. */
+export const mechanismLabel = (c: CaseResult): string => (c.variant ? `${c.mechanism}:${c.variant}` : c.mechanism)
+
+/** The case without pattern and size: `pipe/blocking/process`. */
+export const caseLabel = (c: CaseResult): string => `${mechanismLabel(c)}/${c.mode}/${c.endpoints}`
+
+/**
+ * CPU µs (user + sys) per message, both sides. A thread case whose meters are
+ * process-wide counts side a only: both meters read the same process, and adding them
+ * would count its CPU twice (as in table.ts).
+ */
+export function cpuUsPerMsg(c: CaseResult): { us: number; sameProcess: boolean } | undefined {
+  if (!c.cpu) return undefined
+  const a = c.cpu.a.userUsPerMsg + c.cpu.a.sysUsPerMsg
+  const b = c.cpu.b.userUsPerMsg + c.cpu.b.sysUsPerMsg
+  const sameProcess = c.endpoints === 'thread' && c.cpu.a.scope === 'process'
+  return { us: sameProcess ? a : a + b, sameProcess }
+}
+
+const cpuCell = (c: CaseResult): string => {
+  const cpu = cpuUsPerMsg(c)
+  if (!cpu) return '–'
+  return cpu.sameProcess ? `${cpu.us.toFixed(2)} (process)` : cpu.us.toFixed(2)
+}
+const spreadCell = (c: CaseResult): string => (c.spread ? `±${c.spread.cvPct.toFixed(0)}%` : '–')
+const ratioCell = (r: number | undefined): string => (r === undefined ? '–' : `${r.toFixed(2)}×`)
+
+export interface SummaryTable {
+  pattern: 'pingpong' | 'stream'
+  caption: string
+  head: string[]
+  rows: string[][]
+}
+
+/** One table per pattern, rows grouped by size (smallest first) and sorted fastest first. */
+export function summaryTables(run: RunResult): SummaryTable[] {
+  const done = run.cases.filter((c) => c.state === 'completed')
+  const withRatio = done.some((c) => c.ratioToBaseline)
+  const tables: SummaryTable[] = []
+  const ping = done.filter((c) => c.pattern === 'pingpong' && c.latencyNs)
+  if (ping.length > 0) {
+    tables.push({
+      pattern: 'pingpong',
+      caption: 'Round trip (ping-pong)',
+      head: ['case', 'p50', 'p99', 'p99.9', 'round trips/s', 'CPU µs/msg', 'spread', ...(withRatio ? ['× C'] : [])],
+      rows: sortCases(ping, (c) => c.latencyNs!.p50).map((c) => {
+        const l = c.latencyNs!
+        return [c.id, formatNs(l.p50), formatNs(l.p99), formatNs(l.p999), formatRate(1e9 / l.mean), cpuCell(c), spreadCell(c), ...(withRatio ? [ratioCell(c.ratioToBaseline?.p50)] : [])]
+      }),
+    })
+  }
+  const stream = done.filter((c) => c.pattern === 'stream' && c.throughput)
+  if (stream.length > 0) {
+    tables.push({
+      pattern: 'stream',
+      caption: 'One way (stream)',
+      head: ['case', 'MB/s', 'msgs/s', 'CPU µs/msg', 'spread', ...(withRatio ? ['× C'] : [])],
+      rows: sortCases(stream, (c) => -c.throughput!.bytesPerSec).map((c) => [
+        c.id,
+        formatBytesPerSec(c.throughput!.bytesPerSec),
+        formatRate(c.throughput!.msgsPerSec),
+        cpuCell(c),
+        spreadCell(c),
+        ...(withRatio ? [ratioCell(c.ratioToBaseline?.throughput)] : []),
+      ]),
+    })
+  }
+  return tables
+}
+
+/** Cases that did not complete, with the reason a user can act on. */
+export function notCompleted(run: RunResult): Array<{ id: string; state: string; reason: string }> {
+  return run.cases
+    .filter((c) => c.state !== 'completed')
+    .map((c) => {
+      const e = c.error
+      const detail = e ? [e.code, e.syscall && `in ${e.syscall}`, e.side && `side ${e.side}`].filter(Boolean).join(', ') : ''
+      const reason = c.reason ?? e?.message ?? '(no reason recorded)'
+      return { id: c.id, state: c.state, reason: detail && !reason.includes(detail) ? `${reason} (${detail})` : reason }
+    })
+}
+
+/** The run's own warnings, then each case's, prefixed by its id. */
+export function allWarnings(run: RunResult): string[] {
+  return [...run.context.warnings, ...run.cases.flatMap((c) => c.warnings.map((w) => `${c.id}: ${w}`))]
+}
+
+/** Each run's name in legends: its id, made unique when the same run is given twice. */
+export function runLabels(runs: RunResult[]): string[] {
+  return runs.map((r, i) => (runs.findIndex((o) => o.context.runId === r.context.runId) === i ? r.context.runId : `${r.context.runId} (#${i + 1})`))
+}
+
+function sortCases(cases: CaseResult[], key: (c: CaseResult) => number): CaseResult[] {
+  return [...cases].sort((a, b) => a.sizeBytes - b.sizeBytes || key(a) - key(b))
+}

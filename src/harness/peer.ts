@@ -19,6 +19,9 @@ async function main(): Promise<void> {
     const hello = (await ctl.next('hello')) as unknown as Hello
     await runSideB(ctl, hello, false, data.transferred)
     ctl.close()
+    // As for a process peer: a mechanism's port may still hold this thread's loop
+    // (side a would wait 2 s, then terminate it). What we posted is already queued.
+    setTimeout(() => process.exit(0), 100).unref()
     return
   }
   if (process.argv.includes('--side') && process.argv[process.argv.indexOf('--side') + 1] === 'b') {

@@ -11,9 +11,9 @@ import { socketEndpoint } from './common/socket-endpoint.js'
  * side opens both by path, so neither shares an open file description with the
  * other (O_NONBLOCK on one side cannot leak to the other).
  *
- * blocking: fds opened without O_NONBLOCK; readSync/writeSync loops. The opens
- * block until the other side opens too, so they run on the thread pool
- * (fs.promises.open), never on the event loop.
+ * blocking: fds opened without O_NONBLOCK; read/write loops (native helper, else
+ * fs.readSync/writeSync). The opens block until the other side opens too, so they
+ * run on the thread pool (fs.promises.open), never on the event loop.
  * nonblocking: O_NONBLOCK fds wrapped in net.Socket (libuv reads them with epoll).
  * Never fs streams: each pending read holds a thread-pool thread (DESIGN §5).
  */
@@ -52,7 +52,7 @@ export const fifo: Mechanism = {
           describe: () => ({
             fdKinds: fds.map((fd) => (safeFstat(fd)?.isFIFO() ? 'fifo' : 'unknown')).join(','),
             paths: 'a2b.fifo, b2a.fifo in a private 0700 directory',
-            io: ctx.spec.mode === 'blocking' ? 'fs.readSync/fs.writeSync on blocking fds' : 'net.Socket on O_NONBLOCK fds (libuv epoll)',
+            io: ctx.spec.mode === 'blocking' ? (loadNative().ok ? 'read/write (native helper) on blocking fds' : 'fs.readSync/fs.writeSync on blocking fds') : 'net.Socket on O_NONBLOCK fds (libuv epoll)',
           }),
           async teardown() {},
         }
@@ -118,20 +118,34 @@ async function openWriterNonBlocking(path: string, deadlineMs = 10_000): Promise
   }
 }
 
-/** readSync/writeSync loops over a pair of blocking fds (the pure-Node blocking path). */
+/**
+ * Loops over a pair of blocking fds: read(2)/write(2) through the native helper
+ * when it is built (one call, no argument normalisation: what a C program pays), or
+ * fs.readSync/writeSync (the pure-Node path) when it is not. Either way the fds stay
+ * owned by `onClose`'s file handles.
+ */
 export function blockingFdEndpoint(rfd: number, wfd: number, size: number, onClose: () => unknown): SyncEndpoint {
+  const n = loadNative()
+  const api = n.ok ? n.api : undefined
+  const write = api ? (buf: Uint8Array, off: number) => api.write(wfd, buf, off, buf.byteLength - off) : (buf: Uint8Array, off: number) => writeSync(wfd, buf, off, buf.byteLength - off)
+  const read = api ? (into: Uint8Array, off: number) => api.read(rfd, into, off, size - off) : (into: Uint8Array, off: number) => readSync(rfd, into, off, size - off, null)
   return {
     kind: 'sync',
     send(buf) {
       let off = 0
-      while (off < buf.byteLength) off += writeSync(wfd, buf, off, buf.byteLength - off)
+      while (off < buf.byteLength) {
+        const w = write(buf, off)
+        if (w < 0) throw Object.assign(new Error(`write returned ${w}`), { code: 'EIO' })
+        off += w
+      }
     },
     recv(into) {
       let off = 0
       while (off < size) {
-        const n = readSync(rfd, into, off, size - off, null)
-        if (n === 0) throw Object.assign(new Error('the peer closed its end (EOF)'), { code: 'EPEERCLOSED' })
-        off += n
+        const r = read(into, off)
+        if (r === 0) throw Object.assign(new Error('the peer closed its end (EOF)'), { code: 'EPEERCLOSED' })
+        if (r < 0) throw Object.assign(new Error(`read returned ${r}`), { code: 'EIO' })
+        off += r
       }
       return into
     },

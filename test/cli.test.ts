@@ -1,6 +1,10 @@
-import { readFileSync } from 'node:fs'
-import { describe, expect, it } from 'vitest'
-import { runCli, tempFile } from './helpers.js'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { ROOT, runCli, tempFile } from './helpers.js'
+
+const badInputs = { tried: 0, clear: 0 }
+afterAll(() => console.log(`bad inputs: ${badInputs.tried} tried, ${badInputs.clear} clear errors (exit 2, the input named, no stack)`))
 
 describe('the command line as a user runs it', () => {
   it.each([
@@ -12,13 +16,38 @@ describe('the command line as a user runs it', () => {
     [['run', '--pin', 'everywhere'], '--pin: "everywhere" is not one of auto, none, same, split'],
     [['frobnicate'], "unknown command 'frobnicate'"],
     [['run', '--no-such-option'], "unknown option '--no-such-option'"],
+    [['report', '/nonexistent/run.json'], '/nonexistent/run.json: no such file'],
+    [['compare', '/nonexistent/a.json', '/nonexistent/b.json'], '/nonexistent/a.json: no such file'],
+    [['report', 'package.json'], 'package.json: not an ipcbench result'],
+    [['compare', '--threshold', 'abc', 'a.json', 'b.json'], '--threshold: "abc" is not a percentage'],
   ])('%j exits 2 with a clear error and no stack', (args, text) => {
+    badInputs.tried++
     const r = runCli(args)
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('Error:')
     expect(r.stderr).toContain(text)
     expect(r.stderr).not.toMatch(/\n\s+at /)
     expect(r.stdout).toBe('')
+    badInputs.clear++
+  })
+
+  it.each([
+    ['truncated', (p: string) => writeFileSync(p, readFileSync(join(ROOT, 'test', 'fixtures', 'run-a.json'), 'utf8').slice(0, 5000)), /not valid JSON .*interrupted while writing/],
+    ['of another schema', (p: string) => writeFileSync(p, JSON.stringify({ name: 'x', version: '1.0.0' })), /not an ipcbench result/],
+    ['of a future schema version', (p: string) => writeFileSync(p, JSON.stringify({ schema: 'ipcbench/run@9', context: {}, cases: [] })), /newer than this ipcbench understands.*upgrade/],
+    ['empty', (p: string) => writeFileSync(p, ''), /the file is empty/],
+  ])('report and compare on a %s file: exit 2 naming the file and the problem', (_what, make, problem) => {
+    const bad = tempFile('bad.json')
+    make(bad)
+    for (const args of [['report', bad], ['compare', bad, join(ROOT, 'test', 'fixtures', 'run-a.json')]]) {
+      badInputs.tried++
+      const r = runCli(args)
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain(bad)
+      expect(r.stderr).toMatch(problem)
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+      badInputs.clear++
+    }
   })
 
   it('an unwritable result place fails before the run', () => {

@@ -1,0 +1,197 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { Ring } from '../src/mechanisms/common/ring.js'
+import { ringGeometry, Slot } from '../src/mechanisms/common/ring-layout.js'
+import { syncRingEndpoint } from '../src/mechanisms/common/ring.js'
+import { loadNative } from '../src/native/index.js'
+import type { RunResult } from '../src/types.js'
+import { BIN, ROOT, tempFile } from './helpers.js'
+
+/**
+ * Reliability and security beyond the fault suite: interrupts, low limits, results
+ * places that cannot take the file, and a hostile peer's ring indices.
+ */
+const n = loadNative()
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** ipcbench objects whose owner (the pid in the name) is dead: what a leak looks like. */
+function orphans(): string[] {
+  const found: string[] = []
+  for (const dir of ['/dev/shm', '/dev/mqueue', tmpdir()]) {
+    if (!existsSync(dir)) continue
+    for (const name of readdirSync(dir)) {
+      const m = /^ipcbench-(\d+)-/.exec(name)
+      if (m && !name.includes('-test-') && !alive(Number(m[1]))) found.push(join(dir, name))
+    }
+  }
+  return found
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const v = probe()
+    if (v !== undefined) return v
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+describe('interrupted by the user', () => {
+  it.each([
+    ['SIGINT', 130, 'shm-ring'],
+    ['SIGTERM', 143, 'fifo'],
+  ] as const)('%s mid-case: finished cases kept, the running one aborted, exit %i, nothing left', async (sig, code, hung) => {
+    const out = tempFile('run.json')
+    // The first case finishes; the second (hung in its peer by a test-only fault) is interrupted.
+    const child = spawn(process.execPath, [BIN, 'run', 'pipe', hung, '--quick', '--no-baseline', '--modes', 'blocking', '--patterns', 'pingpong', '--endpoints', 'process', '--repetitions', '1', '--duration', '30ms', '--out', out], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: '1', IPCBENCH_TEST_FAULTS: '1', IPCBENCH_TEST_FAULT: `hang:150@${hung}/*` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)))
+    // Wait until the hung case is running: the result file has the first case.
+    await waitFor('the first case', () => {
+      try {
+        const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
+        return run.cases.length === 1 ? true : undefined
+      } catch {
+        return undefined
+      }
+    })
+    // The hung case's objects exist now; the shared memory is private (0600).
+    if (hung === 'shm-ring' && n.ok) {
+      const shm = await waitFor('the ring in /dev/shm', () => readdirSync('/dev/shm').find((f) => f.startsWith('ipcbench-') && alive(Number(f.split('-')[1]))))
+      expect(statSync(join('/dev/shm', shm)).mode & 0o777).toBe(0o600)
+      expect(shm).toMatch(/^ipcbench-\d+-[0-9a-f]{8,}/)
+    }
+    // The running case's private directories: mkdtemp names, 0700.
+    const dirs = await waitFor('the private directories', () => {
+      const d = readdirSync(tmpdir()).filter((f) => /^ipcbench-\d+-/.test(f) && !f.includes('-test-') && alive(Number(f.split('-')[1])))
+      return d.length > 0 ? d : undefined
+    })
+    for (const d of dirs) {
+      expect(statSync(join(tmpdir(), d)).mode & 0o777, d).toBe(0o700)
+      expect(d).toMatch(/^ipcbench-\d+-([a-z]+-)?[A-Za-z0-9]{6}$/)
+    }
+    await new Promise((r) => setTimeout(r, 200))
+    child.kill(sig)
+    expect(await exited).toBe(code)
+    const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
+    expect(run.context.status).toBe('interrupted')
+    expect(run.cases.map((c) => c.state)).toEqual(['completed', 'aborted'])
+    expect(run.cases[1].reason).toMatch(/interrupted/)
+    expect(stderr).toMatch(new RegExp(`Interrupted by ${sig}; the result file keeps 1 finished case`))
+    expect(orphans()).toEqual([])
+    const peers = execFileSync('ps', ['-eo', 'ppid,args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('dist/harness/peer.js') && l.trim().startsWith(String(child.pid)))
+    expect(peers).toEqual([])
+  }, 60_000)
+})
+
+describe('low limits', () => {
+  it('ulimit -n 64: cases run or fail with EMFILE named, and nothing is left', () => {
+    const out = tempFile('run.json')
+    const r = spawnSync('bash', ['-c', `ulimit -n 64 && exec "${process.execPath}" "${BIN}" run pipe fifo unix-stream shm-ring posix-mq sab-ring --quick --no-baseline --patterns pingpong --endpoints process,thread --repetitions 1 --duration 30ms --out "${out}"`], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+      timeout: 120_000,
+    })
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    expect([0, 1]).toContain(r.status)
+    const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
+    expect(run.context.status).toBe('finished')
+    for (const c of run.cases) if (c.state === 'errored') expect(c.reason).toMatch(/EMFILE|too many open files/i)
+    expect(run.cases.filter((c) => c.state === 'completed').length).toBeGreaterThan(0)
+    expect(orphans()).toEqual([])
+  }, 120_000)
+})
+
+describe('a results place that cannot take the file fails before the run', () => {
+  it('a read-only directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipcbench-test-ro-'))
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', dir])
+    } catch (err) {
+      console.log(`read-only results directory not tested: cannot mount a read-only tmpfs here (${(err as Error).message.split('\n')[0]})`)
+      rmSync(dir, { recursive: true, force: true })
+      return
+    }
+    try {
+      const started = Date.now()
+      const r = spawnSync(process.execPath, [BIN, 'run', 'pipe', '--quick', '--out', join(dir, 'run.json')], { cwd: ROOT, encoding: 'utf8' })
+      expect(r.status).toBe(2)
+      expect(r.stderr).toMatch(new RegExp(`--out: cannot write results to ${dir}.*(EROFS|read-only)`, 'i'))
+      expect(Date.now() - started).toBeLessThan(5000)
+    } finally {
+      execFileSync('umount', [dir])
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('a full directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipcbench-test-full-'))
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', dir])
+    } catch (err) {
+      console.log(`full results directory not tested: cannot mount a small tmpfs here (${(err as Error).message.split('\n')[0]})`)
+      rmSync(dir, { recursive: true, force: true })
+      return
+    }
+    try {
+      writeFileSync(join(dir, 'filler'), Buffer.alloc(12 * 1024))
+      try {
+        writeFileSync(join(dir, 'filler2'), Buffer.alloc(64 * 1024))
+      } catch {
+        // now full
+      }
+      const r = spawnSync(process.execPath, [BIN, 'run', 'pipe', '--quick', '--out', join(dir, 'run.json')], { cwd: ROOT, encoding: 'utf8' })
+      expect(r.status).toBe(2)
+      expect(r.stderr).toMatch(/--out: cannot write results to .*ENOSPC/)
+    } finally {
+      execFileSync('umount', [dir])
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('security: a hostile peer', () => {
+  it("the ring treats the peer's counters as untrusted: a bad TAIL or HEAD is corruption, never an index", () => {
+    const g = ringGeometry(64)
+    const sab = new SharedArrayBuffer(2 * g.ringBytes)
+    const tx = new Ring(sab, 0, g)
+    const rx = new Ring(sab, g.ringBytes, g)
+    const noWait = { wait() {}, wake() {} }
+    const ep = syncRingEndpoint(tx, rx, 64, 'spin', noWait)
+    // The peer claims 1000 messages in a ring of 64 slots.
+    Atomics.store(rx.i32, Slot.TAIL, 1000)
+    expect(() => ep.recv(new Uint8Array(64))).toThrow(expect.objectContaining({ code: 'ERINGCORRUPT' }))
+    // And claims to have consumed messages we never produced.
+    Atomics.store(tx.i32, Slot.HEAD, 5)
+    expect(() => ep.send(new Uint8Array(64))).toThrow(expect.objectContaining({ code: 'ERINGCORRUPT' }))
+  })
+
+  it.skipIf(!n.ok)('System V objects are private and 0600', () => {
+    const api = n.ok ? n.api : undefined!
+    const id = api.msgGet()
+    try {
+      const line = execFileSync('ipcs', ['-q', '-i', String(id)], { encoding: 'utf8' })
+      expect(line).toMatch(/mode=0600/)
+    } finally {
+      api.msgRmid(id)
+    }
+  })
+})

@@ -65,3 +65,12 @@ describe('planPlacement', () => {
     expect(planPlacement(spec('blocking', 'thread'), 'split', [0, 1], false)).toMatchObject({ applied: 'none', warning: expect.stringMatching(/native helper/) })
   })
 })
+
+describe('the peers\' module table', () => {
+  it('names every mechanism of the registry, and each loads as itself', async () => {
+    const { MECHANISMS } = await import('../src/mechanisms/registry.js')
+    const { MODULE_IDS, loadMechanism } = await import('../src/mechanisms/modules.js')
+    expect(MODULE_IDS.filter((id) => id !== 'fake').sort()).toEqual(MECHANISMS.map((m) => m.id).filter((id) => id !== 'fake').sort())
+    for (const id of MODULE_IDS) expect((await loadMechanism(id)).id).toBe(id)
+  })
+})

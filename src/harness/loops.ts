@@ -1,4 +1,3 @@
-import { Bench } from 'tinybench'
 import type { AsyncEndpoint, SyncEndpoint } from '../mechanisms/types.js'
 import { checkMessage, checkPattern, fullCheckCount, makeMessage, readSeq, stamp, STOP } from './wire.js'
 
@@ -247,6 +246,8 @@ export async function asyncPingpongA(ep: AsyncEndpoint, plan: LoopPlan, meter: C
   let start = 0n
   let end = 0n
   let measuredFrom = 0
+  // Loaded here: only event-loop ping-pong uses it, and every peer's start is part of a repetition.
+  const { Bench } = await import('tinybench')
   const bench = new Bench({
     iterations: 1,
     time: plan.durationMs,

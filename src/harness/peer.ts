@@ -8,15 +8,13 @@
  */
 import { isMainThread, workerData, type MessagePort, type TransferListItem } from 'node:worker_threads'
 import { Control, errorMessage } from './control.js'
-import { runRepetition } from './side-a.js'
-import { runSideB } from './side-b.js'
 import type { Hello, RepTask } from './task.js'
 
 async function main(): Promise<void> {
   if (!isMainThread) {
     const data = workerData as { side: 'b'; control: MessagePort; transferred: TransferListItem[] }
     const ctl = Control.overPort(data.control)
-    const hello = (await ctl.next('hello')) as unknown as Hello
+    const [hello, { runSideB }] = await Promise.all([ctl.next('hello') as unknown as Promise<Hello>, import('./side-b.js')])
     await runSideB(ctl, hello, false, data.transferred)
     ctl.close()
     // As for a process peer: a mechanism's port may still hold this thread's loop
@@ -26,7 +24,8 @@ async function main(): Promise<void> {
   }
   if (process.argv.includes('--side') && process.argv[process.argv.indexOf('--side') + 1] === 'b') {
     const ctl = Control.overFd(3)
-    const hello = (await ctl.next('hello')) as unknown as Hello
+    // Each role loads only its own code: a peer's start is part of every repetition.
+    const [hello, { runSideB }] = await Promise.all([ctl.next('hello') as unknown as Promise<Hello>, import('./side-b.js')])
     await runSideB(ctl, hello, true, [])
     ctl.close()
     // Nothing of ours should keep the peer alive now; exit even if a mechanism left a handle.
@@ -37,8 +36,9 @@ async function main(): Promise<void> {
     process.stderr.write('ipcbench peer: started without an IPC channel (this is an internal entry point; use the ipcbench command)\n')
     process.exit(2)
   }
+  const sideA = import('./side-a.js')
   process.once('message', (task: RepTask) => {
-    runRepetition(task).then(
+    sideA.then(({ runRepetition }) => runRepetition(task)).then(
       (report) => process.send!(report, () => process.disconnect()),
       (err: unknown) => process.send!({ ...errorMessage(err), side: (err as { side?: string }).side ?? 'a' }, () => process.disconnect()),
     )

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MessageChannel, Worker } from 'node:worker_threads'
-import { getMechanism } from '../mechanisms/registry.js'
+import { loadMechanism } from '../mechanisms/modules.js'
 import type { Channel, Endpoint, PeerHandoff, PeerLink } from '../mechanisms/types.js'
 import { Control, PeerError, type ControlMessage } from './control.js'
 import { LEDGER } from './cleanup.js'
@@ -37,7 +37,7 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
   const { spec } = task
   const ownsProcess = spec.endpoints === 'process'
   if (!ownsProcess && task.placement.cpuA !== undefined) pinThisThread(task.placement.cpuA)
-  const impl = await getMechanism(spec.mechanism).load()
+  const impl = await (await loadMechanism(spec.mechanism)).load()
   const tmpDir = mkdtempSync(join(tmpdir(), `${OBJECT_PREFIX}-${process.pid}-`))
   let channel: Channel | undefined
   let peer: StartedPeer | undefined

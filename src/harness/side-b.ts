@@ -1,6 +1,6 @@
 import type { TransferListItem } from 'node:worker_threads'
 import { loadNative } from '../native/index.js'
-import { getMechanism } from '../mechanisms/registry.js'
+import { loadMechanism } from '../mechanisms/modules.js'
 import type { AsyncEndpoint, Endpoint } from '../mechanisms/types.js'
 import { errorMessage, type Control } from './control.js'
 import { allowedCpus, meterFor } from './cost.js'
@@ -16,7 +16,7 @@ export async function runSideB(ctl: Control, hello: Hello, ownsProcess: boolean,
   let ep: Endpoint | undefined
   try {
     if (!ownsProcess && hello.cpuB !== undefined) pinThisThread(hello.cpuB)
-    const mech = getMechanism(hello.spec.mechanism)
+    const mech = await loadMechanism(hello.spec.mechanism)
     const impl = await mech.load()
     ep = await impl.openB({ spec: hello.spec, info: hello.info, fds: hello.fds, parentPid: hello.parentPid, transferred })
     if (hello.fault) ep = wrapWithFault(ep, hello.fault)

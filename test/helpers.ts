@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { afterAll } from 'vitest'
 import type { RunResult } from '../src/types.js'
 
 export const ROOT = join(import.meta.dirname, '..')
@@ -19,8 +20,16 @@ export function runCli(args: string[], env: Record<string, string> = {}, timeout
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
+const tempDirs: string[] = []
+// Each test file that makes temporary files removes them when it ends.
+afterAll(() => {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
 export function tempFile(name: string): string {
-  return join(mkdtempSync(join(tmpdir(), 'ipcbench-test-')), name)
+  const dir = mkdtempSync(join(tmpdir(), 'ipcbench-test-'))
+  tempDirs.push(dir)
+  return join(dir, name)
 }
 
 /** A short real run of some cases; returns the parsed result file. */

@@ -5,6 +5,7 @@ import { registerInfoCommands } from './cli/info-command.js'
 import { registerReportCommand } from './cli/report-command.js'
 import { registerCleanCommand } from './cli/clean-command.js'
 import { registerCompareCommands } from './cli/compare-command.js'
+import { registerHistoryCommand } from './cli/history-command.js'
 import { packageVersion } from './harness/env.js'
 
 /**
@@ -25,6 +26,7 @@ function buildProgram(): Command {
   registerReportCommand(program)
   registerCleanCommand(program)
   registerCompareCommands(program)
+  registerHistoryCommand(program)
   program.addOption(new Option('--no-color', 'disable colour (also NO_COLOR, or when stdout is not a terminal)'))
   return program
 }

@@ -13,7 +13,7 @@ import { allWarnings, notCompleted, runLabels, summaryTables } from './summary.j
 export const escapeHtml = (s: string): string =>
   s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!)
 
-const CSS = `
+export const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0 auto;padding:1.5em 2em;max-width:1280px;color:#1d1d1f;background:#fff}
 h1{font-size:1.6em;margin:0 0 .3em}h2{font-size:1.25em;margin:1.6em 0 .3em;border-bottom:1px solid #e3e3e3;padding-bottom:.2em}h3{font-size:1.05em;margin:1.2em 0 .3em}
 .env{display:grid;grid-template-columns:max-content 1fr;gap:.15em 1.2em;margin:.5em 0 1em;font-size:.95em}.env dt{color:#666}.env dd{margin:0}

@@ -1,0 +1,90 @@
+import type { TopLevelSpec } from 'vega-lite'
+import type { CaseResult, RunResult } from '../types.js'
+import { matchesCase } from '../harness/matrix.js'
+import type { ChartEntry } from './charts.js'
+
+/**
+ * The trend of chosen cases over several runs (e.g. one per commit or per night): p50
+ * round trip for ping-pong cases, MB/s for streams, each run's point with the
+ * spread of its repetitions (min to max of the per-repetition figure). Runs are put in
+ * the order they were taken. Pure: runs in, specs out (render.ts draws them).
+ */
+export interface HistoryPoint {
+  run: string
+  order: number
+  startedAt: string
+  id: string
+  value: number
+  low: number
+  high: number
+}
+
+/** When no --cases is given, the cases whose figure moved the most between the first and last run. */
+export const DEFAULT_CASES = 12
+
+export function historyPoints(runs: RunResult[], patterns?: string[]): { latency: HistoryPoint[]; throughput: HistoryPoint[]; chosen: string[]; note?: string } {
+  const ordered = [...runs].sort((a, b) => a.context.startedAt.localeCompare(b.context.startedAt))
+  const done = (r: RunResult) => new Map(r.cases.filter((c) => c.state === 'completed').map((c) => [c.id, c]))
+  const maps = ordered.map(done)
+  let ids = [...new Set(maps.flatMap((m) => [...m.keys()]))].filter((id) => maps.filter((m) => m.has(id)).length >= 2 || maps.length === 1)
+  let note: string | undefined
+  if (patterns) ids = ids.filter((id) => matchesCase(id, patterns))
+  else if (ids.length > DEFAULT_CASES) {
+    const moved = (id: string): number => {
+      const seen = maps.map((m) => m.get(id)).filter((c): c is CaseResult => c !== undefined).map(figure)
+      return Math.abs(Math.log(seen[seen.length - 1].value / seen[0].value))
+    }
+    ids = ids.sort((a, b) => moved(b) - moved(a)).slice(0, DEFAULT_CASES)
+    note = `the ${DEFAULT_CASES} cases that moved most between the first and the last run (choose others with --cases)`
+  }
+  const latency: HistoryPoint[] = []
+  const throughput: HistoryPoint[] = []
+  ordered.forEach((r, order) => {
+    for (const id of ids) {
+      const c = maps[order].get(id)
+      if (!c) continue
+      const f = figure(c)
+      const p = { run: r.context.runId, order, startedAt: r.context.startedAt, id, ...f }
+      ;(c.pattern === 'pingpong' ? latency : throughput).push(p)
+    }
+  })
+  return { latency, throughput, chosen: ids, note }
+}
+
+/** p50 round trip in µs, or MB/s; the spread over repetitions in the same unit. */
+function figure(c: CaseResult): { value: number; low: number; high: number } {
+  if (c.pattern === 'pingpong') {
+    const v = (c.latencyNs?.p50 ?? NaN) / 1000
+    return { value: v, low: (c.spread?.min ?? NaN) / 1000 || v, high: (c.spread?.max ?? NaN) / 1000 || v }
+  }
+  const v = (c.throughput?.bytesPerSec ?? NaN) / 1e6
+  return { value: v, low: (c.spread?.min ?? NaN) / 1e6 || v, high: (c.spread?.max ?? NaN) / 1e6 || v }
+}
+
+function trendSpec(points: HistoryPoint[], title: string, yTitle: string, subtitle: string): TopLevelSpec {
+  const x = { field: 'order', type: 'ordinal', title: 'run (oldest first)' }
+  const color = { field: 'id', type: 'nominal', title: 'case', legend: { labelLimit: 420 } }
+  const y = { field: 'value', type: 'quantitative', title: yTitle, scale: { type: 'log' } }
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, subtitle },
+    width: 640,
+    height: 320,
+    data: { values: points },
+    layer: [
+      { mark: { type: 'rule', opacity: 0.5 }, encoding: { x, y: { field: 'low', type: 'quantitative', scale: { type: 'log' } }, y2: { field: 'high' }, color } },
+      { mark: { type: 'line', point: true }, encoding: { x, y, color, tooltip: [{ field: 'run' }, { field: 'id' }, { field: 'value', format: '.3~g' }] } },
+    ],
+  } as unknown as TopLevelSpec
+}
+
+export function historyCharts(runs: RunResult[], patterns?: string[]): ChartEntry[] {
+  const { latency, throughput, note } = historyPoints(runs, patterns)
+  const runList = [...runs].sort((a, b) => a.context.startedAt.localeCompare(b.context.startedAt)).map((r, i) => `${i}: ${r.context.runId}`).join(', ')
+  const sub = [`runs ${runList}`, ...(note ? [note] : [])]
+  const entries: ChartEntry[] = []
+  const question = 'Did this case get slower or faster from run to run, beyond the spread of its repetitions?'
+  entries.push(latency.length > 0 ? { id: 'history-latency', title: 'Round trip (p50) over runs', question, spec: trendSpec(latency, 'Round trip (p50) over runs', 'p50 round trip (µs, log scale)', sub.join('; ')) } : { id: 'history-latency', title: 'Round trip (p50) over runs', question, note: 'no ping-pong case in these runs matches' })
+  entries.push(throughput.length > 0 ? { id: 'history-throughput', title: 'Throughput over runs', question, spec: trendSpec(throughput, 'Throughput over runs', 'MB/s (log scale)', sub.join('; ')) } : { id: 'history-throughput', title: 'Throughput over runs', question, note: 'no stream case in these runs matches' })
+  return entries
+}

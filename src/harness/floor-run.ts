@@ -43,7 +43,13 @@ export function createBaselineRunner(o: ResolvedOptions, env: Environment, warn:
     warn(`no C floor in this run: ${env.native.floor.reason}`)
     return undefined
   }
-  const supported = readList(path)
+  let supported: ReturnType<typeof readList>
+  try {
+    supported = readList(path)
+  } catch (err) {
+    warn(`no C floor in this run: ${path} --list failed (${(err as Error).message.split('\n')[0]}); rebuild it with "npm install"`)
+    return undefined
+  }
   const cases = new Map<string, FloorCase>()
   const entry = (spec: CaseSpec): FloorCase => {
     let e = cases.get(spec.id)

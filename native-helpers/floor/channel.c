@@ -216,6 +216,34 @@ static int open_rings(struct channel *c, const char *mech, size_t size, struct f
   return 0;
 }
 
+// What has a C counterpart, in which modes and between which endpoints: `--list`
+// prints this table and channel_open refuses what it does not hold.
+#define ALL_MODES ((1 << M_BLOCKING) | (1 << M_NONBLOCKING) | (1 << M_BUSY))
+#define NO_EPOLL ((1 << M_BLOCKING) | (1 << M_BUSY))  // no fd to wait on: no event-loop mode
+static const struct {
+  const char *mech;
+  unsigned modes;
+  int threads_only;
+} COUNTERPARTS[] = {
+    {"pipe", ALL_MODES, 0},       {"fifo", ALL_MODES, 0},     {"unix-stream", ALL_MODES, 0}, {"unix-dgram", ALL_MODES, 0},
+    {"unix-seqpacket", ALL_MODES, 0}, {"tcp", ALL_MODES, 0},  {"eventfd", ALL_MODES, 0},     {"posix-mq", ALL_MODES, 0},
+    {"sysv-msg", NO_EPOLL, 0},    {"shm-ring", NO_EPOLL, 0},  {"sysv-shm", NO_EPOLL, 0},     {"sab-ring", NO_EPOLL, 1},
+};
+static const char *MODE_NAMES[] = {"blocking", "nonblocking", "busy-poll"};
+
+void channel_list(FILE *out) {
+  for (size_t i = 0; i < sizeof COUNTERPARTS / sizeof COUNTERPARTS[0]; i++) {
+    fprintf(out, "%s ", COUNTERPARTS[i].mech);
+    const char *sep = "";
+    for (int m = M_BLOCKING; m <= M_BUSY; m++)
+      if (COUNTERPARTS[i].modes & (1u << m)) {
+        fprintf(out, "%s%s", sep, MODE_NAMES[m]);
+        sep = ",";
+      }
+    fprintf(out, " %s\n", COUNTERPARTS[i].threads_only ? "thread" : "process,thread");
+  }
+}
+
 int channel_open(struct channel *c, const char *mech, enum mode mode, int threads, size_t size, struct failure *f) {
   memset(c, 0, sizeof *c);
   c->msqid = -1;
@@ -224,25 +252,24 @@ int channel_open(struct channel *c, const char *mech, enum mode mode, int thread
   c->a.mode = c->b.mode = mode;
   c->a.side = 'a';
   c->b.side = 'b';
-  int rc;
-  if (strcmp(mech, "pipe") == 0) rc = open_pipes(c, f);
-  else if (strcmp(mech, "fifo") == 0) rc = open_fifos(c, f);
-  else if (strcmp(mech, "unix-stream") == 0) rc = open_socketpair(c, SOCK_STREAM, size, f);
-  else if (strcmp(mech, "unix-dgram") == 0) rc = open_socketpair(c, SOCK_DGRAM, size, f);
-  else if (strcmp(mech, "unix-seqpacket") == 0) rc = open_socketpair(c, SOCK_SEQPACKET, size, f);
-  else if (strcmp(mech, "tcp") == 0) rc = open_tcp(c, f);
-  else if (strcmp(mech, "eventfd") == 0) rc = open_eventfds(c, size, f);
-  else if (strcmp(mech, "posix-mq") == 0) rc = open_mqueues(c, size, f);
-  else if (strcmp(mech, "sysv-msg") == 0 && mode != M_NONBLOCKING) rc = open_sysv_queue(c, size, f);
-  else if ((strcmp(mech, "shm-ring") == 0 || strcmp(mech, "sysv-shm") == 0 || strcmp(mech, "sab-ring") == 0) && mode != M_NONBLOCKING) {
-    if (strcmp(mech, "sab-ring") == 0 && !threads) {
-      failf(f, 'a', NULL, 0, "sab-ring runs between threads only");
-      return 1;
-    }
-    rc = open_rings(c, mech, size, f);
-  } else {
-    failf(f, 'a', NULL, 0, "%s in %s mode has no C counterpart", mech, mode == M_BLOCKING ? "blocking" : mode == M_NONBLOCKING ? "nonblocking" : "busy-poll");
+  size_t i = 0, n = sizeof COUNTERPARTS / sizeof COUNTERPARTS[0];
+  while (i < n && strcmp(COUNTERPARTS[i].mech, mech) != 0) i++;
+  if (i == n || !(COUNTERPARTS[i].modes & (1u << mode))) {
+    failf(f, 'a', NULL, 0, "%s in %s mode has no C counterpart", mech, MODE_NAMES[mode]);
     return 1;
   }
-  return rc;
+  if (COUNTERPARTS[i].threads_only && !threads) {
+    failf(f, 'a', NULL, 0, "%s runs between threads only", mech);
+    return 1;
+  }
+  if (strcmp(mech, "pipe") == 0) return open_pipes(c, f);
+  if (strcmp(mech, "fifo") == 0) return open_fifos(c, f);
+  if (strcmp(mech, "unix-stream") == 0) return open_socketpair(c, SOCK_STREAM, size, f);
+  if (strcmp(mech, "unix-dgram") == 0) return open_socketpair(c, SOCK_DGRAM, size, f);
+  if (strcmp(mech, "unix-seqpacket") == 0) return open_socketpair(c, SOCK_SEQPACKET, size, f);
+  if (strcmp(mech, "tcp") == 0) return open_tcp(c, f);
+  if (strcmp(mech, "eventfd") == 0) return open_eventfds(c, size, f);
+  if (strcmp(mech, "posix-mq") == 0) return open_mqueues(c, size, f);
+  if (strcmp(mech, "sysv-msg") == 0) return open_sysv_queue(c, size, f);
+  return open_rings(c, mech, size, f);
 }

@@ -2,6 +2,7 @@
 #ifndef IPCFLOOR_H
 #define IPCFLOOR_H
 #include <signal.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -59,7 +60,6 @@ struct side_report {
 };
 
 struct plan {
-  int pingpong;
   size_t size;
   uint64_t warmup, duration_ns, max_messages;
 };
@@ -80,12 +80,12 @@ struct channel {
   char describe[512];  // JSON members, e.g. "\"fdKinds\":\"pipe\""
   void (*close_side)(struct ep *e);
   void (*destroy)(struct channel *c);
-  void *mem;
-  size_t mem_bytes;
   int msqid;
 };
 
 // 0 ok; -1 failed (f set); 1 no C counterpart (reason in f->message).
 int channel_open(struct channel *c, const char *mech, enum mode mode, int threads, size_t size, struct failure *f);
+// `--list`: "mech modes endpoints" per line.
+void channel_list(FILE *out);
 
 #endif

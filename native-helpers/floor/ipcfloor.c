@@ -27,20 +27,6 @@
 
 #include "floor.h"
 
-static const char *LIST =
-    "pipe blocking,nonblocking,busy-poll process,thread\n"
-    "fifo blocking,nonblocking,busy-poll process,thread\n"
-    "unix-stream blocking,nonblocking,busy-poll process,thread\n"
-    "unix-dgram blocking,nonblocking,busy-poll process,thread\n"
-    "unix-seqpacket blocking,nonblocking,busy-poll process,thread\n"
-    "tcp blocking,nonblocking,busy-poll process,thread\n"
-    "eventfd blocking,nonblocking,busy-poll process,thread\n"
-    "posix-mq blocking,nonblocking,busy-poll process,thread\n"
-    "sysv-msg blocking,busy-poll process,thread\n"
-    "shm-ring blocking,busy-poll process,thread\n"
-    "sysv-shm blocking,busy-poll process,thread\n"
-    "sab-ring blocking,busy-poll thread\n";
-
 static struct plan P;
 static int pingpong, cpu_a = -1, cpu_b = -1;
 static struct channel C;
@@ -186,7 +172,7 @@ static int write_samples(const char *path, const struct pingpong_out *o) {
 
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "--list") == 0) {
-    fputs(LIST, stdout);
+    channel_list(stdout);
     return 0;
   }
   if (argc != 12) {

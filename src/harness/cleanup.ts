@@ -79,7 +79,7 @@ function safeReaddir(dir: string): string[] {
 }
 
 /** Removes what a ledger lists: System V queues and segments by id, POSIX queues by name. */
-function removeSysvFromLedger(ledger: string, dryRun: boolean): string[] {
+export function removeSysvFromLedger(ledger: string, dryRun: boolean): string[] {
   const removed: string[] = []
   const native = loadNative()
   for (const line of readFileSync(ledger, 'utf8').split('\n')) {

@@ -1,12 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { BaselineResult, CaseResult, CaseSpec, Environment, RepetitionResult, ResolvedOptions } from '../types.js'
-import { loadNative } from '../native/index.js'
+import { LEDGER, removeSysvFromLedger } from './cleanup.js'
 import type { BaselineRunner } from './run.js'
 import { aggregate, warmupFor } from './run.js'
-import { buildRepetition } from './repetition.js'
+import { buildRepetition, readSamples } from './repetition.js'
 import type { RepReport } from './task.js'
 import { MIN_MESSAGE_BYTES } from './wire.js'
 
@@ -70,18 +70,19 @@ export function createBaselineRunner(o: ResolvedOptions, env: Environment, warn:
       try {
         const samplesPath = join(dir, 'samples.f64')
         const args = [spec.mechanism, spec.mode, spec.endpoints, spec.pattern, size, warmupFor(o.warmup, size), o.durationMs, o.maxMessages, placement.cpuA ?? -1, placement.cpuB ?? -1, samplesPath]
-        const reply = await runFloor(path, args.map(String), join(dir, 'sysv-ledger'), o.timeoutMs)
+        const reply = await runFloor(path, args.map(String), join(dir, LEDGER), o.timeoutMs)
         if (reply.type === 'skipped') e.stopped = { state: 'skipped', reason: reply.reason }
         else if (reply.type === 'error') e.stopped = { state: 'errored', reason: `C floor${reply.side === 'b' ? ' (side b)' : ''}: ${reply.message}` }
         else {
-          const samples = existsSync(samplesPath) ? toFloat64(readFileSync(samplesPath), reply.sampleCount) : new Float64Array(0)
-          const applied = placement.cpuA === undefined ? 'none' : placement.cpuA === placement.cpuB ? 'same' : 'split'
-          e.reps.push(buildRepetition({ repetition: index, spec, placement: { requested: o.pin, applied } }, reply, samples))
+          const samples = readSamples(samplesPath, reply.sampleCount)
+          e.reps.push(buildRepetition({ repetition: index, spec, placement: { requested: o.pin, applied: placement.applied } }, reply, samples))
           if (samples.length > 0) e.pooled.push(samples)
           e.describe = reply.describe
         }
       } finally {
-        removeLedgered(join(dir, 'sysv-ledger'))
+        // A floor killed by the time-out could not remove its System V queue; its ledger names it.
+        const ledger = join(dir, LEDGER)
+        if (existsSync(ledger)) removeSysvFromLedger(ledger, false)
         rmSync(dir, { recursive: true, force: true })
       }
     },
@@ -147,26 +148,6 @@ function runFloor(path: string, args: string[], ledger: string, timeoutMs: numbe
       resolve({ type: 'error', message: `ipcfloor ${how} without a result${err ? `: ${err.trim().slice(0, 200)}` : ''}` })
     })
   })
-}
-
-/** A floor killed by the time-out could not remove its System V queue; its ledger names it. */
-function removeLedgered(ledger: string): void {
-  if (!existsSync(ledger)) return
-  const native = loadNative()
-  for (const line of readFileSync(ledger, 'utf8').split('\n')) {
-    const [kind, id] = line.trim().split(/\s+/)
-    if (kind !== 'msg' || !native.ok) continue
-    try {
-      native.api.msgRmid(Number(id))
-    } catch {
-      // already removed by the floor itself
-    }
-  }
-}
-
-function toFloat64(bytes: Buffer, count: number): Float64Array {
-  const n = Math.min(count, Math.floor(bytes.byteLength / 8))
-  return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + n * 8))
 }
 
 function toBaseline(spec: CaseSpec, e: FloorCase): BaselineResult {

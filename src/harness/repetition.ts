@@ -67,6 +67,14 @@ export function runRepetitionInPeer(task: RepTask, timeoutMs: number, signal?: A
   })
 }
 
+/** The first `count` samples a side wrote (little-endian float64 ns); none when it wrote no file. */
+export function readSamples(path: string, count: number): Float64Array {
+  if (!existsSync(path)) return new Float64Array(0)
+  const bytes = readFileSync(path)
+  const n = Math.min(count, Math.floor(bytes.byteLength / 8))
+  return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + n * 8))
+}
+
 function perMessage(u: SideUsage, messages: number) {
   const n = Math.max(1, messages)
   return {
@@ -79,12 +87,8 @@ function perMessage(u: SideUsage, messages: number) {
 }
 
 function toOutcome(task: RepTask, r: RepReport): RepOutcome {
-  let samples = new Float64Array(0)
-  if (existsSync(task.samplesPath)) {
-    const bytes = readFileSync(task.samplesPath)
-    samples = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + r.sampleCount * 8))
-    rmSync(task.samplesPath, { force: true })
-  }
+  const samples = readSamples(task.samplesPath, r.sampleCount)
+  rmSync(task.samplesPath, { force: true })
   return {
     ok: true,
     samples,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { getMechanism } from '../mechanisms/registry.js'
-import type { Calibration, CaseResult, CaseSpec, Cost, Environment, RepetitionResult, ResolvedOptions, SideCost } from '../types.js'
+import type { Calibration, CaseResult, CaseSpec, Cost, Environment, Placement, RepetitionResult, ResolvedOptions, SideCost } from '../types.js'
 import { loadNative } from '../native/index.js'
 import { overheadWarning, subtractOverhead } from './calibrate.js'
 import { planPlacement } from './placement.js'
@@ -24,7 +24,7 @@ export interface RunHooks {
 
 export interface BaselineRunner {
   /** Called before each Node repetition, so drift hits both alike. */
-  repetition(spec: CaseSpec, index: number, placement: { cpuA?: number; cpuB?: number }): Promise<void>
+  repetition(spec: CaseSpec, index: number, placement: { applied: Placement; cpuA?: number; cpuB?: number }): Promise<void>
   /** The baseline figures for the case, once all repetitions ran. */
   finish(spec: CaseSpec, result: CaseResult): void
 }

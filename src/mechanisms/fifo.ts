@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { loadNative } from '../native/index.js'
 import type { Endpoint, Mechanism, SyncEndpoint } from './types.js'
 import { socketEndpoint } from './common/socket-endpoint.js'
+import { nativeFdEndpoint } from './pipe.js'
 
 /**
  * Named pipes (mkfifo), one per direction, in the case's private directory. Each
@@ -119,32 +120,25 @@ async function openWriterNonBlocking(path: string, deadlineMs = 10_000): Promise
 }
 
 /**
- * Loops over a pair of blocking fds: read(2)/write(2) through the native helper
- * when it is built (one call, no argument normalisation: what a C program pays), or
- * fs.readSync/writeSync (the pure-Node path) when it is not. Either way the fds stay
+ * Loops over a pair of blocking fds: read(2)/write(2) through the native helper when
+ * it is built (pipe's endpoint: one call, no argument normalisation, what a C program
+ * pays), else fs.readSync/writeSync (the pure-Node path). Either way the fds stay
  * owned by `onClose`'s file handles.
  */
 export function blockingFdEndpoint(rfd: number, wfd: number, size: number, onClose: () => unknown): SyncEndpoint {
   const n = loadNative()
-  const api = n.ok ? n.api : undefined
-  const write = api ? (buf: Uint8Array, off: number) => api.write(wfd, buf, off, buf.byteLength - off) : (buf: Uint8Array, off: number) => writeSync(wfd, buf, off, buf.byteLength - off)
-  const read = api ? (into: Uint8Array, off: number) => api.read(rfd, into, off, size - off) : (into: Uint8Array, off: number) => readSync(rfd, into, off, size - off, null)
+  if (n.ok) return nativeFdEndpoint(n.api, rfd, wfd, size, () => void onClose(), false)
   return {
     kind: 'sync',
     send(buf) {
       let off = 0
-      while (off < buf.byteLength) {
-        const w = write(buf, off)
-        if (w < 0) throw Object.assign(new Error(`write returned ${w}`), { code: 'EIO' })
-        off += w
-      }
+      while (off < buf.byteLength) off += writeSync(wfd, buf, off, buf.byteLength - off)
     },
     recv(into) {
       let off = 0
       while (off < size) {
-        const r = read(into, off)
+        const r = readSync(rfd, into, off, size - off, null)
         if (r === 0) throw Object.assign(new Error('the peer closed its end (EOF)'), { code: 'EPEERCLOSED' })
-        if (r < 0) throw Object.assign(new Error(`read returned ${r}`), { code: 'EIO' })
         off += r
       }
       return into

@@ -3,7 +3,7 @@ import type { Mechanism } from './types.js'
 /**
  * Where each mechanism lives, for the peers: a case process loads only the module of
  * the mechanism it runs (the registry would load all of them, tens of milliseconds of
- * every peer's start, twice per repetition). A test (registry.test) keeps this table
+ * every peer's start, twice per repetition). A test (matrix.test.ts) keeps this table
  * in step with the registry.
  */
 const MODULES: Record<string, () => Promise<Mechanism>> = {

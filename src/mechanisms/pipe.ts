@@ -105,8 +105,9 @@ function open(api: NativeApi, mode: string, rfd: number, wfd: number, size: numb
 /**
  * Whole messages over a byte stream with one system call per chunk. On blocking fds
  * the kernel sleeps; on O_NONBLOCK fds -EAGAIN is retried at once (busy-poll).
+ * `ownsFds: false` when something else (a FileHandle) closes the fds in `onClose`.
  */
-export function nativeFdEndpoint(api: NativeApi, rfd: number, wfd: number, size: number, onClose: () => void): SyncEndpoint {
+export function nativeFdEndpoint(api: NativeApi, rfd: number, wfd: number, size: number, onClose: () => void, ownsFds = true): SyncEndpoint {
   return {
     kind: 'sync',
     send(buf) {
@@ -128,6 +129,7 @@ export function nativeFdEndpoint(api: NativeApi, rfd: number, wfd: number, size:
     },
     close() {
       onClose()
+      if (!ownsFds) return
       safeClose(api, rfd)
       if (wfd !== rfd) safeClose(api, wfd)
     },

@@ -16,7 +16,7 @@ export const caseLabel = (c: CaseResult): string => `${mechanismLabel(c)}/${c.mo
 /**
  * CPU µs (user + sys) per message, both sides. A thread case whose meters are
  * process-wide counts side a only: both meters read the same process, and adding them
- * would count its CPU twice (as in table.ts).
+ * would count its CPU twice. The terminal tables use the same cells.
  */
 export function cpuUsPerMsg(c: CaseResult): { us: number; sameProcess: boolean } | undefined {
   if (!c.cpu) return undefined
@@ -26,13 +26,13 @@ export function cpuUsPerMsg(c: CaseResult): { us: number; sameProcess: boolean }
   return { us: sameProcess ? a : a + b, sameProcess }
 }
 
-const cpuCell = (c: CaseResult): string => {
+export const cpuCell = (c: CaseResult): string => {
   const cpu = cpuUsPerMsg(c)
   if (!cpu) return '–'
   return cpu.sameProcess ? `${cpu.us.toFixed(2)} (process)` : cpu.us.toFixed(2)
 }
-const spreadCell = (c: CaseResult): string => (c.spread ? `±${c.spread.cvPct.toFixed(0)}%` : '–')
-const ratioCell = (r: number | undefined): string => (r === undefined ? '–' : `${r.toFixed(2)}×`)
+export const spreadCell = (c: CaseResult): string => (c.spread ? `±${c.spread.cvPct.toFixed(0)}%` : '–')
+export const ratioCell = (r: number | undefined): string => (r === undefined ? '–' : `${r.toFixed(2)}×`)
 
 export interface SummaryTable {
   pattern: 'pingpong' | 'stream'

@@ -1,6 +1,7 @@
 import Table from 'cli-table3'
 import type { CaseResult, RunResult } from '../types.js'
 import { formatBytesPerSec, formatNs, formatRate } from '../util/units.js'
+import { cpuCell, ratioCell, spreadCell } from './summary.js'
 
 /**
  * Terminal tables, one per pattern: rows grouped by size and sorted fastest first,
@@ -10,18 +11,6 @@ import { formatBytesPerSec, formatNs, formatRate } from '../util/units.js'
 export interface TableOptions {
   color: boolean
 }
-
-const cpuPerMsg = (c: CaseResult): string => {
-  if (!c.cpu) return '–'
-  const a = c.cpu.a.userUsPerMsg + c.cpu.a.sysUsPerMsg
-  const b = c.cpu.b.userUsPerMsg + c.cpu.b.sysUsPerMsg
-  // Two process-wide meters of one process would count the same CPU twice.
-  const sameProcess = c.endpoints === 'thread' && c.cpu.a.scope === 'process'
-  return sameProcess ? `${a.toFixed(2)} (process)` : (a + b).toFixed(2)
-}
-
-const spread = (c: CaseResult): string => (c.spread ? `±${c.spread.cvPct.toFixed(0)}%` : '–')
-const ratio = (r: number | undefined): string => (r === undefined ? '–' : `${r.toFixed(2)}×`)
 
 export function renderTables(run: RunResult, o: TableOptions): string {
   const style = o.color ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] }
@@ -34,7 +23,7 @@ export function renderTables(run: RunResult, o: TableOptions): string {
     const head = ['round trip (ping-pong)', 'p50', 'p99', 'p99.9', 'round trips/s', 'CPU µs/msg', 'spread', ...(withRatio ? ['×C'] : [])]
     const t = new Table({ head, style })
     for (const c of sortCases(ping, (x) => x.latencyNs!.p50)) {
-      t.push([c.id, formatNs(c.latencyNs!.p50), formatNs(c.latencyNs!.p99), formatNs(c.latencyNs!.p999), formatRate(1e9 / c.latencyNs!.mean), cpuPerMsg(c), spread(c), ...(withRatio ? [ratio(c.ratioToBaseline?.p50)] : [])])
+      t.push([c.id, formatNs(c.latencyNs!.p50), formatNs(c.latencyNs!.p99), formatNs(c.latencyNs!.p999), formatRate(1e9 / c.latencyNs!.mean), cpuCell(c), spreadCell(c), ...(withRatio ? [ratioCell(c.ratioToBaseline?.p50)] : [])])
     }
     parts.push(t.toString())
   }
@@ -43,7 +32,7 @@ export function renderTables(run: RunResult, o: TableOptions): string {
     const head = ['one way (stream)', 'MB/s', 'msgs/s', 'CPU µs/msg', 'spread', ...(withRatio ? ['×C'] : [])]
     const t = new Table({ head, style })
     for (const c of sortCases(stream, (x) => -x.throughput!.bytesPerSec)) {
-      t.push([c.id, formatBytesPerSec(c.throughput!.bytesPerSec), formatRate(c.throughput!.msgsPerSec), cpuPerMsg(c), spread(c), ...(withRatio ? [ratio(c.ratioToBaseline?.throughput)] : [])])
+      t.push([c.id, formatBytesPerSec(c.throughput!.bytesPerSec), formatRate(c.throughput!.msgsPerSec), cpuCell(c), spreadCell(c), ...(withRatio ? [ratioCell(c.ratioToBaseline?.throughput)] : [])])
     }
     parts.push(t.toString())
   }

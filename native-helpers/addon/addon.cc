@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <cmath>
 #include <vector>
 
 namespace {
@@ -56,13 +57,17 @@ const char* ErrnoCode(int e) {
   }
 }
 
-Napi::Value ThrowErrno(Napi::Env env, const char* syscall, int e, const std::string& what = "") {
+Napi::Error ErrnoError(Napi::Env env, const char* syscall, int e, const std::string& what = "") {
   std::string msg = std::string(syscall) + (what.empty() ? "" : "(" + what + ")") + ": " + strerror(e);
   Napi::Error err = Napi::Error::New(env, msg);
   err.Set("code", Napi::String::New(env, ErrnoCode(e)));
   err.Set("errno", Napi::Number::New(env, e));
   err.Set("syscall", Napi::String::New(env, syscall));
-  err.ThrowAsJavaScriptException();
+  return err;
+}
+
+Napi::Value ThrowErrno(Napi::Env env, const char* syscall, int e, const std::string& what = "") {
+  ErrnoError(env, syscall, e, what).ThrowAsJavaScriptException();
   return env.Undefined();
 }
 
@@ -71,12 +76,18 @@ bool CheckInt(const Napi::CallbackInfo& info, size_t i, int64_t lo, int64_t hi, 
     Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number").ThrowAsJavaScriptException();
     return false;
   }
+  // Checked as a double first: converting NaN, an infinity or a value beyond int64_t
+  // to int64_t is undefined behaviour. [-2^63, 2^63) is exactly what int64_t holds.
   double d = info[i].As<Napi::Number>().DoubleValue();
-  if (d != static_cast<double>(static_cast<int64_t>(d)) || d < lo || d > hi) {
+  if (!std::isfinite(d) || d != std::trunc(d) || d < -9223372036854775808.0 || d >= 9223372036854775808.0 || d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
     Napi::RangeError::New(info.Env(), "argument " + std::to_string(i) + " out of range").ThrowAsJavaScriptException();
     return false;
   }
   *out = static_cast<int64_t>(d);
+  if (*out < lo || *out > hi) {  // lo/hi beyond 2^53 round as doubles; the integer check is exact
+    Napi::RangeError::New(info.Env(), "argument " + std::to_string(i) + " out of range").ThrowAsJavaScriptException();
+    return false;
+  }
   return true;
 }
 
@@ -119,17 +130,6 @@ Napi::Value Mkfifo(const Napi::CallbackInfo& info) {
   int64_t mode;
   if (!CheckInt(info, 1, 0, 07777, &mode)) return info.Env().Undefined();
   if (mkfifo(path.c_str(), static_cast<mode_t>(mode)) != 0) return ThrowErrno(info.Env(), "mkfifo", errno, path);
-  return info.Env().Undefined();
-}
-
-Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
-  int64_t fd;
-  if (!CheckInt(info, 0, 0, INT32_MAX, &fd)) return info.Env().Undefined();
-  bool on = info.Length() > 1 && info[1].ToBoolean();
-  int flags = fcntl(static_cast<int>(fd), F_GETFL);
-  if (flags < 0) return ThrowErrno(info.Env(), "fcntl", errno);
-  flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
-  if (fcntl(static_cast<int>(fd), F_SETFL, flags) != 0) return ThrowErrno(info.Env(), "fcntl", errno);
   return info.Env().Undefined();
 }
 
@@ -373,23 +373,29 @@ struct Mapping {
   void* addr;
   size_t len;
   bool sysv;
+  bool* unmapped;  // set by Unmap while ExternalBuffer is still deciding who unmaps
 };
 
 void Unmap(Napi::Env, void*, Mapping* m) {
+  if (m->unmapped) *m->unmapped = true;
   if (m->sysv) shmdt(m->addr);
   else munmap(m->addr, m->len);
   delete m;
 }
 
 Napi::Value ExternalBuffer(Napi::Env env, void* addr, size_t len, bool sysv) {
-  Mapping* m = new Mapping{addr, len, sysv};
+  bool unmapped = false;
+  Mapping* m = new Mapping{addr, len, sysv, &unmapped};
   napi_value ab;
   napi_status st = napi_create_external_arraybuffer(env, addr, len, [](napi_env e, void* data, void* hint) { Unmap(Napi::Env(e), data, static_cast<Mapping*>(hint)); }, m, &ab);
   if (st != napi_ok) {
-    Unmap(env, addr, m);
-    Napi::Error::New(env, "this runtime refuses external ArrayBuffers (napi_create_external_arraybuffer failed)").ThrowAsJavaScriptException();
+    // Node runs the finalizer itself when it refuses a length (beyond Buffer's
+    // kMaxLength, with its own RangeError pending): then unmap and throw only once.
+    if (!unmapped) Unmap(env, addr, m);
+    if (!env.IsExceptionPending()) Napi::Error::New(env, "this runtime refuses external ArrayBuffers (napi_create_external_arraybuffer failed)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  m->unmapped = nullptr;
   return Napi::Value(env, ab);
 }
 
@@ -402,22 +408,21 @@ Napi::Value ShmMap(const Napi::CallbackInfo& info) {
   bool create = info.Length() > 2 && info[2].ToBoolean();
   int fd = shm_open(name.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0600);
   if (fd < 0) return ThrowErrno(info.Env(), "shm_open", errno, name);
+  // From here on a failure removes the name when this call created it (O_EXCL: it is ours).
+  auto fail = [&](const char* syscall, int e, const std::string& what) {
+    close(fd);
+    if (create) shm_unlink(name.c_str());
+    return ThrowErrno(info.Env(), syscall, e, what);
+  };
   struct stat st;
-  if (create && ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
-    int e = errno;
-    close(fd);
-    return ThrowErrno(info.Env(), "ftruncate", e, name);
-  }
-  if (fstat(fd, &st) != 0 || st.st_size < bytes) {
-    int e = errno ? errno : EINVAL;
-    close(fd);
-    return ThrowErrno(info.Env(), "fstat", e, name + " is smaller than asked");
-  }
+  if (create && ftruncate(fd, static_cast<off_t>(bytes)) != 0) return fail("ftruncate", errno, name);
+  if (fstat(fd, &st) != 0 || st.st_size < bytes) return fail("fstat", errno ? errno : EINVAL, name + " is smaller than asked");
   void* addr = mmap(nullptr, static_cast<size_t>(bytes), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  int e = errno;
+  if (addr == MAP_FAILED) return fail("mmap", errno, name);
   close(fd);
-  if (addr == MAP_FAILED) return ThrowErrno(info.Env(), "mmap", e, name);
-  return ExternalBuffer(info.Env(), addr, static_cast<size_t>(bytes), false);
+  Napi::Value ab = ExternalBuffer(info.Env(), addr, static_cast<size_t>(bytes), false);
+  if (create && info.Env().IsExceptionPending()) shm_unlink(name.c_str());  // ExternalBuffer unmapped and threw
+  return ab;
 }
 
 Napi::Value ShmUnlink(const Napi::CallbackInfo& info) {
@@ -482,13 +487,14 @@ class FutexWorker : public Napi::AsyncWorker {
       else if (errno == EAGAIN) result_ = "not-equal";
       else if (errno == ETIMEDOUT) result_ = "timed-out";
       else if (errno == EINTR) continue;
-      else result_ = "error";
+      else err_ = errno;  // errno is per thread: keep it for OnOK, which runs on the main thread
       return;
     }
   }
   void OnOK() override {
     keep_.Reset();
-    deferred_.Resolve(Napi::String::New(Env(), result_));
+    if (err_ != 0) deferred_.Reject(ErrnoError(Env(), "futex", err_, "FUTEX_WAIT").Value());
+    else deferred_.Resolve(Napi::String::New(Env(), result_));
   }
   void OnError(const Napi::Error& e) override {
     keep_.Reset();
@@ -502,6 +508,7 @@ class FutexWorker : public Napi::AsyncWorker {
   int32_t expected_;
   int64_t timeoutMs_;
   const char* result_ = "ok";
+  int err_ = 0;
 };
 
 Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) {
@@ -759,7 +766,6 @@ Napi::Value SigWait(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pipe2", Napi::Function::New(env, Pipe2));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
-  exports.Set("setNonBlocking", Napi::Function::New(env, SetNonBlocking));
   exports.Set("getPipeSize", Napi::Function::New(env, GetPipeSize));
   exports.Set("read", Napi::Function::New(env, Read));
   exports.Set("write", Napi::Function::New(env, Write));

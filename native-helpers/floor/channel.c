@@ -171,6 +171,10 @@ static int open_sysv_queue(struct channel *c, size_t size, struct failure *f) {
   c->a.rxtype = c->b.txtype = 2;
   c->a.msgbuf = malloc(sizeof(long) + size);
   c->b.msgbuf = malloc(sizeof(long) + size);
+  if (!c->a.msgbuf || !c->b.msgbuf) {
+    remove_queue(c);  // main does not destroy a channel that failed to open
+    return failf(f, 'a', "malloc", ENOMEM, "cannot allocate %zu bytes for a System V message", sizeof(long) + size);
+  }
   c->close_side = no_close;
   snprintf(c->describe, sizeof c->describe, "\"channel\":\"one System V queue, types 1 and 2\",\"msqid\":\"%d\"", c->msqid);
   return 0;

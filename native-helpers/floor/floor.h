@@ -1,6 +1,7 @@
 // Shared declarations of the C floor (see ipcfloor.c for what it is).
 #ifndef IPCFLOOR_H
 #define IPCFLOOR_H
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -55,7 +56,7 @@ struct usage {
 struct side_report {
   struct usage cost;
   uint64_t messages, elapsed_ns;
-  int cpus[64];
+  int cpus[CPU_SETSIZE];  // every CPU a cpu_set_t can hold
   int ncpus;
 };
 

@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <math.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -89,7 +90,7 @@ static void pin_self(int cpu, struct side_report *r, struct failure *f, char sid
   }
   r->ncpus = 0;
   if (sched_getaffinity(0, sizeof set, &set) == 0)
-    for (int c = 0; c < CPU_SETSIZE && r->ncpus < 64; c++)
+    for (int c = 0; c < CPU_SETSIZE; c++)
       if (CPU_ISSET(c, &set)) r->cpus[r->ncpus++] = c;
 }
 
@@ -136,8 +137,10 @@ static void *thread_b(void *arg) {
 static struct side_b *mmap_shared_side_b(void) {
   void *m = mmap(NULL, sizeof(struct side_b), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED) {
-    perror("ipcfloor: mmap");
-    exit(1);
+    struct failure f = {0};
+    failf(&f, 'a', "mmap", errno, "cannot map %zu bytes for side b's report: %s", sizeof(struct side_b), strerror(errno));
+    if (C.destroy) C.destroy(&C);
+    exit(report_error(&f, ""));
   }
   memset(m, 0, sizeof(struct side_b));
   return m;
@@ -162,6 +165,57 @@ static enum mode parse_mode(const char *s) {
   exit(2);
 }
 
+// Checked argv numbers: digits only (no sign, space or suffix), the whole string, in
+// [lo, hi]. A bad one is a usage error, as an unknown mode is.
+static void usage_error(const char *what, const char *s, const char *why) {
+  fprintf(stderr, "ipcfloor: %s \"%s\" %s\n", what, s, why);
+  exit(2);
+}
+
+static uint64_t parse_u64(const char *what, const char *s, uint64_t lo, uint64_t hi) {
+  if (s[0] < '0' || s[0] > '9') usage_error(what, s, "is not a non-negative whole number");
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (*end != '\0') usage_error(what, s, "is not a non-negative whole number");
+  if (errno == ERANGE || v < lo || v > hi) {
+    char why[96];
+    snprintf(why, sizeof why, "is out of range [%llu, %llu]", (unsigned long long)lo, (unsigned long long)hi);
+    usage_error(what, s, why);
+  }
+  return v;
+}
+
+static double parse_ms(const char *what, const char *s, double hi) {
+  if (s[0] < '0' || s[0] > '9' || s[strspn(s, "0123456789.eE+-")] != '\0') usage_error(what, s, "is not a non-negative number of milliseconds");
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (*end != '\0') usage_error(what, s, "is not a non-negative number of milliseconds");
+  if (errno == ERANGE || !isfinite(v) || v < 0 || v > hi) {
+    char why[96];
+    snprintf(why, sizeof why, "is out of range [0, %.0f]", hi);
+    usage_error(what, s, why);
+  }
+  return v;
+}
+
+// -1 (not pinned) or a CPU a cpu_set_t can hold.
+static int parse_cpu(const char *what, const char *s) {
+  if (strcmp(s, "-1") == 0) return -1;
+  if (s[0] < '0' || s[0] > '9') usage_error(what, s, "is not -1 or a CPU index");
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (*end != '\0') usage_error(what, s, "is not -1 or a CPU index");
+  if (errno == ERANGE || v >= CPU_SETSIZE) {
+    char why[64];
+    snprintf(why, sizeof why, "is out of range (-1, or 0 to %d)", CPU_SETSIZE - 1);
+    usage_error(what, s, why);
+  }
+  return (int)v;
+}
+
 static int write_samples(const char *path, const struct pingpong_out *o) {
   FILE *f = fopen(path, "wb");
   if (!f) return -1;
@@ -183,16 +237,14 @@ int main(int argc, char **argv) {
   enum mode mode = parse_mode(argv[2]);
   int threads = strcmp(argv[3], "thread") == 0;
   pingpong = strcmp(argv[4], "pingpong") == 0;
-  P.size = strtoull(argv[5], NULL, 10);
-  P.warmup = strtoull(argv[6], NULL, 10);
-  P.duration_ns = (uint64_t)(strtod(argv[7], NULL) * 1e6);
-  P.max_messages = strtoull(argv[8], NULL, 10);
-  cpu_a = atoi(argv[9]);
-  cpu_b = atoi(argv[10]);
-  if (P.size < 4 || P.max_messages < 1) {
-    fprintf(stderr, "ipcfloor: SIZE must be ≥ 4 and MAX_MESSAGES ≥ 1\n");
-    return 2;
-  }
+  // Bounds: a ring slot's size is a uint32_t, and sequence numbers (uint32_t, STOP
+  // reserved) must not wrap over WARMUP + MAX_MESSAGES; a day bounds the time.
+  P.size = (size_t)parse_u64("SIZE", argv[5], 4, 1u << 30);
+  P.warmup = parse_u64("WARMUP", argv[6], 0, 1000000000);
+  P.duration_ns = (uint64_t)(parse_ms("DURATION_MS", argv[7], 86400000.0) * 1e6);
+  P.max_messages = parse_u64("MAX_MESSAGES", argv[8], 1, 1000000000);
+  cpu_a = parse_cpu("CPU_A", argv[9]);
+  cpu_b = parse_cpu("CPU_B", argv[10]);
   srandom((unsigned)(getpid() ^ time(NULL)));
 
   struct failure fa = {0};

@@ -1,6 +1,7 @@
 // The timing loops, line for line those of src/harness/loops.ts (synchronous
 // variants), with the message format of WIRE.md: what Node's figure adds to these
 // is Node's own cost.
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,14 @@ static inline uint8_t pattern_byte(size_t i) { return (uint8_t)((i * 131 + 17) &
 
 static uint8_t *make_message(size_t size) {
   uint8_t *buf = calloc(1, size);
+  if (!buf) return NULL;
   for (size_t i = 4; i < size; i++) buf[i] = pattern_byte(i);
   return buf;
+}
+
+// A failed allocation is the side's failure, reported as every other one is.
+static int no_memory(struct ep *e, size_t bytes, const char *what) {
+  return failf(e->f, e->side, "malloc", ENOMEM, "cannot allocate %zu bytes for %s", bytes, what);
 }
 
 // Length, sequence number and trailer (and every byte when `full`). 0 when expected.
@@ -83,6 +90,7 @@ static uint64_t choose_batch(double warm_ns) {
 int pingpong_a(const struct plan *p, struct ep *e, struct side_report *r, struct pingpong_out *o) {
   size_t size = p->size;
   uint8_t *out = make_message(size), *in = malloc(size);
+  if (!out || !in) return no_memory(e, size, "a message");
   uint64_t full = FULL_CHECKS(p->warmup);
   // The batch is chosen from the fastest block of 16 warm-up round trips (loops.ts).
   double warm = INFINITY;
@@ -101,6 +109,7 @@ int pingpong_a(const struct plan *p, struct ep *e, struct side_report *r, struct
   uint64_t batch = choose_batch(warm);
   uint64_t max_samples = p->max_messages / batch > 0 ? p->max_messages / batch : 1;
   double *samples = malloc(max_samples * sizeof(double));
+  if (!samples) return no_memory(e, max_samples * sizeof(double), "the samples");
   uint32_t seq = (uint32_t)p->warmup;
   uint64_t count = 0;
   struct usage c0 = usage_now();
@@ -137,6 +146,7 @@ int pingpong_a(const struct plan *p, struct ep *e, struct side_report *r, struct
 int echo_b(const struct plan *p, struct ep *e, struct side_report *r) {
   size_t size = p->size;
   uint8_t *in = malloc(size);
+  if (!in) return no_memory(e, size, "a message");
   uint64_t full = FULL_CHECKS(p->warmup);
   uint32_t seq = 0;
   struct usage c0 = usage_now();
@@ -162,6 +172,7 @@ int echo_b(const struct plan *p, struct ep *e, struct side_report *r) {
 int stream_a(const struct plan *p, struct ep *e, struct side_report *r) {
   size_t size = p->size;
   uint8_t *out = make_message(size);
+  if (!out) return no_memory(e, size, "a message");
   uint32_t seq = 0;
   for (; seq < p->warmup; seq++) {
     stamp(out, size, seq);
@@ -188,6 +199,7 @@ int stream_a(const struct plan *p, struct ep *e, struct side_report *r) {
 int stream_b(const struct plan *p, struct ep *e, struct side_report *r) {
   size_t size = p->size;
   uint8_t *in = malloc(size);
+  if (!in) return no_memory(e, size, "a message");
   uint64_t full = FULL_CHECKS(p->warmup);
   uint32_t seq = 0;
   struct usage c0 = usage_now();

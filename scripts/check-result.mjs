@@ -9,17 +9,17 @@ import { tmpdir } from 'node:os'
 const file = process.argv[2]
 const run = JSON.parse(readFileSync(file, 'utf8'))
 const problems = []
-if (run.schema !== 'ipcbench/run@1') problems.push(`schema is ${run.schema}`)
+if (run.schema !== 'ipcbench/run@2') problems.push(`schema is ${run.schema}`)
 if (run.context?.status !== 'finished') problems.push(`run status is ${run.context?.status}`)
 const list = JSON.parse(execFileSync(process.execPath, ['bin/ipcbench.js', 'list', '--json'], { encoding: 'utf8' }))
 for (const c of run.cases) if (c.state === 'errored') problems.push(`${c.id} errored: ${c.reason}`)
-// The C floor: when it was built, a case's baseline may be skipped (no C counterpart, with the reason), never errored.
+// The C floor: when it was built, a case's floor may be skipped (no C counterpart, with the reason), never errored.
 const floorBuilt = run.context?.env?.native?.floor?.available === true
 for (const c of run.cases) {
-  if (c.baseline?.state === 'errored') problems.push(`${c.id}: the C floor errored: ${c.baseline.reason}`)
-  if (floorBuilt && run.context.options.baseline && c.state === 'completed' && !c.baseline) problems.push(`${c.id}: no baseline although the C floor was built`)
+  if (c.floor?.state === 'errored') problems.push(`${c.id}: the C floor errored: ${c.floor.reason}`)
+  if (floorBuilt && run.context.options.floor && c.state === 'completed' && !c.floor) problems.push(`${c.id}: no C floor although it was built`)
 }
-const withRatio = run.cases.filter((c) => c.ratioToBaseline)
+const withRatio = run.cases.filter((c) => c.ratioToFloor)
 console.log(`${withRatio.length} case(s) with a Node-to-C ratio`)
 for (const m of list) {
   if (!m.available) {

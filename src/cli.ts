@@ -1,12 +1,12 @@
 import { Command, CommanderError, Option } from 'commander'
-import { ExitCode, UsageError } from './cli/errors.js'
+import { ExitCode, UsageError } from './core/errors.js'
 import { registerRunCommands } from './cli/run-command.js'
 import { registerInfoCommands } from './cli/info-command.js'
 import { registerReportCommand } from './cli/report-command.js'
 import { registerCleanCommand } from './cli/clean-command.js'
 import { registerCompareCommands } from './cli/compare-command.js'
 import { registerHistoryCommand } from './cli/history-command.js'
-import { packageVersion } from './harness/env.js'
+import { packageVersion } from './harness/host/env.js'
 
 /**
  * ipcbench's command line. Each command lives in src/cli/<name>-command.ts; this

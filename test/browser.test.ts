@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url'
 import { chromium } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { renderHtmlReport } from '../src/report/html.js'
-import type { RunResult } from '../src/types.js'
+import type { RunResult } from '../src/core/result.js'
 import { ROOT, tempFile } from './helpers.js'
 
 /**

@@ -75,10 +75,10 @@ describe('the command line as a user runs it', () => {
 
   it('run --json prints only the result, which is also in the file', () => {
     const out = tempFile('r.json')
-    const r = runCli(['run', 'fifo', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong', '--quick', '--no-baseline', '--repetitions', '2', '--duration', '30ms', '--json', '--out', out])
+    const r = runCli(['run', 'fifo', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong', '--quick', '--no-floor', '--repetitions', '2', '--duration', '30ms', '--json', '--out', out])
     expect(r.code).toBe(0)
     const run = JSON.parse(r.stdout)
-    expect(run.schema).toBe('ipcbench/run@1')
+    expect(run.schema).toBe('ipcbench/run@2')
     expect(run.cases[0].id).toBe('fifo/blocking/process/pingpong/64B')
     expect(run.cases[0].repetitions).toHaveLength(2)
     expect(run.cases[0].spread.metric).toBe('latencyNs.p50')

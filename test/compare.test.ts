@@ -3,14 +3,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { UsageError } from '../src/cli/errors.js'
-import { calibrate } from '../src/report/compare/calibrate.js'
+import { UsageError } from '../src/core/errors.js'
+import { calibrate } from '../src/report/compare/threshold.js'
 import { compare } from '../src/report/compare/compare.js'
 import { bmf, gabLatency, gabThroughput } from '../src/report/compare/exports.js'
 import { parseAlpha, parseExport, parseMetric, parseThresholdPct } from '../src/report/compare/options.js'
 import { headline, renderCompareMarkdown, renderCompareTable } from '../src/report/compare/render.js'
-import { bootstrapRatioOfMedians, erfc, mannWhitneyU, median, minAttainableP, mulberry32, repetitionsNeeded } from '../src/report/compare/stats.js'
-import type { CaseResult, RunResult } from '../src/types.js'
+import { bootstrapRatioOfMedians, erfc, mannWhitneyU, median, minAttainableP, mulberry32, repetitionsNeeded } from '../src/core/inference.js'
+import type { CaseResult, RunResult } from '../src/core/result.js'
 import { BIN, ROOT } from './helpers.js'
 
 // Everything this file writes goes under one mkdtemp directory, removed at the end.

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { cleanStale, LEDGER } from '../src/harness/cleanup.js'
+import { cleanStale, LEDGER } from '../src/harness/host/cleanup.js'
 import { loadNative } from '../src/native/index.js'
 import { quickRun } from './helpers.js'
 
@@ -23,7 +23,7 @@ function leftovers(): string[] {
     .filter((l) => /^0x0+\s+\d+\s+\S+\s+600\b/.test(l))
   const procs = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
     .split('\n')
-    .filter((l) => l.includes('dist/harness/peer.js'))
+    .filter((l) => l.includes('dist/harness/case/main.js'))
   return [...names('/dev/shm'), ...names('/dev/mqueue'), ...names(tmpdir()), ...sysv, ...procs]
 }
 

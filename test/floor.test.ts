@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { FLOOR_PATH, floorStatus } from '../src/harness/floor.js'
+import { FLOOR_PATH, floorStatus } from '../src/harness/host/floor-binary.js'
 import { runCli, tempFile } from './helpers.js'
-import type { RunResult } from '../src/types.js'
+import type { RunResult } from '../src/core/result.js'
 
 const status = floorStatus()
 if (!status.ok) console.warn(`C floor tests skipped: ${status.reason}`)
@@ -95,32 +95,32 @@ describe.skipIf(!status.ok)('the C floor (native-helpers/floor/ipcfloor)', () =>
 })
 
 describe.skipIf(!status.ok)('the C floor in a run', () => {
-  it('interleaves a baseline with every case that has one, gives the ratio, and says why the others have none', () => {
+  it('interleaves the C floor with every case that has one, gives the ratio, and says why the others have none', () => {
     const out = tempFile('run.json')
     const cli = runCli(['run', 'pipe', 'worker-message', '--quick', '--modes', 'blocking,nonblocking', '--patterns', 'pingpong', '--sizes', '64', '--repetitions', '2', '--duration', '30ms', '--warmup', '50', '--out', out])
     expect(cli.code, cli.stderr).toBe(0)
     const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
     const pipe = run.cases.find((c) => c.id === 'pipe/blocking/process/pingpong/64B')!
-    expect(pipe.baseline?.state).toBe('completed')
-    expect(pipe.baseline?.repetitions).toHaveLength(2)
-    expect(pipe.baseline?.latencyNs?.p50).toBeGreaterThan(0)
-    expect(pipe.ratioToBaseline?.p50).toBeCloseTo(pipe.latencyNs!.p50 / pipe.baseline!.latencyNs!.p50, 6)
-    expect(pipe.baseline?.repetitions[0].placement.applied).toBe(pipe.repetitions[0].placement.applied)
+    expect(pipe.floor?.state).toBe('completed')
+    expect(pipe.floor?.repetitions).toHaveLength(2)
+    expect(pipe.floor?.latencyNs?.p50).toBeGreaterThan(0)
+    expect(pipe.ratioToFloor?.p50).toBeCloseTo(pipe.latencyNs!.p50 / pipe.floor!.latencyNs!.p50, 6)
+    expect(pipe.floor?.repetitions[0].placement.applied).toBe(pipe.repetitions[0].placement.applied)
     const worker = run.cases.find((c) => c.mechanism === 'worker-message')!
-    expect(worker.baseline).toMatchObject({ state: 'skipped', reason: expect.stringMatching(/no C floor/) })
-    expect(worker.ratioToBaseline).toBeUndefined()
+    expect(worker.floor).toMatchObject({ state: 'skipped', reason: expect.stringMatching(/no C floor/) })
+    expect(worker.ratioToFloor).toBeUndefined()
     expect(cli.stdout).toMatch(/×C/)
     expect(run.context.calibration?.sameThreadEchoNs).toBeGreaterThan(0)
     expect(run.context.calibration?.emptySampleNs).toBeGreaterThan(0)
   }, 120_000)
 
-  it('--no-baseline runs no floor; --subtract-overhead takes the calibrated echo off and says how much', () => {
+  it('--no-floor runs no floor; --subtract-overhead takes the calibrated echo off and says how much', () => {
     const out = tempFile('run.json')
-    const cli = runCli(['run', 'pipe', '--no-baseline', '--subtract-overhead', '--quick', '--modes', 'blocking', '--patterns', 'pingpong', '--sizes', '64', '--repetitions', '1', '--duration', '30ms', '--out', out])
+    const cli = runCli(['run', 'pipe', '--no-floor', '--subtract-overhead', '--quick', '--modes', 'blocking', '--patterns', 'pingpong', '--sizes', '64', '--repetitions', '1', '--duration', '30ms', '--out', out])
     expect(cli.code, cli.stderr).toBe(0)
     const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
     const c = run.cases[0]
-    expect(c.baseline).toBeUndefined()
+    expect(c.floor).toBeUndefined()
     expect(run.context.options.subtractOverhead).toBe(true)
     expect(c.overheadSubtractedNs).toBe(run.context.calibration!.sameThreadEchoNs)
   }, 60_000)

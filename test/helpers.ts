@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll } from 'vitest'
-import type { RunResult } from '../src/types.js'
+import type { RunResult } from '../src/core/result.js'
 
 export const ROOT = join(import.meta.dirname, '..')
 export const BIN = join(ROOT, 'bin', 'ipcbench.js')
@@ -35,7 +35,7 @@ export function tempFile(name: string): string {
 /** A short real run of some cases; returns the parsed result file. */
 export function quickRun(args: string[], env: Record<string, string> = {}): { cli: CliResult; run: RunResult } {
   const out = tempFile('run.json')
-  const cli = runCli(['run', '--quick', '--endpoints', 'process,thread', '--no-baseline', '--repetitions', '1', '--duration', '40ms', '--warmup', '50', '--out', out, ...args], env)
+  const cli = runCli(['run', '--quick', '--endpoints', 'process,thread', '--no-floor', '--repetitions', '1', '--duration', '40ms', '--warmup', '50', '--out', out, ...args], env)
   const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
   return { cli, run }
 }

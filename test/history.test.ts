@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { historyCharts, historyPoints } from '../src/report/history.js'
 import { renderCharts } from '../src/report/render.js'
-import type { RunResult } from '../src/types.js'
+import type { RunResult } from '../src/core/result.js'
 import { ROOT, runCli, tempFile } from './helpers.js'
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'run-a.json')

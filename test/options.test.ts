@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { UsageError } from '../src/cli/errors.js'
+import { UsageError } from '../src/core/errors.js'
 import { MECHANISMS } from '../src/mechanisms/registry.js'
-import { closest, DEFAULTS, parseSizes, resolveRunOptions } from '../src/harness/options.js'
+import { closest, DEFAULTS, parseSizes, resolveRunOptions } from '../src/harness/plan/options.js'
 
 const resolve = (raw: Parameters<typeof resolveRunOptions>[0]) => resolveRunOptions(raw, MECHANISMS, 'test-run')
 const message = (raw: Parameters<typeof resolveRunOptions>[0]): string => {
@@ -48,7 +48,7 @@ describe('defaults', () => {
     expect(quick.sizesBytes.pingpong.length).toBeLessThan(full.sizesBytes.pingpong.length)
     expect(full.mechanisms).toEqual(MECHANISMS.map((m) => m.id))
     expect(full.pin).toBe('auto')
-    expect(full.baseline).toBe(true)
+    expect(full.floor).toBe(true)
     expect(full.out).toMatch(/results\/test-run\.json$/)
   })
   it('--sizes applies to both patterns, sorted and unique', () => {

@@ -6,14 +6,15 @@ import { buildCharts } from '../src/report/charts.js'
 import { renderHtmlReport, scopeSvgIds } from '../src/report/html.js'
 import { renderMarkdown } from '../src/report/markdown.js'
 import { renderCharts, renderSvg, type RenderedChart } from '../src/report/render.js'
-import type { CaseResult, RunResult } from '../src/types.js'
+import { isCompleted, type CompletedCase, type RunResult } from '../src/core/result.js'
+import { parseRun } from '../src/report/load.js'
 import { ROOT, runCli, tempFile } from './helpers.js'
 
 /** Reporters against a frozen result (a real `--quick` run, no C floor). */
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'run-a.json')
-const fixture = (): RunResult => JSON.parse(readFileSync(FIXTURE, 'utf8')) as RunResult
+const fixture = (): RunResult => parseRun(readFileSync(FIXTURE, 'utf8'), FIXTURE)
 
-const done = (run: RunResult): CaseResult[] => run.cases.filter((c) => c.state === 'completed')
+const done = (run: RunResult): CompletedCase[] => run.cases.filter(isCompleted)
 const mechanisms = (cases: CaseResult[]): string[] => [...new Set(cases.map((c) => c.mechanism))]
 
 /** Data marks vega drew (points, line paths, rules, bars, labels), not axes or legends. */
@@ -26,13 +27,13 @@ function countMarks(svg: string, mark: 'symbol' | 'line' | 'rule' | 'rect' | 'te
 const svgTexts = (svg: string): string[] => [...svg.matchAll(/<(text|tspan)[^>]*>([^<]*)</g)].map((m) => m[2]).filter((t) => t.length > 0)
 
 /** A copy whose ping-pong cases at 64 B and 4 KiB have a synthetic C floor. */
-function withBaseline(run: RunResult): RunResult {
+function withFloor(run: RunResult): RunResult {
   const copy = structuredClone(run)
   for (const c of copy.cases) {
     if (c.state !== 'completed' || c.pattern !== 'pingpong' || c.sizeBytes > 4096 || !c.latencyNs) continue
     const cLatency = { ...c.latencyNs, p50: c.latencyNs.p50 / 3 }
-    c.baseline = { state: 'completed', repetitions: [], latencyNs: cLatency }
-    c.ratioToBaseline = { p50: c.latencyNs.p50 / cLatency.p50 }
+    c.floor = { state: 'completed', repetitions: [], latencyNs: cLatency }
+    c.ratioToFloor = { p50: c.latencyNs.p50 / cLatency.p50 }
   }
   return copy
 }
@@ -131,11 +132,11 @@ describe('charts from the frozen fixture', () => {
   })
 
   it('chart 6 draws a bar per case with a C floor, and a rule at 1', async () => {
-    const base = withBaseline(run)
+    const base = withFloor(run)
     const entry = buildCharts([base]).find((c) => c.id === 'node-vs-c')!
     expect(entry.note).toBeUndefined()
     const svg = await renderSvg(entry.spec!)
-    const withRatio = done(base).filter((c) => c.ratioToBaseline?.p50 !== undefined)
+    const withRatio = done(base).filter((c) => c.ratioToFloor?.p50 !== undefined)
     expect(withRatio.length).toBeGreaterThan(10)
     expect(countMarks(svg, 'rect')).toBe(withRatio.length)
     expect(countMarks(svg, 'rule')).toBe(1)
@@ -168,7 +169,7 @@ describe('the HTML report', () => {
   let html: string
   beforeAll(async () => {
     const run = fixture()
-    run.context.warnings.push('a <b>bold</b> & "quoted" warning')
+    run.context.warnings.push({ code: 'busy-host', message: 'a <b>bold</b> & "quoted" warning' })
     html = await renderHtmlReport([run])
   })
 

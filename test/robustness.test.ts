@@ -7,7 +7,7 @@ import { Ring } from '../src/mechanisms/common/ring.js'
 import { ringGeometry, Slot } from '../src/mechanisms/common/ring-layout.js'
 import { syncRingEndpoint } from '../src/mechanisms/common/ring.js'
 import { loadNative } from '../src/native/index.js'
-import type { RunResult } from '../src/types.js'
+import type { RunResult } from '../src/core/result.js'
 import { BIN, ROOT, tempFile } from './helpers.js'
 
 /**
@@ -55,7 +55,7 @@ describe('interrupted by the user', () => {
   ] as const)('%s mid-case: finished cases kept, the running one aborted, exit %i, nothing left', async (sig, code, hung) => {
     const out = tempFile('run.json')
     // The first case finishes; the second (hung in its peer by a test-only fault) is interrupted.
-    const child = spawn(process.execPath, [BIN, 'run', 'pipe', hung, '--quick', '--no-baseline', '--modes', 'blocking', '--patterns', 'pingpong', '--endpoints', 'process', '--repetitions', '1', '--duration', '30ms', '--out', out], {
+    const child = spawn(process.execPath, [BIN, 'run', 'pipe', hung, '--quick', '--no-floor', '--modes', 'blocking', '--patterns', 'pingpong', '--endpoints', 'process', '--repetitions', '1', '--duration', '30ms', '--out', out], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: '1', IPCBENCH_TEST_FAULTS: '1', IPCBENCH_TEST_FAULT: `hang:150@${hung}/*` },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -96,7 +96,7 @@ describe('interrupted by the user', () => {
     expect(run.cases[1].reason).toMatch(/interrupted/)
     expect(stderr).toMatch(new RegExp(`Interrupted by ${sig}; the result file keeps 1 finished case`))
     expect(orphans()).toEqual([])
-    const peers = execFileSync('ps', ['-eo', 'ppid,args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('dist/harness/peer.js') && l.trim().startsWith(String(child.pid)))
+    const peers = execFileSync('ps', ['-eo', 'ppid,args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('dist/harness/case/main.js') && l.trim().startsWith(String(child.pid)))
     expect(peers).toEqual([])
   }, 60_000)
 })
@@ -104,7 +104,7 @@ describe('interrupted by the user', () => {
 describe('low limits', () => {
   it('ulimit -n 64: cases run or fail with EMFILE named, and nothing is left', () => {
     const out = tempFile('run.json')
-    const r = spawnSync('bash', ['-c', `ulimit -n 64 && exec "${process.execPath}" "${BIN}" run pipe fifo unix-stream shm-ring posix-mq sab-ring --quick --no-baseline --patterns pingpong --endpoints process,thread --repetitions 1 --duration 30ms --out "${out}"`], {
+    const r = spawnSync('bash', ['-c', `ulimit -n 64 && exec "${process.execPath}" "${BIN}" run pipe fifo unix-stream shm-ring posix-mq sab-ring --quick --no-floor --patterns pingpong --endpoints process,thread --repetitions 1 --duration 30ms --out "${out}"`], {
       cwd: ROOT,
       encoding: 'utf8',
       env: { ...process.env, NO_COLOR: '1' },

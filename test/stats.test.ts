@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { cvPct, median, percentileSorted, summarizeNs } from '../src/harness/stats.js'
+import { cvPct, median, percentileSorted, summarizeNs } from '../src/core/stats.js'
 
 describe('summarizeNs', () => {
   it('gives exact figures for a small sample', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { formatBytesPerSec, formatNs, formatSizeBytes, parseDurationMs, parseSizeBytes } from '../src/util/units.js'
-import { checkMessage, checkPattern, makeMessage, readSeq, stamp, STOP } from '../src/harness/wire.js'
-import { chooseBatch } from '../src/harness/loops.js'
-import { parseCpuList } from '../src/harness/cost.js'
+import { formatBytesPerSec, formatNs, formatSizeBytes, parseDurationMs, parseSizeBytes } from '../src/core/units.js'
+import { checkMessage, checkPattern, makeMessage, readSeq, stamp, STOP } from '../src/core/wire.js'
+import { chooseBatch } from '../src/harness/case/loops.js'
+import { parseCpuList } from '../src/core/proc.js'
 
 describe('units', () => {
   it('parses sizes in binary multiples', () => {
@@ -76,7 +76,7 @@ describe('batching', () => {
 
 describe('warm-up', () => {
   it('is a count capped at 16 MiB of traffic, and never below 16 messages', async () => {
-    const { warmupFor } = await import('../src/harness/run.js')
+    const { warmupFor } = await import('../src/harness/plan/case-plan.js')
     expect(warmupFor(500, 64)).toBe(500)
     expect(warmupFor(500, 65536)).toBe(256)
     expect(warmupFor(500, 1048576)).toBe(16)

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { cleanStale } from '../harness/cleanup.js'
+import { cleanStale } from '../harness/host/cleanup.js'
 
 export function registerCleanCommand(program: Command): void {
   program

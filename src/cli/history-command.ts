@@ -6,7 +6,7 @@ import { loadRun } from '../report/load.js'
 import { historyCharts, historyPoints } from '../report/history.js'
 import { CSS, escapeHtml } from '../report/html.js'
 import { renderCharts } from '../report/render.js'
-import { UsageError } from './errors.js'
+import { UsageError } from '../core/errors.js'
 
 interface HistoryFlags {
   cases?: string

@@ -1,12 +1,12 @@
 import type { Command } from 'commander'
 import Table from 'cli-table3'
 import { MECHANISMS } from '../mechanisms/registry.js'
-import { captureEnvironment } from '../harness/env.js'
-import { expandMatrix } from '../harness/matrix.js'
-import { skipReason } from '../harness/run.js'
-import { formatSizeBytes } from '../util/units.js'
-import type { Environment } from '../types.js'
-import { MODES, ENDPOINTS, PATTERNS } from '../types.js'
+import { captureEnvironment } from '../harness/host/env.js'
+import { expandMatrix } from '../harness/plan/matrix.js'
+import { skipReason } from '../harness/plan/case-plan.js'
+import { formatSizeBytes } from '../core/units.js'
+import type { Environment } from '../core/result.js'
+import { MODES, ENDPOINTS, PATTERNS } from '../core/result.js'
 
 export interface MechanismListing {
   id: string

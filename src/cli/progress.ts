@@ -1,5 +1,5 @@
-import type { CaseResult, CaseSpec, ResolvedOptions } from '../types.js'
-import { formatBytesPerSec, formatNs } from '../util/units.js'
+import type { CaseResult, CaseSpec, ResolvedOptions } from '../core/result.js'
+import { formatBytesPerSec, formatNs } from '../core/units.js'
 
 /** Progress on stderr, one line per case; silent unless enabled (a terminal, or --progress). */
 export class Progress {

@@ -7,9 +7,9 @@ import { loadRun } from '../report/load.js'
 import { renderMarkdown } from '../report/markdown.js'
 import { renderCharts } from '../report/render.js'
 import { renderTables } from '../report/table.js'
-import type { RunResult } from '../types.js'
+import type { RunResult } from '../core/result.js'
 import { useColor } from './color.js'
-import { UsageError } from './errors.js'
+import { UsageError } from '../core/errors.js'
 
 interface ReportFlags {
   html?: string

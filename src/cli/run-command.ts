@@ -1,20 +1,23 @@
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import { dirname, join, basename } from 'node:path'
+import { matchesCase } from '../core/cases.js'
+import { UsageError } from '../core/errors.js'
+import type { RunResult } from '../core/result.js'
+import { warning, type Warning } from '../core/warnings.js'
+import { cleanStale } from '../harness/host/cleanup.js'
+import { captureEnvironment } from '../harness/host/env.js'
+import { planCases } from '../harness/plan/matrix.js'
+import { checkWritable, deprecations, resolveRunOptions, type RawRunOptions } from '../harness/plan/options.js'
+import { floorExecutor } from '../harness/run/floor-executor.js'
+import { nodeExecutor } from '../harness/run/node-executor.js'
+import { measureCalibration } from '../harness/run/overhead.js'
+import { newRunId, runSession, startSession } from '../harness/run/session.js'
 import { MECHANISMS } from '../mechanisms/registry.js'
-import { captureEnvironment } from '../harness/env.js'
-import { matchesCase } from '../harness/matrix.js'
-import { checkWritable, resolveRunOptions, type RawRunOptions } from '../harness/options.js'
-import { newRunId, planCases, runSession, startSession } from '../harness/session.js'
-import { createBaselineRunner } from '../harness/floor-run.js'
-import { measureCalibration } from '../harness/calibrate.js'
-import { cleanStale } from '../harness/cleanup.js'
-import { renderTables } from '../report/table.js'
-import { writeHtmlReport } from './report-command.js'
-import type { CaseResult, RunResult } from '../types.js'
-import { Progress } from './progress.js'
-import { UsageError } from './errors.js'
-import { useColor } from './color.js'
 import { checkBaselineName, saveBaseline } from '../report/compare/baselines.js'
+import { renderTables } from '../report/table.js'
+import { useColor } from './color.js'
+import { Progress } from './progress.js'
+import { writeHtmlReport } from './report-command.js'
 
 interface RunFlags extends Omit<RawRunOptions, 'mechanisms'> {
   json?: boolean
@@ -37,7 +40,8 @@ function addRunOptions(cmd: Command): Command {
     .option('--timeout <time>', 'a repetition still running after this is killed and the case errored (default 30s)')
     .option('--pin <placement>', 'auto|none|same|split: both ends on one CPU, or on different CPUs (default auto)')
     .option('--quick', 'a smaller matrix: 64 B ping-pong, 64 KiB streams, 3 short repetitions, processes only where a mechanism offers both (unless --endpoints)')
-    .option('--no-baseline', 'do not run the C floor beside the Node cases')
+    .option('--no-floor', 'do not run the C floor beside the Node cases')
+    .addOption(new Option('--no-baseline', 'deprecated name of --no-floor').hideHelp())
     .option('--subtract-overhead', "take the harness's own round trip (measured at the start of the run) off every latency figure")
     .option('--out <file>', 'result file (default results/<run-id>.json)')
     .option('--json', 'print only the result JSON on stdout')
@@ -69,15 +73,19 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
   checkWritable(o.out)
   const stale = cleanStale()
   const env = captureEnvironment()
-  const warnings: string[] = []
-  if (env.host.loadAvg[0] > env.host.cpuCount * 0.5) warnings.push(`busy host: load average ${env.host.loadAvg[0].toFixed(2)} on ${env.host.cpuCount} CPUs; figures will be noisy`)
-  if (env.host.governor && env.host.governor !== 'performance') warnings.push(`CPU frequency governor is "${env.host.governor}", not "performance"`)
-  if (o.repetitions < 5) warnings.push(`${o.repetitions} repetitions per case: too few for "ipcbench compare" to call a change significant at alpha 0.05 (use --repetitions 5 or more)`)
-  if (stale.removed.length > 0) warnings.push(`removed ${stale.removed.length} object(s) left by dead ipcbench runs`)
+  const warnings: Warning[] = deprecations(flags)
+  for (const w of warnings) process.stderr.write(`Warning: ${w.message}\n`)
+  if (env.host.loadAvg[0] > env.host.cpuCount * 0.5) warnings.push(warning('busy-host', `busy host: load average ${env.host.loadAvg[0].toFixed(2)} on ${env.host.cpuCount} CPUs; figures will be noisy`))
+  if (env.host.governor && env.host.governor !== 'performance') warnings.push(warning('cpu-governor', `CPU frequency governor is "${env.host.governor}", not "performance"`))
+  if (o.repetitions < 5) {
+    warnings.push(warning('few-repetitions', `${o.repetitions} repetitions per case: too few for "ipcbench compare" to call a change significant at alpha 0.05 (use --repetitions 5 or more)`))
+  }
+  if (stale.removed.length > 0) warnings.push(warning('stale-objects', `removed ${stale.removed.length} object(s) left by dead ipcbench runs`))
+  const floor = o.floor ? floorExecutor(env) : {}
+  if (floor.warning) warnings.push(floor.warning)
 
   const calibration = measureCalibration()
-  const session = startSession(runId, o, env, specs, warnings)
-  session.writer.run.context.calibration = calibration
+  const session = startSession(runId, o, env, specs, warnings, calibration)
   const progress = new Progress(flags.progress === true || process.stderr.isTTY === true)
   const controller = new AbortController()
   let interrupted: NodeJS.Signals | undefined
@@ -89,12 +97,14 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
 
-  const baseline = o.baseline ? createBaselineRunner(o, env, (w) => session.writer.run.context.warnings.push(w)) : undefined
+  const node = nodeExecutor(testFault)
   progress.start(specs.length, o)
   let run: RunResult
   try {
-    run = await runSession(session, o, { baseline, calibration, faultFor: testFault, onCaseStart: (s, i, n) => progress.caseStart(s, i, n), onCaseEnd: (r) => progress.caseEnd(r) }, controller.signal)
+    const hooks = { executors: { node, floor: floor.executor }, onCaseStart: progress.caseStart.bind(progress), onCaseEnd: progress.caseEnd.bind(progress) }
+    run = await runSession(session, o, hooks, controller.signal)
   } finally {
+    node.dispose()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     progress.stop()
@@ -118,7 +128,7 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
     process.exitCode = interrupted === 'SIGINT' ? 130 : 143
     return
   }
-  const errored = run.cases.filter((c: CaseResult) => c.state === 'errored')
+  const errored = run.cases.filter((c) => c.state === 'errored')
   if (errored.length > 0) {
     process.stderr.write(`${errored.length} case(s) errored:\n${errored.map((c) => `  ${c.id}: ${c.reason}`).join('\n')}\n`)
     process.exitCode = 1
@@ -129,11 +139,11 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
  * Test-only: IPCBENCH_TEST_FAULT=<fault>[@<case-id pattern>] injects a fault in side b
  * (see harness/faults.ts), only with IPCBENCH_TEST_FAULTS=1.
  */
-function testFault(spec: { id: string }): string | undefined {
+function testFault(id: string): string | undefined {
   const f = process.env.IPCBENCH_TEST_FAULT
   if (process.env.IPCBENCH_TEST_FAULTS !== '1' || !f) return undefined
   const [fault, where] = f.split('@')
-  return where === undefined || matchesCase(spec.id, [where]) ? fault : undefined
+  return where === undefined || matchesCase(id, [where]) ? fault : undefined
 }
 
 function defaultHtml(out: string): string {

@@ -1,4 +1,4 @@
-import { median } from '../../harness/stats.js'
+import { median } from './stats.js'
 
 /**
  * The statistics behind `ipcbench compare`: pure functions, exact on small inputs.

@@ -1,15 +1,24 @@
+import type { ErrorFields, Side } from './errors.js'
+import type { Warning } from './warnings.js'
+
 /**
  * The result file's types: what a run produces and what reports and comparisons read.
  * Units are in the field names (`…Ns`, `…Us`, `…PerSec`, `…Bytes`). The schema id is
- * versioned; a breaking change to these types bumps it.
+ * versioned; a breaking change to these types bumps it, and the loader
+ * (report/load.ts) still reads every earlier version.
+ *
+ * run@2 (from run@1): the C floor is `floor`/`ratioToFloor` (was `baseline`/
+ * `ratioToBaseline`), `options.floor` (was `options.baseline`), and warnings are
+ * `{ code, message }` objects (were strings).
  */
 
-export const RUN_SCHEMA = 'ipcbench/run@1' as const
+export const RUN_SCHEMA = 'ipcbench/run@2' as const
+export const RUN_SCHEMA_V1 = 'ipcbench/run@1' as const
 
 export type Mode = 'blocking' | 'nonblocking' | 'busy-poll'
 export type Endpoints = 'process' | 'thread'
 export type Pattern = 'pingpong' | 'stream'
-/** `auto` lets each case pick (see harness/placement.ts); the applied placement is recorded. */
+/** `auto` lets each case pick (see harness/plan/placement.ts); the applied placement is recorded. */
 export type PinRequest = 'auto' | 'none' | 'same' | 'split'
 export type Placement = 'none' | 'same' | 'split'
 export type CaseState = 'completed' | 'skipped' | 'errored' | 'aborted'
@@ -101,33 +110,13 @@ export interface Spread {
   cvPct: number
 }
 
-export interface CaseError {
-  message: string
-  code?: string
-  errno?: number
-  syscall?: string
+export interface CaseError extends ErrorFields {
   /** Which side failed: the initiating side, the peer, or the harness itself. */
-  side?: 'a' | 'b' | 'harness'
+  side?: Side
 }
 
-/** The C floor's figures for the same case, measured in the same run (see native-helpers/floor). */
-export interface BaselineResult {
-  state: CaseState
-  reason?: string
-  repetitions: RepetitionResult[]
-  latencyNs?: LatencyNs
-  throughput?: Throughput
-  cpu?: Cost
-  /** What the C side used (channel, io). */
-  describe?: Record<string, string>
-}
-
-export interface CaseResult extends CaseSpec {
-  state: CaseState
-  /** Why the case was skipped, errored or aborted. */
-  reason?: string
-  error?: CaseError
-  repetitions: RepetitionResult[]
+/** A case's figures from its repetitions (the same shape for the Node run and the C floor). */
+export interface Figures {
   /** Pooled over every repetition's samples (ping-pong). */
   latencyNs?: LatencyNs
   /** Median over repetitions (stream). */
@@ -135,19 +124,71 @@ export interface CaseResult extends CaseSpec {
   /** Median over repetitions, per side. */
   cpu?: Cost
   spread?: Spread
+  /** How the samples were taken (e.g. "each sample one round trip"). */
+  timing?: string
+}
+
+/** The C floor's figures for the same case, measured in the same run (see native-helpers/floor). */
+export interface FloorResult extends Figures {
+  state: CaseState
+  reason?: string
+  repetitions: RepetitionResult[]
+  /** What the C side used (channel, io). */
+  describe?: Record<string, string>
+}
+
+/** Node figure over C figure: p50 latency ratio (> 1 = Node slower); C throughput over Node throughput. */
+export interface FloorRatio {
+  p50?: number
+  throughput?: number
+}
+
+interface CaseBase extends CaseSpec {
+  repetitions: RepetitionResult[]
   /** What the mechanism really used: fd kinds seen in /proc, buffer sizes, wait primitive… */
   describe: Record<string, string>
-  warnings: string[]
-  /** How the samples were taken (e.g. "per round trip", "batches of 64 round trips"). */
-  timing?: string
-  baseline?: BaselineResult
-  /** Node figure over C figure: p50 latency ratio (> 1 = Node slower); C throughput over Node throughput. */
-  ratioToBaseline?: { p50?: number; throughput?: number }
-  /** With `--subtract-overhead`: the harness's own round trip (calibration) taken off every latency figure. */
-  overheadSubtractedNs?: number
+  warnings: Warning[]
   startedAt?: string
   durationMs?: number
 }
+
+export interface CompletedCase extends CaseBase, Figures {
+  state: 'completed'
+  floor?: FloorResult
+  ratioToFloor?: FloorRatio
+  /** With `--subtract-overhead`: the harness's own round trip (calibration) taken off every latency figure. */
+  overheadSubtractedNs?: number
+}
+
+export interface SkippedCase extends CaseBase {
+  state: 'skipped'
+  /** Why the case cannot run here, and what to do about it. */
+  reason: string
+}
+
+export interface ErroredCase extends CaseBase {
+  state: 'errored'
+  reason: string
+  error: CaseError
+}
+
+export interface AbortedCase extends CaseBase {
+  state: 'aborted'
+  reason: string
+}
+
+/** One case of a run, by how it ended. */
+export type CaseResult = CompletedCase | SkippedCase | ErroredCase | AbortedCase
+
+export const isCompleted = (c: CaseResult): c is CompletedCase => c.state === 'completed'
+
+/** A completed ping-pong case with its latency figures. */
+export type LatencyCase = CompletedCase & { pattern: 'pingpong'; latencyNs: LatencyNs }
+/** A completed stream case with its throughput figures. */
+export type ThroughputCase = CompletedCase & { pattern: 'stream'; throughput: Throughput }
+
+export const hasLatency = (c: CaseResult): c is LatencyCase => c.state === 'completed' && c.pattern === 'pingpong' && c.latencyNs !== undefined
+export const hasThroughput = (c: CaseResult): c is ThroughputCase => c.state === 'completed' && c.pattern === 'stream' && c.throughput !== undefined
 
 export interface HostLimits {
   pipeMaxSizeBytes?: number
@@ -203,14 +244,16 @@ export interface ResolvedOptions {
   /** Per-case time-out: a case still running after this is killed and marked errored. */
   timeoutMs: number
   pin: PinRequest
-  baseline: boolean
+  /** Run the C floor beside the Node cases. */
+  floor: boolean
   /** Take the calibrated harness cost off latency figures (recorded per case). */
   subtractOverhead: boolean
   quick: boolean
   out: string
 }
 
-export interface Calibration {
+/** The harness's own cost, measured at the start of every run (harness/run/overhead.ts). */
+export interface HarnessCalibration {
   /** Cost of one timed empty section (two clock reads), ns. */
   emptySampleNs: number
   /** A same-thread echo through a function call, ns per round trip. */
@@ -225,8 +268,8 @@ export interface RunContext {
   status: 'running' | 'finished' | 'interrupted' | 'failed'
   env: Environment
   options: ResolvedOptions
-  calibration?: Calibration
-  warnings: string[]
+  calibration?: HarnessCalibration
+  warnings: Warning[]
 }
 
 export interface RunResult {

@@ -1,4 +1,4 @@
-import type { LatencyNs } from '../types.js'
+import type { LatencyNs } from './result.js'
 
 /**
  * Summary statistics of latency samples (nanoseconds). Percentiles use the

@@ -9,6 +9,14 @@
 
 export const STOP = 0xffffffff
 export const MIN_MESSAGE_BYTES = 4
+
+/**
+ * The bytes a message of `sizeBytes` really carries: at least the sequence number,
+ * so a notification without payload (a signal: 0 bytes) still travels numbered.
+ */
+export function wireBytes(sizeBytes: number): number {
+  return Math.max(sizeBytes, MIN_MESSAGE_BYTES)
+}
 const TRAILER_XOR = 0x5eedc0de
 
 export function patternByte(i: number): number {

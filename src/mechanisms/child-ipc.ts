@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process'
-import type { Mechanism } from './types.js'
+import type { MechanismImpl } from './types.js'
 import { asyncLinkEndpoint, WINDOW, type Codec, type Link } from './common/port-endpoint.js'
+import { PeerGoneError } from '../core/errors.js'
 
 /**
  * Node's child-process IPC channel (`child.send` ⇄ `process.send`), opened for this
@@ -16,19 +17,9 @@ const base64: Codec = {
 }
 const advanced: Codec = { encode: (b) => b, decode: (v) => v as Uint8Array, transfers: false }
 
-const gone = (what: string) => Object.assign(new Error(what), { code: 'EPEERCLOSED' })
+const gone = (what: string) => new PeerGoneError(what)
 
-export const childIpc: Mechanism = {
-  id: 'child-ipc',
-  family: 'runtime',
-  summary: "Node's child-process IPC channel (process.send), json or advanced serialization",
-  variants: ['json', 'advanced'],
-  modes: ['nonblocking'],
-  endpoints: ['process'],
-  patterns: ['pingpong', 'stream'],
-  native: false,
-  async load() {
-    return {
+export const childIpc: MechanismImpl = {
       async setup(ctx) {
         const serialization = ctx.spec.variant === 'advanced' ? 'advanced' : 'json'
         return {
@@ -78,6 +69,4 @@ export const childIpc: Mechanism = {
         }
         return asyncLinkEndpoint(link, ctx.spec.variant === 'advanced' ? advanced : base64, ctx.spec.pattern === 'stream')
       },
-    }
-  },
 }

@@ -1,5 +1,5 @@
 import { EAGAIN, native, type NativeApi } from '../native/index.js'
-import type { Endpoint, Mechanism } from './types.js'
+import type { Endpoint, MechanismImpl } from './types.js'
 import { blockingEndpoint, pollingEndpoint, safeClose, spinEndpoint, type MessageCalls } from './common/native-endpoints.js'
 import { fdKind } from './common/proc.js'
 
@@ -15,17 +15,7 @@ const COUNTER_BYTES = 8
  * blocking: read(2) sleeps; busy-poll: EFD_NONBLOCK, retried; nonblocking: poll(2)
  * on a pool thread.
  */
-export const eventfd: Mechanism = {
-  id: 'eventfd',
-  family: 'fd',
-  summary: 'eventfd counters, one per direction (notification latency; the 8-byte value is the message)',
-  modes: ['blocking', 'nonblocking', 'busy-poll'],
-  endpoints: ['process', 'thread'],
-  patterns: ['pingpong'],
-  fixedSizeBytes: COUNTER_BYTES,
-  native: true,
-  async load() {
-    return {
+export const eventfd: MechanismImpl = {
       async setup(ctx) {
         const api = native()
         const nonblock = ctx.spec.mode !== 'blocking'
@@ -37,7 +27,7 @@ export const eventfd: Mechanism = {
           peer: { info: {}, fds: [a2b, b2a] },
           async openA(peer) {
             kinds = `a: ${fdKind(b2a)} ${fdKind(a2b)}`
-            if (isProcess) kinds += `; b: ${fdKind(4, peer.pid)} ${fdKind(5, peer.pid)}`
+            if (isProcess) kinds += `; b: ${peer.fds.map((fd) => fdKind(fd, peer.pid)).join(' ')}`
             return counterEndpoint(api, ctx.spec.mode, b2a, a2b, isProcess ? peer.pid : undefined, false)
           },
           describe: () => ({ fdKinds: kinds, io: ctx.spec.mode === 'nonblocking' ? 'EFD_NONBLOCK + poll(2) on a pool thread' : ctx.spec.mode === 'busy-poll' ? 'read/write on EFD_NONBLOCK, retried' : 'read/write, blocking' }),
@@ -53,8 +43,6 @@ export const eventfd: Mechanism = {
         const [rx, tx] = ctx.fds
         return counterEndpoint(native(), ctx.spec.mode, rx, tx, ctx.parentPid, ctx.spec.endpoints === 'process')
       },
-    }
-  },
 }
 
 function counterEndpoint(api: NativeApi, mode: string, rx: number, tx: number, peerPid: number | undefined, ownsFds: boolean): Endpoint {

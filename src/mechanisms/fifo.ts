@@ -3,9 +3,10 @@ import { constants as C, fstatSync, openSync, promises as fsp, readSync, writeSy
 import net from 'node:net'
 import { join } from 'node:path'
 import { loadNative } from '../native/index.js'
-import type { Endpoint, Mechanism, SyncEndpoint } from './types.js'
+import type { Endpoint, MechanismImpl, SyncEndpoint } from './types.js'
 import { socketEndpoint } from './common/socket-endpoint.js'
 import { nativeFdEndpoint } from './pipe.js'
+import { PeerGoneError } from '../core/errors.js'
 
 /**
  * Named pipes (mkfifo), one per direction, in the case's private directory. Each
@@ -16,18 +17,9 @@ import { nativeFdEndpoint } from './pipe.js'
  * fs.readSync/writeSync). The opens block until the other side opens too, so they
  * run on the thread pool (fs.promises.open), never on the event loop.
  * nonblocking: O_NONBLOCK fds wrapped in net.Socket (libuv reads them with epoll).
- * Never fs streams: each pending read holds a thread-pool thread (DESIGN §5).
+ * Never fs streams: each pending read holds a thread-pool thread (docs/ARCHITECTURE.md, traps).
  */
-export const fifo: Mechanism = {
-  id: 'fifo',
-  family: 'fd',
-  summary: 'named pipes (mkfifo), one per direction',
-  modes: ['blocking', 'nonblocking'],
-  endpoints: ['process', 'thread'],
-  patterns: ['pingpong', 'stream'],
-  native: false,
-  async load() {
-    return {
+export const fifo: MechanismImpl = {
       async setup(ctx) {
         const a2b = join(ctx.tmpDir, 'a2b.fifo')
         const b2a = join(ctx.tmpDir, 'b2a.fifo')
@@ -63,8 +55,6 @@ export const fifo: Mechanism = {
         const { a2b, b2a } = ctx.info as { a2b: string; b2a: string }
         return (await openPair(ctx.spec.mode, a2b, b2a, ctx.spec.sizeBytes)).ep
       },
-    }
-  },
 }
 
 function makeFifo(path: string): void {
@@ -138,7 +128,7 @@ export function blockingFdEndpoint(rfd: number, wfd: number, size: number, onClo
       let off = 0
       while (off < size) {
         const r = readSync(rfd, into, off, size - off, null)
-        if (r === 0) throw Object.assign(new Error('the peer closed its end (EOF)'), { code: 'EPEERCLOSED' })
+        if (r === 0) throw new PeerGoneError('the peer closed its end (EOF)')
         off += r
       }
       return into

@@ -1,5 +1,5 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
-import type { Mechanism } from './types.js'
+import type { MechanismImpl } from './types.js'
 import { asyncLinkEndpoint, cloneCodec, portLink, spinPortEndpoint, transferCodec, WINDOW } from './common/port-endpoint.js'
 
 /**
@@ -8,17 +8,7 @@ import { asyncLinkEndpoint, cloneCodec, portLink, spinPortEndpoint, transferCode
  * ArrayBuffer moves; the echo moves it back). nonblocking: port.on('message');
  * busy-poll: receiveMessageOnPort in a loop on both ends.
  */
-export const messageChannel: Mechanism = {
-  id: 'message-channel',
-  family: 'runtime',
-  summary: 'MessageChannel ports between threads (structured clone or transfer)',
-  variants: ['clone', 'transfer'],
-  modes: ['nonblocking', 'busy-poll'],
-  endpoints: ['thread'],
-  patterns: ['pingpong', 'stream'],
-  native: false,
-  async load() {
-    return {
+export const messageChannel: MechanismImpl = {
       async setup(ctx) {
         const { port1, port2 } = new MessageChannel()
         return {
@@ -34,8 +24,6 @@ export const messageChannel: Mechanism = {
         const port = ctx.transferred[0] as MessagePort
         return open(port, ctx.spec.mode, ctx.spec.variant, ctx.spec.pattern === 'stream')
       },
-    }
-  },
 }
 
 function open(port: MessagePort, mode: string, variant: string | undefined, stream: boolean) {

@@ -1,8 +1,10 @@
 import { native, EAGAIN, type NativeApi } from '../native/index.js'
 import net from 'node:net'
-import type { Endpoint, Mechanism, SyncEndpoint } from './types.js'
+import type { Endpoint, MechanismImpl, SyncEndpoint } from './types.js'
 import { socketEndpoint } from './common/socket-endpoint.js'
 import { fdKind } from './common/proc.js'
+import { ipcError, PeerGoneError } from '../core/errors.js'
+import { safeClose } from './common/native-endpoints.js'
 
 /**
  * Anonymous pipes from pipe2(2), one per direction. For a child peer, its two ends
@@ -16,16 +18,7 @@ import { fdKind } from './common/proc.js'
  * Each end is used by one side only, so O_NONBLOCK on a shared description cannot
  * leak from one side to the other.
  */
-export const pipe: Mechanism = {
-  id: 'pipe',
-  family: 'fd',
-  summary: 'anonymous pipes (pipe2), one per direction, fds handed to the peer',
-  modes: ['blocking', 'nonblocking', 'busy-poll'],
-  endpoints: ['process', 'thread'],
-  patterns: ['pingpong', 'stream'],
-  native: true,
-  async load() {
-    return {
+export const pipe: MechanismImpl = {
       async setup(ctx) {
         const api = native()
         const spin = ctx.spec.mode === 'busy-poll'
@@ -40,7 +33,7 @@ export const pipe: Mechanism = {
           async openA(peer) {
             const kinds = `a: ${fdKind(b2aR)} ${fdKind(a2bW)}`
             if (isProcess) {
-              peerKinds = `b: ${fdKind(4, peer.pid)} ${fdKind(5, peer.pid)}`
+              peerKinds = `b: ${peer.fds.map((fd) => fdKind(fd, peer.pid)).join(' ')}`
               // The child has its own copies now; without ours, its death is our EOF.
               closeAll([a2bR, b2aW])
             }
@@ -61,22 +54,12 @@ export const pipe: Mechanism = {
         const [rfd, wfd] = ctx.fds
         return open(native(), ctx.spec.mode, rfd, wfd, ctx.spec.sizeBytes, () => {})
       },
-    }
-  },
 }
 
 function io(mode: string): string {
   if (mode === 'blocking') return 'read(2)/write(2) on blocking fds (native helper)'
   if (mode === 'busy-poll') return 'read(2)/write(2) on O_NONBLOCK fds, retried on EAGAIN (native helper)'
   return 'net.Socket on the fds (libuv epoll)'
-}
-
-function safeClose(api: NativeApi, fd: number): void {
-  try {
-    api.close(fd)
-  } catch {
-    // already closed
-  }
 }
 
 function safePipeSize(api: NativeApi, fd: number): number | string {
@@ -115,7 +98,7 @@ export function nativeFdEndpoint(api: NativeApi, rfd: number, wfd: number, size:
       while (off < buf.byteLength) {
         const n = api.write(wfd, buf, off, buf.byteLength - off)
         if (n > 0) off += n
-        else if (n !== -EAGAIN) throw Object.assign(new Error(`write returned ${n}`), { code: 'EIO' })
+        else if (n !== -EAGAIN) throw ipcError('EIO', `write returned ${n}`)
       }
     },
     recv(into) {
@@ -123,7 +106,7 @@ export function nativeFdEndpoint(api: NativeApi, rfd: number, wfd: number, size:
       while (off < size) {
         const n = api.read(rfd, into, off, size - off)
         if (n > 0) off += n
-        else if (n === 0) throw Object.assign(new Error('the peer closed its end (EOF)'), { code: 'EPEERCLOSED' })
+        else if (n === 0) throw new PeerGoneError('the peer closed its end (EOF)')
       }
       return into
     },

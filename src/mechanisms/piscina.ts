@@ -1,5 +1,6 @@
-import type { AsyncEndpoint, Mechanism } from './types.js'
-import { stamp, STOP } from '../harness/wire.js'
+import { Piscina } from 'piscina'
+import type { AsyncEndpoint, MechanismImpl } from './types.js'
+import { stamp, STOP, wireBytes } from '../core/wire.js'
 
 /**
  * A piscina task round trip: side a's "send" is `pool.run(message)` on a pool of one
@@ -11,18 +12,7 @@ import { stamp, STOP } from '../harness/wire.js'
  * helper) includes it.
  * Variants: `atomics` (piscina's default, atomics: 'sync') and `no-atomics`.
  */
-export const piscinaMechanism: Mechanism = {
-  id: 'piscina',
-  family: 'runtime',
-  summary: 'piscina pool.run() round trip (one worker), atomics on and off',
-  variants: ['atomics', 'no-atomics'],
-  modes: ['nonblocking'],
-  endpoints: ['thread'],
-  patterns: ['pingpong'],
-  native: false,
-  async load() {
-    const { Piscina } = await import('piscina')
-    return {
+export const piscina: MechanismImpl = {
       async setup(ctx) {
         const atomics = ctx.spec.variant === 'no-atomics' ? 'disabled' : 'sync'
         const pool = new Piscina({
@@ -65,7 +55,7 @@ export const piscinaMechanism: Mechanism = {
           kind: 'async',
           send: () => true,
           onMessage(cb) {
-            const stop = new Uint8Array(Math.max(4, ctx.spec.sizeBytes))
+            const stop = new Uint8Array(wireBytes(ctx.spec.sizeBytes))
             stamp(stop, STOP)
             queueMicrotask(() => cb(stop))
           },
@@ -74,6 +64,4 @@ export const piscinaMechanism: Mechanism = {
           close: () => {},
         }
       },
-    }
-  },
 }

@@ -1,6 +1,7 @@
 import { EAGAIN, ETIMEDOUT, native, type NativeApi } from '../native/index.js'
-import type { Endpoint, Mechanism } from './types.js'
+import type { Endpoint, MechanismImpl } from './types.js'
 import { blockingEndpoint, pollingEndpoint, safeClose, spinEndpoint, type MessageCalls } from './common/native-endpoints.js'
+import { errorFields, ipcError } from '../core/errors.js'
 
 /** Messages a queue holds; the host's fs.mqueue.msg_max caps it (10 here without CAP_SYS_RESOURCE). */
 const WANT_MAXMSG = 10
@@ -19,25 +20,7 @@ interface MqInfo {
  * busy-poll: O_NONBLOCK, retried on EAGAIN; nonblocking: the mqd is an fd on Linux,
  * so poll(2) on a pool thread says when it is readable or writable.
  */
-export const posixMq: Mechanism = {
-  id: 'posix-mq',
-  family: 'message-queue',
-  summary: 'POSIX message queues (mq_open/mq_send/mq_receive), one per direction',
-  modes: ['blocking', 'nonblocking', 'busy-poll'],
-  endpoints: ['process', 'thread'],
-  patterns: ['pingpong', 'stream'],
-  native: true,
-  maxMessage(limits) {
-    const max = limits.mqueue?.msgsizeMax
-    if (max === undefined) return undefined
-    return {
-      bytes: max,
-      limit: `/proc/sys/fs/mqueue/msgsize_max (${max})`,
-      fix: 'raise it with "sysctl -w fs.mqueue.msgsize_max=BYTES" (beyond the hard limit needs CAP_SYS_RESOURCE), or use smaller --sizes',
-    }
-  },
-  async load() {
-    return {
+export const posixMq: MechanismImpl = {
       async setup(ctx) {
         const api = native()
         const { mode, sizeBytes } = ctx.spec
@@ -79,8 +62,6 @@ export const posixMq: Mechanism = {
         const tx = api.mqOpen(b2a, false, 0, 0, nonblock)
         return mqEndpoint(api, ctx.spec.mode, rx, tx, ctx.spec.sizeBytes, ctx.parentPid, () => {})
       },
-    }
-  },
 }
 
 function ioText(mode: string): string {
@@ -91,11 +72,11 @@ function ioText(mode: string): string {
 
 /** The kernel says EINVAL/EMFILE/ENOSPC/ENOMEM; say which limit that means. */
 function explainMqError(err: unknown, maxmsg: number, size: number): Error {
-  const code = (err as { code?: string }).code
-  if (code === 'EMFILE' || code === 'ENOMEM')
-    return Object.assign(new Error(`${(err as Error).message}: two queues of ${maxmsg} × ${size} bytes exceed RLIMIT_MSGQUEUE (ulimit -q)`), { code })
-  if (code === 'EINVAL') return Object.assign(new Error(`${(err as Error).message}: ${maxmsg} messages of ${size} bytes exceed fs.mqueue.msg_max or msgsize_max`), { code })
-  if (code === 'ENOSPC') return Object.assign(new Error(`${(err as Error).message}: fs.mqueue.queues_max reached`), { code })
+  const { code, message, errno, syscall } = errorFields(err)
+  const explain = (why: string): Error => ipcError(code!, `${message}: ${why}`, { errno, syscall })
+  if (code === 'EMFILE' || code === 'ENOMEM') return explain(`two queues of ${maxmsg} × ${size} bytes exceed RLIMIT_MSGQUEUE (ulimit -q)`)
+  if (code === 'EINVAL') return explain(`${maxmsg} messages of ${size} bytes exceed fs.mqueue.msg_max or msgsize_max`)
+  if (code === 'ENOSPC') return explain('fs.mqueue.queues_max reached')
   return err as Error
 }
 

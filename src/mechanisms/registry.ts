@@ -1,11 +1,263 @@
+import { loadNative } from '../native/index.js'
+import { datagramLimit, posixMqLimit, sysvMsgLimit, sysvShmLimit } from './limits.js'
 import type { Mechanism } from './types.js'
-import { NODE_MECHANISMS } from './node-mechanisms.js'
-import { RUNTIME_MECHANISMS } from './runtime-mechanisms.js'
-import { NATIVE_MECHANISMS } from './native-mechanisms.js'
-import { fake } from './testing/fake.js'
 
-/** Every mechanism ipcbench knows, in the order `list` shows them. */
-export const MECHANISMS: readonly Mechanism[] = [...NATIVE_MECHANISMS.filter((m) => m.id === 'pipe'), ...NODE_MECHANISMS, ...NATIVE_MECHANISMS.filter((m) => m.id !== 'pipe'), ...RUNTIME_MECHANISMS, ...(process.env.IPCBENCH_TEST_FAKE === '1' ? [fake] : [])]
+/**
+ * Every mechanism ipcbench knows, in the order `list` shows them: light descriptors
+ * that say what each offers and what the harness needs to know about it (its size
+ * limits, its C floor counterpart or why it has none). `load()` imports the
+ * implementation, so the orchestrator and `list` never load one, and a peer loads
+ * only its own.
+ */
+const ALL_MODES = ['blocking', 'nonblocking', 'busy-poll'] as const
+const BOTH_ENDPOINTS = ['process', 'thread'] as const
+const BOTH_PATTERNS = ['pingpong', 'stream'] as const
+
+/** The C floor program knows each of these by the mechanism's own id. */
+const sameInC = (id: string) => ({ name: id })
+
+export const BUILT_INS: readonly Mechanism[] = [
+  {
+    id: 'pipe',
+    family: 'fd',
+    summary: 'anonymous pipes (pipe2), one per direction, fds handed to the peer',
+    modes: ALL_MODES,
+    endpoints: BOTH_ENDPOINTS,
+    patterns: BOTH_PATTERNS,
+    native: true,
+    floor: sameInC('pipe'),
+    load: async () => (await import('./pipe.js')).pipe,
+  },
+  {
+    id: 'fifo',
+    family: 'fd',
+    summary: 'named pipes (mkfifo), one per direction',
+    modes: ['blocking', 'nonblocking'],
+    endpoints: BOTH_ENDPOINTS,
+    patterns: BOTH_PATTERNS,
+    native: false,
+    floor: sameInC('fifo'),
+    load: async () => (await import('./fifo.js')).fifo,
+  },
+  {
+    id: 'unix-stream',
+    family: 'socket',
+    summary: 'Unix domain stream socket (AF_UNIX, SOCK_STREAM)',
+    modes: ALL_MODES,
+    endpoints: BOTH_ENDPOINTS,
+    patterns: BOTH_PATTERNS,
+    native: false,
+    skipCase(spec) {
+      const n = loadNative()
+      return spec.mode !== 'nonblocking' && !n.ok ? `${spec.mode} mode needs the native helper: ${n.reason}` : undefined
+    },
+    floor: sameInC('unix-stream'),
+    load: async () => (await import('./unix-stream.js')).unixStream,
+  },
+  {
+    id: 'tcp',
+    family: 'socket',
+    summary: 'TCP over loopback (127.0.0.1), TCP_NODELAY',
+    modes: ['nonblocking'],
+    endpoints: BOTH_ENDPOINTS,
+    patterns: BOTH_PATTERNS,
+    native: false,
+    floor: sameInC('tcp'),
+    load: async () => (await import('./tcp.js')).tcp,
+  },
+  {
+    id: 'sab-ring',
+    family: 'shared-memory',
+    summary: 'ring buffers in a SharedArrayBuffer with Atomics (threads)',
+    modes: ALL_MODES,
+    endpoints: ['thread'],
+    patterns: BOTH_PATTERNS,
+    native: false,
+    floor: sameInC('sab-ring'),
+    load: async () => (await import('./sab-ring.js')).sabRing,
+  },
+  {
+    id: 'signal',
+    family: 'signal',
+    summary: 'standard signals (kill/handler via the event loop); no payload, strict alternation',
+    modes: ['nonblocking'],
+    endpoints: ['process'],
+    patterns: ['pingpong'],
+    fixedSizeBytes: 0,
+    native: false,
+    floor: { none: 'not in the C floor (a signal handler round trip has no payload to check)' },
+    load: async () => (await import('./signal.js')).signal,
+  },
+  {
+    id: 'unix-dgram',
+    family: 'socket',
+    summary: 'Unix datagram socketpair (AF_UNIX, SOCK_DGRAM), native',
+    modes: ALL_MODES,
+    endpoints: BOTH_ENDPOINTS,
+    patterns: BOTH_PATTERNS,
+    native: true,
+    maxMessage: datagramLimit,
+    floor: sameInC('unix-dgram'),
+    load: async () => (await import('./unix-sockets.js')).unixDgram,
+  },
+  {
+    id: 'unix-seqpacket',
+    family: 'socket',
+    summary: 'Unix seqpacket socketpair (AF_UNIX, SOCK_SEQPACKET), native',
+    modes: ALL_MODES,
+    endpoints: BOTH_ENDPOINTS,
+    patterns: BOTH_PATTERNS,
+    native: true,
+    maxMessage: datagramLimit,
+    floor: sameInC('unix-seqpacket'),
+    load: async () => (await import('./unix-sockets.js')).unixSeqpacket,
+  },
+  {
+    id: 'posix-mq',
+    family: 'message-queue',
+    summary: 'POSIX message queues (mq_open/mq_send/mq_receive), one per direction',
+    modes: ALL_MODES,
+    endpoints: BOTH_ENDPOINTS,
+    patterns: BOTH_PATTERNS,
+    native: true,
+    maxMessage: posixMqLimit,
+    floor: sameInC('posix-mq'),
+    load: async () => (await import('./posix-mq.js')).posixMq,
+  },
+  {
+    id: 'sysv-msg',
+    family: 'message-queue',
+    summary: 'System V message queue (msgsnd/msgrcv), one queue, a message type per direction',
+    modes: ['blocking', 'busy-poll'],
+    endpoints: BOTH_ENDPOINTS,
+    patterns: BOTH_PATTERNS,
+    native: true,
+    maxMessage: sysvMsgLimit,
+    floor: sameInC('sysv-msg'),
+    load: async () => (await import('./sysv-msg.js')).sysvMsg,
+  },
+  {
+    id: 'shm-ring',
+    family: 'shared-memory',
+    summary: 'ring buffers in POSIX shared memory (shm_open + mmap) with Atomics and futexes, between processes',
+    modes: ALL_MODES,
+    endpoints: ['process'],
+    patterns: BOTH_PATTERNS,
+    native: true,
+    floor: sameInC('shm-ring'),
+    load: async () => (await import('./shm-ring.js')).shmRing,
+  },
+  {
+    id: 'sysv-shm',
+    family: 'shared-memory',
+    summary: 'the same ring in a System V segment (shmget + shmat), between processes',
+    modes: ALL_MODES,
+    endpoints: ['process'],
+    patterns: BOTH_PATTERNS,
+    native: true,
+    maxMessage: sysvShmLimit,
+    floor: sameInC('sysv-shm'),
+    load: async () => (await import('./shm-ring.js')).sysvShm,
+  },
+  {
+    id: 'eventfd',
+    family: 'fd',
+    summary: 'eventfd counters, one per direction (notification latency; the 8-byte value is the message)',
+    modes: ALL_MODES,
+    endpoints: BOTH_ENDPOINTS,
+    patterns: ['pingpong'],
+    fixedSizeBytes: 8,
+    native: true,
+    floor: sameInC('eventfd'),
+    load: async () => (await import('./eventfd.js')).eventfd,
+  },
+  {
+    id: 'rt-signal',
+    family: 'signal',
+    summary: 'queued real-time signals with an int payload (sigqueue/sigwaitinfo)',
+    modes: ['blocking', 'busy-poll'],
+    endpoints: BOTH_ENDPOINTS,
+    patterns: BOTH_PATTERNS,
+    fixedSizeBytes: 4,
+    native: true,
+    floor: { none: 'not in the C floor yet' },
+    load: async () => (await import('./rt-signal.js')).rtSignal,
+  },
+  {
+    id: 'shm-signal',
+    family: 'signal',
+    summary: 'shared memory written, then a queued real-time signal to the reader (sigqueue/sigwaitinfo)',
+    modes: ['blocking', 'busy-poll'],
+    endpoints: BOTH_ENDPOINTS,
+    patterns: ['pingpong'],
+    native: true,
+    floor: { none: 'not in the C floor yet' },
+    load: async () => (await import('./rt-signal.js')).shmSignal,
+  },
+  {
+    id: 'worker-message',
+    family: 'runtime',
+    summary: "a Worker's own channel: worker.postMessage ⇄ parentPort",
+    variants: ['clone', 'transfer'],
+    modes: ['nonblocking'],
+    endpoints: ['thread'],
+    patterns: BOTH_PATTERNS,
+    native: false,
+    floor: { none: 'worker messaging is a Node facility; C has no counterpart' },
+    load: async () => (await import('./worker-message.js')).workerMessage,
+  },
+  {
+    id: 'message-channel',
+    family: 'runtime',
+    summary: 'MessageChannel ports between threads (structured clone or transfer)',
+    variants: ['clone', 'transfer'],
+    modes: ['nonblocking', 'busy-poll'],
+    endpoints: ['thread'],
+    patterns: BOTH_PATTERNS,
+    native: false,
+    floor: { none: 'MessageChannel is a Node facility; C has no counterpart' },
+    load: async () => (await import('./message-channel.js')).messageChannel,
+  },
+  {
+    id: 'child-ipc',
+    family: 'runtime',
+    summary: "Node's child-process IPC channel (process.send), json or advanced serialization",
+    variants: ['json', 'advanced'],
+    modes: ['nonblocking'],
+    endpoints: ['process'],
+    patterns: BOTH_PATTERNS,
+    native: false,
+    floor: { none: "Node's child-process channel has no C counterpart" },
+    load: async () => (await import('./child-ipc.js')).childIpc,
+  },
+  {
+    id: 'piscina',
+    family: 'runtime',
+    summary: 'piscina pool.run() round trip (one worker), atomics on and off',
+    variants: ['atomics', 'no-atomics'],
+    modes: ['nonblocking'],
+    endpoints: ['thread'],
+    patterns: ['pingpong'],
+    native: false,
+    floor: { none: 'a Node worker pool; C has no counterpart' },
+    load: async () => (await import('./piscina.js')).piscina,
+  },
+]
+
+/** For the harness's own tests: loopback TCP with failures injected (registered only with IPCBENCH_TEST_FAKE=1). */
+const FAKE: Mechanism = {
+  id: 'fake',
+  family: 'runtime',
+  summary: 'test-only: loopback TCP with injected failures',
+  modes: ['nonblocking'],
+  endpoints: BOTH_ENDPOINTS,
+  patterns: BOTH_PATTERNS,
+  native: false,
+  floor: { none: 'a test-only mechanism' },
+  load: async () => (await import('./testing/fake.js')).fake,
+}
+
+export const MECHANISMS: readonly Mechanism[] = process.env.IPCBENCH_TEST_FAKE === '1' ? [...BUILT_INS, FAKE] : BUILT_INS
 
 export function getMechanism(id: string): Mechanism {
   const m = MECHANISMS.find((x) => x.id === id)

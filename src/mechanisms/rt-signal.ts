@@ -1,11 +1,11 @@
 import { EAGAIN, native, type NativeApi } from '../native/index.js'
-import { readSeq, stamp } from '../harness/wire.js'
-import type { Mechanism, MechanismImpl, PeerLink, SetupContext, SyncEndpoint } from './types.js'
+import { readSeq, stamp, wireBytes } from '../core/wire.js'
+import type { MechanismImpl, PeerLink, SetupContext, SyncEndpoint } from './types.js'
 import { checkPeer, DEADLINE_MS } from './common/native-endpoints.js'
+import { IntegrityError } from '../core/errors.js'
 
 /** SIGRTMIN + this is the signal both directions use (glibc keeps the first two for itself; SIGRTMIN is already past them). */
 const SIGNAL_OFFSET = 4
-const SIGNAL_BYTES = 4
 /** Busy-poll: empty polls between checks that the peer is still there. */
 const SPINS_PER_CHECK = 1 << 18
 
@@ -30,27 +30,11 @@ interface SignalInfo {
   shm?: { name: string; bytes: number }
 }
 
-function signalMechanism(withMemory: boolean): Mechanism {
-  return {
-    id: withMemory ? 'shm-signal' : 'rt-signal',
-    family: 'signal',
-    summary: withMemory
-      ? 'shared memory written, then a queued real-time signal to the reader (sigqueue/sigwaitinfo)'
-      : 'queued real-time signals with an int payload (sigqueue/sigwaitinfo)',
-    modes: ['blocking', 'busy-poll'],
-    endpoints: ['process', 'thread'],
-    patterns: withMemory ? ['pingpong'] : ['pingpong', 'stream'],
-    fixedSizeBytes: withMemory ? undefined : SIGNAL_BYTES,
-    native: true,
-    load: async () => signalImpl(withMemory),
-  }
-}
-
 function signalImpl(withMemory: boolean): MechanismImpl {
   return {
     async setup(ctx: SetupContext) {
       const api = native()
-      const size = Math.max(ctx.spec.sizeBytes, 4)
+      const size = wireBytes(ctx.spec.sizeBytes)
       const info: SignalInfo = {
         signo: api.sigRtMin() + SIGNAL_OFFSET,
         tidCell: new SharedArrayBuffer(4),
@@ -84,7 +68,7 @@ function signalImpl(withMemory: boolean): MechanismImpl {
         Atomics.store(cell, 0, api.gettid())
         Atomics.notify(cell, 0)
       }
-      const size = Math.max(ctx.spec.sizeBytes, 4)
+      const size = wireBytes(ctx.spec.sizeBytes)
       const memory = info.shm ? api.shmMap(info.shm.name, info.shm.bytes, false) : undefined
       // Side a runs on its process's main thread, whose thread id is the pid.
       return signalEndpoint(api, info.signo, ctx.parentPid, ctx.parentPid, ctx.parentPid, memory, size, 'b', ctx.spec.mode === 'busy-poll')
@@ -135,12 +119,12 @@ function signalEndpoint(
         return into
       }
       into.set(rxSlot)
-      if (readSeq(into) !== seq) throw Object.assign(new Error(`signal ${seq} announced a message whose sequence number is ${readSeq(into)}`), { code: 'EINTEGRITY' })
+      if (readSeq(into) !== seq) throw new IntegrityError(`signal ${seq} announced a message whose sequence number is ${readSeq(into)}`)
       return into
     },
     close() {},
   }
 }
 
-export const rtSignal = signalMechanism(false)
-export const shmSignal = signalMechanism(true)
+export const rtSignal = signalImpl(false)
+export const shmSignal = signalImpl(true)

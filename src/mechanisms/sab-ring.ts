@@ -1,4 +1,5 @@
-import type { Mechanism } from './types.js'
+import { wireBytes } from '../core/wire.js'
+import type { MechanismImpl } from './types.js'
 import { asyncRingEndpoint, Ring, syncRingEndpoint, type Waiter } from './common/ring.js'
 import { ringGeometry } from './common/ring-layout.js'
 
@@ -17,18 +18,9 @@ export const sabWaiter: Waiter = {
  * blocking: Atomics.wait/notify (a futex underneath); busy-poll: Atomics.load
  * spin (+ Atomics.pause where the runtime has it); nonblocking: Atomics.waitAsync.
  */
-export const sabRing: Mechanism = {
-  id: 'sab-ring',
-  family: 'shared-memory',
-  summary: 'ring buffers in a SharedArrayBuffer with Atomics (threads)',
-  modes: ['blocking', 'nonblocking', 'busy-poll'],
-  endpoints: ['thread'],
-  patterns: ['pingpong', 'stream'],
-  native: false,
-  async load() {
-    return {
+export const sabRing: MechanismImpl = {
       async setup(ctx) {
-        const g = ringGeometry(Math.max(ctx.spec.sizeBytes, 4))
+        const g = ringGeometry(wireBytes(ctx.spec.sizeBytes))
         const sab = new SharedArrayBuffer(2 * g.ringBytes)
         const ab = new Ring(sab, 0, g)
         const ba = new Ring(sab, g.ringBytes, g)
@@ -45,14 +37,12 @@ export const sabRing: Mechanism = {
       },
       async openB(ctx) {
         const { sab } = ctx.info as { sab: SharedArrayBuffer }
-        const g = ringGeometry(Math.max(ctx.spec.sizeBytes, 4))
+        const g = ringGeometry(wireBytes(ctx.spec.sizeBytes))
         return open(ctx.spec.mode, new Ring(sab, g.ringBytes, g), new Ring(sab, 0, g), ctx.spec.sizeBytes)
       },
-    }
-  },
 }
 
 function open(mode: string, tx: Ring, rx: Ring, size: number) {
-  if (mode === 'nonblocking') return asyncRingEndpoint(tx, rx, Math.max(size, 4), sabWaiter)
-  return syncRingEndpoint(tx, rx, Math.max(size, 4), mode === 'blocking' ? 'sleep' : 'spin', sabWaiter)
+  if (mode === 'nonblocking') return asyncRingEndpoint(tx, rx, wireBytes(size), sabWaiter)
+  return syncRingEndpoint(tx, rx, wireBytes(size), mode === 'blocking' ? 'sleep' : 'spin', sabWaiter)
 }

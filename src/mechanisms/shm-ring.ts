@@ -1,5 +1,6 @@
+import { wireBytes } from '../core/wire.js'
 import { native, type NativeApi } from '../native/index.js'
-import type { Endpoint, Mechanism, MechanismImpl } from './types.js'
+import type { Endpoint, MechanismImpl } from './types.js'
 import { asyncRingEndpoint, Ring, syncRingEndpoint } from './common/ring.js'
 import { ringGeometry, type RingGeometry } from './common/ring-layout.js'
 import { futexWaiter } from './common/native-endpoints.js'
@@ -17,27 +18,6 @@ import { futexWaiter } from './common/native-endpoints.js'
  */
 type Source = 'posix' | 'sysv'
 
-function ringMechanism(source: Source): Mechanism {
-  return {
-    id: source === 'posix' ? 'shm-ring' : 'sysv-shm',
-    family: 'shared-memory',
-    summary:
-      source === 'posix'
-        ? 'ring buffers in POSIX shared memory (shm_open + mmap) with Atomics and futexes, between processes'
-        : 'the same ring in a System V segment (shmget + shmat), between processes',
-    modes: ['blocking', 'nonblocking', 'busy-poll'],
-    endpoints: ['process'],
-    patterns: ['pingpong', 'stream'],
-    native: true,
-    maxMessage(limits) {
-      const shmmax = limits.sysv?.shmmax
-      if (source !== 'sysv' || shmmax === undefined) return undefined
-      return { bytes: Math.floor(shmmax / 4), limit: `kernel.shmmax (${shmmax})`, fix: 'raise it with "sysctl -w kernel.shmmax=BYTES"' }
-    },
-    load: async () => ringImpl(source),
-  }
-}
-
 interface RingInfo {
   name?: string
   id?: number
@@ -48,7 +28,7 @@ function ringImpl(source: Source): MechanismImpl {
   return {
     async setup(ctx) {
       const api = native()
-      const g = ringGeometry(Math.max(ctx.spec.sizeBytes, 4))
+      const g = ringGeometry(wireBytes(ctx.spec.sizeBytes))
       const bytes = 2 * g.ringBytes
       let info: RingInfo
       let memory: ArrayBuffer
@@ -86,7 +66,7 @@ function ringImpl(source: Source): MechanismImpl {
       const api = native()
       const info = ctx.info as RingInfo
       const memory = info.name !== undefined ? api.shmMap(info.name, info.bytes, false) : api.shmAttach(info.id!, info.bytes)
-      const g = ringGeometry(Math.max(ctx.spec.sizeBytes, 4))
+      const g = ringGeometry(wireBytes(ctx.spec.sizeBytes))
       return open(api, ctx.spec.mode, memory, g, 'b', ctx.spec.sizeBytes, () => ctx.parentPid)
     },
   }
@@ -97,10 +77,10 @@ function open(api: NativeApi, mode: string, memory: ArrayBuffer, g: RingGeometry
   const ba = new Ring(memory, g.ringBytes, g)
   const [tx, rx] = side === 'a' ? [ab, ba] : [ba, ab]
   const waiter = futexWaiter(api, peerPid)
-  const bytes = Math.max(size, 4)
+  const bytes = wireBytes(size)
   if (mode === 'nonblocking') return asyncRingEndpoint(tx, rx, bytes, waiter)
   return syncRingEndpoint(tx, rx, bytes, mode === 'blocking' ? 'sleep' : 'spin', waiter)
 }
 
-export const shmRing = ringMechanism('posix')
-export const sysvShm = ringMechanism('sysv')
+export const shmRing = ringImpl('posix')
+export const sysvShm = ringImpl('sysv')

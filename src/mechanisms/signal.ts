@@ -1,5 +1,5 @@
-import type { AsyncEndpoint, Mechanism } from './types.js'
-import { readSeq, stamp, STOP } from '../harness/wire.js'
+import type { AsyncEndpoint, MechanismImpl } from './types.js'
+import { readSeq, stamp, STOP } from '../core/wire.js'
 
 /** SIGUSR1 is Node's debugger signal, so the ping is SIGUSR2; SIGWINCH (harmless by default) ends the exchange. */
 const PING: NodeJS.Signals = 'SIGUSR2'
@@ -13,17 +13,7 @@ const END: NodeJS.Signals = 'SIGWINCH'
  * numbers the messages; here the endpoint can only count them, so a lost signal
  * shows up as a stalled case that the time-out ends, not as a sequence gap.
  */
-export const signal: Mechanism = {
-  id: 'signal',
-  family: 'signal',
-  summary: 'standard signals (kill/handler via the event loop); no payload, strict alternation',
-  modes: ['nonblocking'],
-  endpoints: ['process'],
-  patterns: ['pingpong'],
-  fixedSizeBytes: 0,
-  native: false,
-  async load() {
-    return {
+export const signal: MechanismImpl = {
       async setup() {
         let ep: AsyncEndpoint | undefined
         return {
@@ -36,8 +26,6 @@ export const signal: Mechanism = {
         }
       },
       openB: async (ctx) => signalEndpoint(ctx.parentPid),
-    }
-  },
 }
 
 function signalEndpoint(peerPid: number): AsyncEndpoint {

@@ -1,5 +1,5 @@
 import { EAGAIN, EINTR, native, type NativeApi } from '../native/index.js'
-import type { Endpoint, Mechanism } from './types.js'
+import type { Endpoint, MechanismImpl } from './types.js'
 import { checkPeer, spinEndpoint, type MessageCalls } from './common/native-endpoints.js'
 
 /** Message types on the one queue: side a sends type 1, side b type 2. */
@@ -14,25 +14,7 @@ const B_TO_A = 2
  * blocking: msgsnd/msgrcv sleeping in the kernel; busy-poll: IPC_NOWAIT, retried.
  * System V queues are not file descriptors, so there is no event-loop mode.
  */
-export const sysvMsg: Mechanism = {
-  id: 'sysv-msg',
-  family: 'message-queue',
-  summary: 'System V message queue (msgsnd/msgrcv), one queue, a message type per direction',
-  modes: ['blocking', 'busy-poll'],
-  endpoints: ['process', 'thread'],
-  patterns: ['pingpong', 'stream'],
-  native: true,
-  maxMessage(limits) {
-    const max = Math.min(limits.sysv?.msgmax ?? Infinity, limits.sysv?.msgmnb ?? Infinity)
-    if (!Number.isFinite(max)) return undefined
-    return {
-      bytes: max,
-      limit: `kernel.msgmax (${limits.sysv?.msgmax}) / kernel.msgmnb (${limits.sysv?.msgmnb})`,
-      fix: 'raise them with "sysctl -w kernel.msgmax=BYTES kernel.msgmnb=BYTES"',
-    }
-  },
-  async load() {
-    return {
+export const sysvMsg: MechanismImpl = {
       async setup(ctx) {
         const api = native()
         const id = api.msgGet()
@@ -50,8 +32,6 @@ export const sysvMsg: Mechanism = {
         const { id } = ctx.info as { id: number }
         return msgEndpoint(native(), ctx.spec.mode, id, B_TO_A, A_TO_B, ctx.spec.sizeBytes, ctx.parentPid)
       },
-    }
-  },
 }
 
 function msgEndpoint(api: NativeApi, mode: string, id: number, txType: number, rxType: number, size: number, peerPid: number | undefined): Endpoint {

@@ -1,5 +1,5 @@
 import net from 'node:net'
-import type { Mechanism } from './types.js'
+import type { MechanismImpl } from './types.js'
 import { listenOn, netPairOpenB, netPairSetup } from './common/net-pair.js'
 
 /** TCP over loopback with Nagle off (TCP_NODELAY), through the event loop. */
@@ -8,16 +8,7 @@ const noDelay = (s: net.Socket): void => {
 }
 const connect = (info: unknown): net.Socket => net.connect({ host: '127.0.0.1', port: (info as { port: number }).port })
 
-export const tcp: Mechanism = {
-  id: 'tcp',
-  family: 'socket',
-  summary: 'TCP over loopback (127.0.0.1), TCP_NODELAY',
-  modes: ['nonblocking'],
-  endpoints: ['process', 'thread'],
-  patterns: ['pingpong', 'stream'],
-  native: false,
-  async load() {
-    return {
+export const tcp: MechanismImpl = {
       setup: (ctx) =>
         netPairSetup(ctx, {
           async listen(server) {
@@ -29,6 +20,4 @@ export const tcp: Mechanism = {
           describe: { transport: 'net over 127.0.0.1, setNoDelay(true)' },
         }),
       openB: (ctx) => netPairOpenB(ctx, { connect, prepare: noDelay }),
-    }
-  },
 }

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
 import type { Worker } from 'node:worker_threads'
-import type { CaseSpec, Endpoints, HostLimits, Mode, Pattern } from '../types.js'
+import type { CaseSpec, Endpoints, HostLimits, Mode, Pattern } from '../core/result.js'
 
 /**
  * The seam between the harness and a mechanism. A mechanism creates its kernel
@@ -52,7 +52,7 @@ export type Endpoint = SyncEndpoint | AsyncEndpoint
 export interface PeerHandoff {
   /** JSON-serialisable description (paths, ports, names, sizes). */
   info: unknown
-  /** File descriptors for the peer: appended to a child's stdio (they arrive as fds 4, 5, …) or used as-is by a worker. */
+  /** File descriptors for the peer: a child gets them in its stdio (`PeerLink.fds` says as which numbers), a worker uses them as they are. */
   fds?: number[]
   /** Transferables for a worker peer (MessagePorts); SharedArrayBuffers go in `info`. */
   transfer?: import('node:worker_threads').TransferListItem[]
@@ -63,6 +63,8 @@ export interface PeerHandoff {
 /** The started peer, for mechanisms whose channel is the link to the peer itself. */
 export interface PeerLink {
   pid: number
+  /** `PeerHandoff.fds` as the peer sees them: other numbers in a child, the same in a worker. */
+  fds: number[]
   child?: ChildProcess
   worker?: Worker
 }
@@ -111,13 +113,6 @@ export interface MechanismImpl {
 
 export type Family = 'fd' | 'socket' | 'shared-memory' | 'message-queue' | 'signal' | 'runtime'
 
-export interface Combo {
-  mode: Mode
-  endpoints: Endpoints
-  pattern: Pattern
-  variant?: string
-}
-
 export interface SizeLimit {
   bytes: number
   /** The limit's name, e.g. `/proc/sys/fs/mqueue/msgsize_max (8192)`. */
@@ -126,6 +121,13 @@ export interface SizeLimit {
   fix: string
 }
 
+/** The C floor's counterpart: the name the floor program knows it by, or why there is none. */
+export type FloorCounterpart = { name: string } | { none: string }
+
+/**
+ * A mechanism as the harness sees it: what it offers, what limits it, and its C
+ * floor. Light data; `load()` imports the implementation.
+ */
 export interface Mechanism {
   id: string
   family: Family
@@ -134,18 +136,15 @@ export interface Mechanism {
   modes: readonly Mode[]
   endpoints: readonly Endpoints[]
   patterns: readonly Pattern[]
-  /** Narrows the cross product to the combinations the mechanism can do honestly. */
-  offers?(combo: Combo): boolean
   /** Notification mechanisms carry a fixed size (a signal: 0 bytes). */
   fixedSizeBytes?: number
   /** Needs the native addon. */
   native: boolean
   /** The largest message this host lets the mechanism carry, when there is one. */
   maxMessage?(limits: HostLimits): SizeLimit | undefined
-  /** A reason when the mechanism cannot run on this host at all. */
-  unavailable?(): string | undefined
   /** A reason when one case cannot run here (beyond size and availability). */
   skipCase?(spec: CaseSpec): string | undefined
-  /** Loaded only in the peers, so `list` and the orchestrator stay light. */
+  floor: FloorCounterpart
+  /** Imports the implementation: only a case process and its peer call it. */
   load(): Promise<MechanismImpl>
 }

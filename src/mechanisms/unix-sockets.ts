@@ -1,16 +1,13 @@
 import { EAGAIN, native, type NativeApi } from '../native/index.js'
-import type { HostLimits } from '../types.js'
-import type { Endpoint, Mechanism, PeerContext, SetupContext, SizeLimit } from './types.js'
+import type { HostLimits } from '../core/result.js'
+import type { Endpoint, MechanismImpl, PeerContext, PeerLink, SetupContext } from './types.js'
+import { DEFAULT_SNDBUF, SKB_OVERHEAD } from './limits.js'
 import { blockingEndpoint, DEADLINE_MS, pollingEndpoint, safeClose, spinEndpoint, type MessageCalls } from './common/native-endpoints.js'
 import { nativeFdEndpoint } from './pipe.js'
 import { fdKind } from './common/proc.js'
 
 type SocketType = 'stream' | 'dgram' | 'seqpacket'
 
-/** The kernel's default send buffer when net.core limits are unknown. */
-const DEFAULT_SNDBUF = 212992
-/** Per-message overhead an AF_UNIX datagram takes from the send buffer (measured: 212992 → 212960). */
-const SKB_OVERHEAD = 32
 
 /**
  * A socketpair(2) of AF_UNIX sockets from the native helper; one end stays with
@@ -22,31 +19,10 @@ const SKB_OVERHEAD = 32
  * net.core.wmem_max, which the kernel doubles) for the message size asked.
  * stream needs framing: whole-message loops over read/write.
  */
-function socketMechanism(type: SocketType, id: string, summary: string): Mechanism {
+function socketImpl(type: SocketType): MechanismImpl {
   return {
-    id,
-    family: 'socket',
-    summary,
-    modes: ['blocking', 'nonblocking', 'busy-poll'],
-    endpoints: ['process', 'thread'],
-    patterns: ['pingpong', 'stream'],
-    native: true,
-    maxMessage: type === 'stream' ? undefined : (limits) => datagramLimit(limits),
-    async load() {
-      return {
-        setup: (ctx) => socketSetup(type, ctx),
-        openB: async (ctx) => socketOpen(native(), type, ctx.spec.mode, ctx.fds[0], ctx.spec.sizeBytes, ctx.parentPid, () => {}),
-      }
-    },
-  }
-}
-
-function datagramLimit(limits: HostLimits): SizeLimit {
-  const wmemMax = limits.netCore?.wmemMax ?? DEFAULT_SNDBUF
-  return {
-    bytes: 2 * wmemMax - SKB_OVERHEAD,
-    limit: `net.core.wmem_max (${wmemMax}; the kernel doubles SO_SNDBUF)`,
-    fix: 'raise it with "sysctl -w net.core.wmem_max=BYTES" (and rmem_max)',
+    setup: (ctx) => socketSetup(type, ctx),
+    openB: async (ctx) => socketOpen(native(), type, ctx.spec.mode, ctx.fds[0], ctx.spec.sizeBytes, ctx.parentPid, () => {}),
   }
 }
 
@@ -68,10 +44,10 @@ async function socketSetup(type: SocketType, ctx: SetupContext) {
   let closed = false
   return {
     peer: { info: {}, fds: [theirs] },
-    async openA(peer: { pid: number }) {
+    async openA(peer: PeerLink) {
       kinds = `a: ${fdKind(mine)}`
       if (endpoints === 'process') {
-        kinds += `; b: ${fdKind(4, peer.pid)}`
+        kinds += `; b: ${fdKind(peer.fds[0], peer.pid)}`
         safeClose(api, theirs) // the child has its own copy; without ours its death is our EOF
       }
       return socketOpen(api, type, mode, mine, sizeBytes, endpoints === 'process' ? peer.pid : undefined, () => {
@@ -130,8 +106,8 @@ function socketOpen(api: NativeApi, type: SocketType, mode: string, fd: number, 
   )
 }
 
-export const unixDgram = socketMechanism('dgram', 'unix-dgram', 'Unix datagram socketpair (AF_UNIX, SOCK_DGRAM), native')
-export const unixSeqpacket = socketMechanism('seqpacket', 'unix-seqpacket', 'Unix seqpacket socketpair (AF_UNIX, SOCK_SEQPACKET), native')
+export const unixDgram = socketImpl('dgram')
+export const unixSeqpacket = socketImpl('seqpacket')
 
 /** unix-stream's blocking and busy-poll modes: a native socketpair (the event-loop mode uses net). */
 export async function unixStreamNativeSetup(ctx: SetupContext) {

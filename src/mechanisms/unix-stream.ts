@@ -1,8 +1,8 @@
 import net from 'node:net'
 import { join } from 'node:path'
-import type { Mechanism } from './types.js'
+import type { MechanismImpl } from './types.js'
+import { unixStreamNativeOpenB, unixStreamNativeSetup } from './unix-sockets.js'
 import { listenOn, netPairOpenB, netPairSetup } from './common/net-pair.js'
-import { loadNative } from '../native/index.js'
 
 /**
  * AF_UNIX SOCK_STREAM. nonblocking: a net server on a socket file in the case's
@@ -10,21 +10,7 @@ import { loadNative } from '../native/index.js'
  * socketpair from the native helper with read(2)/write(2) loops (unix-sockets.ts);
  * without the helper those cases are skipped with its reason.
  */
-export const unixStream: Mechanism = {
-  id: 'unix-stream',
-  family: 'socket',
-  summary: 'Unix domain stream socket (AF_UNIX, SOCK_STREAM)',
-  modes: ['blocking', 'nonblocking', 'busy-poll'],
-  endpoints: ['process', 'thread'],
-  patterns: ['pingpong', 'stream'],
-  native: false,
-  skipCase(spec) {
-    const n = loadNative()
-    return spec.mode !== 'nonblocking' && !n.ok ? `${spec.mode} mode needs the native helper: ${n.reason}` : undefined
-  },
-  async load() {
-    const { unixStreamNativeOpenB, unixStreamNativeSetup } = await import('./unix-sockets.js')
-    return {
+export const unixStream: MechanismImpl = {
       setup: (ctx) =>
         ctx.spec.mode !== 'nonblocking'
           ? unixStreamNativeSetup(ctx)
@@ -38,6 +24,4 @@ export const unixStream: Mechanism = {
           describe: { transport: 'net.Server on a socket file (event loop)' },
         }),
       openB: async (ctx) => (ctx.spec.mode !== 'nonblocking' ? unixStreamNativeOpenB(ctx) : netPairOpenB(ctx, { connect: (info) => net.connect((info as { path: string }).path) })),
-    }
-  },
 }

@@ -1,24 +1,15 @@
 import { parentPort } from 'node:worker_threads'
-import type { Mechanism } from './types.js'
+import type { MechanismImpl } from './types.js'
 import { asyncLinkEndpoint, cloneCodec, transferCodec, type Link } from './common/port-endpoint.js'
 import { describePort } from './message-channel.js'
+import { PeerGoneError } from '../core/errors.js'
 
 /**
  * worker.postMessage ⇄ parentPort, the Worker's built-in channel. Event loop only:
  * the Worker object's side cannot be polled with receiveMessageOnPort (its port is
  * internal), so a busy-poll mode would not be this mechanism.
  */
-export const workerMessage: Mechanism = {
-  id: 'worker-message',
-  family: 'runtime',
-  summary: "a Worker's own channel: worker.postMessage ⇄ parentPort",
-  variants: ['clone', 'transfer'],
-  modes: ['nonblocking'],
-  endpoints: ['thread'],
-  patterns: ['pingpong', 'stream'],
-  native: false,
-  async load() {
-    return {
+export const workerMessage: MechanismImpl = {
       async setup(ctx) {
         return {
           peer: { info: {} },
@@ -28,7 +19,7 @@ export const workerMessage: Mechanism = {
               post: (v, t) => w.postMessage(v, t),
               listen: (cb) => w.on('message', cb),
               unlisten: () => w.removeAllListeners('message'),
-              onGone: (cb) => w.once('exit', () => cb(Object.assign(new Error('the worker exited'), { code: 'EPEERCLOSED' }))),
+              onGone: (cb) => w.once('exit', () => cb(new PeerGoneError('the worker exited'))),
             }
             return asyncLinkEndpoint(link, ctx.spec.variant === 'transfer' ? transferCodec : cloneCodec, ctx.spec.pattern === 'stream')
           },
@@ -42,10 +33,8 @@ export const workerMessage: Mechanism = {
           post: (v, t) => port.postMessage(v, t),
           listen: (cb) => port.on('message', cb),
           unlisten: () => port.removeAllListeners('message'),
-          onGone: (cb) => port.once('close', () => cb(Object.assign(new Error('the parent went away'), { code: 'EPEERCLOSED' }))),
+          onGone: (cb) => port.once('close', () => cb(new PeerGoneError('the parent went away'))),
         }
         return asyncLinkEndpoint(link, ctx.spec.variant === 'transfer' ? transferCodec : cloneCodec, ctx.spec.pattern === 'stream')
       },
-    }
-  },
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { PACKAGE_ROOT } from '../core/paths.js'
 
 /**
  * The typed façade of the native helper (native-helpers/): the only thing the rest
@@ -13,7 +13,6 @@ export interface NativeApi {
   /** pipe2(O_CLOEXEC [| O_NONBLOCK]) → [readFd, writeFd] */
   pipe2(nonblock: boolean): [number, number]
   mkfifo(path: string, mode: number): void
-  setNonBlocking(fd: number, on: boolean): void
   /** F_GETPIPE_SZ */
   getPipeSize(fd: number): number
   /** One read(2): bytes, 0 at EOF, or -11 (-EAGAIN) when a non-blocking fd is empty. */
@@ -42,7 +41,7 @@ export interface NativeApi {
   futexWait(i32: Int32Array, index: number, expected: number, timeoutMs?: number): 'ok' | 'not-equal' | 'timed-out'
   futexWake(i32: Int32Array, index: number, count?: number): number
   /** The same wait on a pool thread, resolving a promise (the event loop stays free). */
-  futexWaitAsync(i32: Int32Array, index: number, expected: number, timeoutMs?: number): Promise<'ok' | 'not-equal' | 'timed-out' | 'error'>
+  futexWaitAsync(i32: Int32Array, index: number, expected: number, timeoutMs?: number): Promise<'ok' | 'not-equal' | 'timed-out'>
   /** mq_open: creating is O_EXCL with mode 0600 and the given attributes. Returns the mqd (an fd on Linux). */
   mqOpen(name: string, create: boolean, maxmsg: number, msgsize: number, nonblock: boolean): number
   /** mq_send: 0, or -11 when a non-blocking queue is full. */
@@ -84,7 +83,6 @@ export const EINTR = 4
 
 export type NativeStatus = { ok: true; api: NativeApi } | { ok: false; reason: string }
 
-const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const ADDON = join(PACKAGE_ROOT, 'native-helpers', 'build', 'Release', 'ipcbench_native.node')
 let cached: NativeStatus | undefined
 

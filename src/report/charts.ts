@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite'
-import { MODES, type CaseResult, type RunResult } from '../types.js'
-import { formatSizeBytes } from '../util/units.js'
+import { hasLatency, hasThroughput, isCompleted, MODES, type CompletedCase, type LatencyCase, type RunResult, type ThroughputCase } from '../core/result.js'
+import { formatSizeBytes } from '../core/units.js'
 import { caseLabel, cpuUsPerMsg, mechanismLabel, runLabels } from './summary.js'
 
 /**
@@ -20,9 +20,9 @@ export interface ChartEntry {
   note?: string
 }
 
-interface Row {
+interface Row<C extends CompletedCase = CompletedCase> {
   run: string
-  c: CaseResult
+  c: C
 }
 
 type Obj = Record<string, unknown>
@@ -111,7 +111,7 @@ function placeLabels<T extends { text: string; px: number; py: number }>(points:
 }
 
 /** 64 B where a mechanism has it, else that mechanism's smallest ping-pong size; the exceptions are named. */
-function pickSizes(rows: Row[]): { pick: (r: Row) => boolean; label: string; exceptions: string[] } {
+function pickSizes<R extends Row>(rows: R[]): { pick: (r: R) => boolean; label: string; exceptions: string[] } {
   const sizes = rows.map((r) => r.c.sizeBytes)
   const preferred = sizes.includes(64) ? 64 : Math.min(...sizes)
   const byMech = new Map<string, number>()
@@ -128,11 +128,10 @@ export function buildCharts(runs: RunResult[]): ChartEntry[] {
   const labels = runLabels(runs)
   const multi = runs.length > 1
   // One colour per mechanism, the same in every chart.
-  const mechs = uniq(runs.flatMap((r) => r.cases.filter((c) => c.state === 'completed').map(mechanismLabel))).sort()
+  const mechs = uniq(runs.flatMap((r) => r.cases.filter(isCompleted).map(mechanismLabel))).sort()
   const mechColor: Obj = { field: 'mech', type: 'nominal', title: 'mechanism', scale: { domain: mechs, scheme: mechs.length <= 10 ? 'tableau10' : 'tableau20' } }
-  const all: Row[] = runs.flatMap((run, i) => run.cases.filter((c) => c.state === 'completed').map((c) => ({ run: labels[i], c })))
-  const ping = all.filter((r) => r.c.pattern === 'pingpong' && r.c.latencyNs)
-  const stream = all.filter((r) => r.c.pattern === 'stream' && r.c.throughput)
+  const ping: Array<Row<LatencyCase>> = runs.flatMap((run, i) => run.cases.filter(hasLatency).map((c) => ({ run: labels[i], c })))
+  const stream: Array<Row<ThroughputCase>> = runs.flatMap((run, i) => run.cases.filter(hasThroughput).map((c) => ({ run: labels[i], c })))
   const sized = ping.length > 0 ? pickSizes(ping) : undefined
   const atSize = sized ? ping.filter(sized.pick) : []
   const sizeNote = sized ? (sized.exceptions.length > 0 ? [`mechanisms without a ${sized.label} case: ${sized.exceptions.join(', ')}`] : []) : []
@@ -154,7 +153,7 @@ export function buildCharts(runs: RunResult[]): ChartEntry[] {
     const title = `Round-trip latency at ${sized?.label ?? '?'}: p50 and p99 per mechanism`
     if (atSize.length === 0) note(id, title, question, 'no completed ping-pong case in this run')
     else {
-      const values = atSize.map((r) => ({ ...base(r), series: multi ? `${r.run} · ${r.c.endpoints}` : r.c.endpoints, p50Us: us(r.c.latencyNs!.p50), p99Us: us(r.c.latencyNs!.p99) }))
+      const values = atSize.map((r) => ({ ...base(r), series: multi ? `${r.run} · ${r.c.endpoints}` : r.c.endpoints, p50Us: us(r.c.latencyNs.p50), p99Us: us(r.c.latencyNs.p99) }))
       const y = { field: 'mech', type: 'nominal', title: 'mechanism', sort: 'ascending' }
       const series = { field: 'series', type: 'nominal', title: multi ? 'run · endpoints' : 'endpoints' }
       const x = quant('p50Us', values.flatMap((v) => [v.p50Us, v.p99Us]), 'round trip', 'µs')
@@ -184,7 +183,7 @@ export function buildCharts(runs: RunResult[]): ChartEntry[] {
     const title = 'Round-trip latency (p50) against message size'
     if (ping.length === 0) note(id, title, question, 'no completed ping-pong case in this run')
     else {
-      const values = ping.map((r) => ({ ...base(r), p50Us: us(r.c.latencyNs!.p50) }))
+      const values = ping.map((r) => ({ ...base(r), p50Us: us(r.c.latencyNs.p50) }))
       const enc = { x: sizeAxis(values.map((v) => v.sizeBytes)), y: quant('p50Us', values.map((v) => v.p50Us), 'round trip p50', 'µs') }
       charts.push({ id, title, question, spec: top(title, ['one line per mechanism/mode/endpoints; one panel per mode', ...runNote], { data: { values }, facet: { column: modeColumn }, spec: { width: 240, height: 220, layer: lineLayers(enc) } }) })
     }
@@ -197,7 +196,7 @@ export function buildCharts(runs: RunResult[]): ChartEntry[] {
     const title = 'One-way throughput (stream) against message size'
     if (stream.length === 0) note(id, title, question, 'no completed stream case in this run')
     else {
-      const values = stream.map((r) => ({ ...base(r), mbPerSec: r.c.throughput!.bytesPerSec / 1e6, msgsPerSec: r.c.throughput!.msgsPerSec }))
+      const values = stream.map((r) => ({ ...base(r), mbPerSec: r.c.throughput.bytesPerSec / 1e6, msgsPerSec: r.c.throughput.msgsPerSec }))
       const x = sizeAxis(values.map((v) => v.sizeBytes))
       const panel = (y: Obj): Obj => ({ facet: { column: modeColumn }, spec: { width: 240, height: 180, layer: lineLayers({ x, y }) } })
       const mb = quant('mbPerSec', values.map((v) => v.mbPerSec), 'throughput', 'MB/s')
@@ -214,7 +213,7 @@ export function buildCharts(runs: RunResult[]): ChartEntry[] {
     if (atSize.length === 0) note(id, title, question, 'no completed ping-pong case in this run')
     else {
       const values = atSize.flatMap((r) => {
-        const l = r.c.latencyNs!
+        const l = r.c.latencyNs
         const pts: Array<[string, number, number]> = [['p50', Math.log10(2), l.p50], ['p90', 1, l.p90], ['p99', 2, l.p99], ['p99.9', 3, l.p999]]
         // The largest of n samples sits near the 1 − 1/n quantile; with n ≤ 1000 p99.9 already is (almost) the max.
         if (Math.log10(l.n) > 3) pts.push(['max', Math.log10(l.n), l.max])
@@ -236,7 +235,7 @@ export function buildCharts(runs: RunResult[]): ChartEntry[] {
     const title = `CPU per round trip against round-trip latency at ${sized?.label ?? '?'}`
     const values = atSize.flatMap((r) => {
       const cpu = cpuUsPerMsg(r.c)
-      return cpu ? [{ ...base(r), p50Us: us(r.c.latencyNs!.p50), cpuUs: cpu.us }] : []
+      return cpu ? [{ ...base(r), p50Us: us(r.c.latencyNs.p50), cpuUs: cpu.us }] : []
     })
     if (values.length === 0) note(id, title, question, 'no ping-pong case with CPU figures in this run')
     else {
@@ -268,7 +267,7 @@ export function buildCharts(runs: RunResult[]): ChartEntry[] {
     const id = 'node-vs-c'
     const question = 'How much does Node add over the same mechanism driven from C (ratio of p50 round trips; 1 = as fast as C)?'
     const title = 'Node against the C floor: p50 round trip, Node ÷ C'
-    const values = ping.filter((r) => r.c.ratioToBaseline?.p50 !== undefined).map((r) => ({ ...base(r), label: `${caseLabel(r.c)}/${formatSizeBytes(r.c.sizeBytes)}`, ratio: r.c.ratioToBaseline!.p50! }))
+    const values = ping.filter((r) => r.c.ratioToFloor?.p50 !== undefined).map((r) => ({ ...base(r), label: `${caseLabel(r.c)}/${formatSizeBytes(r.c.sizeBytes)}`, ratio: r.c.ratioToFloor!.p50! }))
     if (values.length === 0) {
       const reasons = uniq(runs.map((r) => r.context.env?.native?.floor?.reason).filter((s): s is string => !!s))
       note(id, title, question, `no C floor in this run${reasons.length > 0 ? `: ${reasons.join('; ')}` : ''}`)
@@ -296,7 +295,7 @@ export function buildCharts(runs: RunResult[]): ChartEntry[] {
     const key = (r: Row): string => `${mechanismLabel(r.c)} (${r.c.endpoints})`
     const modesOf = new Map<string, Set<string>>()
     for (const r of atSize) modesOf.set(key(r), (modesOf.get(key(r)) ?? new Set()).add(r.c.mode))
-    const values = atSize.filter((r) => modesOf.get(key(r))!.size > 1).map((r) => ({ ...base(r), row: key(r), p50Us: us(r.c.latencyNs!.p50) }))
+    const values = atSize.filter((r) => modesOf.get(key(r))!.size > 1).map((r) => ({ ...base(r), row: key(r), p50Us: us(r.c.latencyNs.p50) }))
     if (values.length === 0) note(id, title, question, 'no mechanism was measured in more than one mode')
     else {
       const y = { field: 'row', type: 'nominal', title: 'mechanism (endpoints)', sort: 'ascending' }

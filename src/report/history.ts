@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite'
-import type { CaseResult, RunResult } from '../types.js'
-import { matchesCase } from '../harness/matrix.js'
+import { matchesCase } from '../core/cases.js'
+import { isCompleted, type CompletedCase, type RunResult } from '../core/result.js'
 import type { ChartEntry } from './charts.js'
 
 /**
@@ -24,14 +24,14 @@ export const DEFAULT_CASES = 12
 
 export function historyPoints(runs: RunResult[], patterns?: string[]): { latency: HistoryPoint[]; throughput: HistoryPoint[]; chosen: string[]; note?: string } {
   const ordered = [...runs].sort((a, b) => a.context.startedAt.localeCompare(b.context.startedAt))
-  const done = (r: RunResult) => new Map(r.cases.filter((c) => c.state === 'completed').map((c) => [c.id, c]))
+  const done = (r: RunResult) => new Map(r.cases.filter(isCompleted).map((c) => [c.id, c]))
   const maps = ordered.map(done)
   let ids = [...new Set(maps.flatMap((m) => [...m.keys()]))].filter((id) => maps.filter((m) => m.has(id)).length >= 2 || maps.length === 1)
   let note: string | undefined
   if (patterns) ids = ids.filter((id) => matchesCase(id, patterns))
   else if (ids.length > DEFAULT_CASES) {
     const moved = (id: string): number => {
-      const seen = maps.map((m) => m.get(id)).filter((c): c is CaseResult => c !== undefined).map(figure)
+      const seen = maps.map((m) => m.get(id)).filter((c): c is CompletedCase => c !== undefined).map(figure)
       return Math.abs(Math.log(seen[seen.length - 1].value / seen[0].value))
     }
     ids = ids.sort((a, b) => moved(b) - moved(a)).slice(0, DEFAULT_CASES)
@@ -52,7 +52,7 @@ export function historyPoints(runs: RunResult[], patterns?: string[]): { latency
 }
 
 /** p50 round trip in µs, or MB/s; the spread over repetitions in the same unit. */
-function figure(c: CaseResult): { value: number; low: number; high: number } {
+function figure(c: CompletedCase): { value: number; low: number; high: number } {
   if (c.pattern === 'pingpong') {
     const v = (c.latencyNs?.p50 ?? NaN) / 1000
     return { value: v, low: (c.spread?.min ?? NaN) / 1000 || v, high: (c.spread?.max ?? NaN) / 1000 || v }

@@ -1,5 +1,5 @@
-import type { RunResult } from '../types.js'
-import { formatSizeBytes } from '../util/units.js'
+import type { RunResult } from '../core/result.js'
+import { formatSizeBytes } from '../core/units.js'
 import { buildCharts } from './charts.js'
 import { renderCharts, type RenderedChart } from './render.js'
 import { allWarnings, notCompleted, runLabels, summaryTables } from './summary.js'
@@ -49,7 +49,7 @@ function optionsText(run: RunResult): string {
     `duration ${o.durationMs} ms`,
     `warm-up ${o.warmup}`,
     `pin ${o.pin}`,
-    `baseline ${o.baseline ? 'on' : 'off'}`,
+    `C floor ${o.floor ? 'on' : 'off'}`,
     ...(o.quick ? ['quick'] : []),
   ].join('; ')
 }

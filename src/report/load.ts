@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs'
-import { UsageError } from '../cli/errors.js'
-import { RUN_SCHEMA, type RunResult } from '../types.js'
+import { UsageError } from '../core/errors.js'
+import { RUN_SCHEMA, RUN_SCHEMA_V1, type RunResult } from '../core/result.js'
+import type { Warning, WarningCode } from '../core/warnings.js'
 
 /**
  * Reads a result file for `report`, `compare` and `history`. Anything that is not a
- * readable `ipcbench/run@1` file is the user's input to fix, so it is a UsageError
- * naming the file and the problem.
+ * readable `ipcbench/run@2` file (or an earlier `run@1`, brought up to date here) is
+ * the user's input to fix, so it is a UsageError naming the file and the problem.
  */
 export function loadRun(path: string): RunResult {
   let text: string
@@ -35,9 +36,9 @@ export function parseRun(text: string, path = '<input>'): RunResult {
   if (typeof schema !== 'string' || !schema.startsWith('ipcbench/')) {
     throw new UsageError(`${path}: not an ipcbench result (no "schema" field starting with "ipcbench/"; expected "${RUN_SCHEMA}")`)
   }
-  if (schema !== RUN_SCHEMA) {
+  if (schema !== RUN_SCHEMA && schema !== RUN_SCHEMA_V1) {
     const m = /^ipcbench\/run@(\d+)$/.exec(schema)
-    if (m && Number(m[1]) > 1) {
+    if (m && Number(m[1]) > 2) {
       throw new UsageError(`${path}: schema "${schema}" is newer than this ipcbench understands (${RUN_SCHEMA}); upgrade ipcbench to read it`)
     }
     throw new UsageError(`${path}: schema "${schema}" is not a run result (expected "${RUN_SCHEMA}")`)
@@ -51,5 +52,38 @@ export function parseRun(text: string, path = '<input>'): RunResult {
       throw new UsageError(`${path}: malformed case at cases[${i}] (needs "id", "state" and "repetitions")`)
     }
   }
-  return run
+  return schema === RUN_SCHEMA_V1 ? fromV1(run) : run
+}
+
+/** Old warnings had no codes: the two that `compare` looks for are recognised by their text, once, here. */
+function legacyWarning(w: unknown): Warning {
+  if (typeof w !== 'string') return w as Warning
+  const code: WarningCode = /^busy host/.test(w) ? 'busy-host' : /governor/.test(w) ? 'cpu-governor' : 'legacy'
+  return { code, message: w }
+}
+
+/**
+ * run@1 → run@2: the C floor was called the baseline (`baseline`, `ratioToBaseline`,
+ * `options.baseline`), and warnings were strings.
+ */
+function fromV1(run: RunResult): RunResult {
+  type V1Case = { baseline?: unknown; ratioToBaseline?: unknown; warnings?: unknown[] }
+  const options = run.context.options as unknown as Record<string, unknown> | undefined
+  if (options && 'baseline' in options) {
+    options.floor = options.baseline
+    delete options.baseline
+  }
+  run.context.warnings = (run.context.warnings ?? []).map(legacyWarning)
+  for (const c of run.cases as unknown as Array<V1Case & Record<string, unknown>>) {
+    if ('baseline' in c) {
+      c.floor = c.baseline
+      delete c.baseline
+    }
+    if ('ratioToBaseline' in c) {
+      c.ratioToFloor = c.ratioToBaseline
+      delete c.ratioToBaseline
+    }
+    c.warnings = (c.warnings ?? []).map(legacyWarning)
+  }
+  return { ...run, schema: RUN_SCHEMA }
 }

@@ -1,5 +1,5 @@
 import { posix } from 'node:path'
-import type { RunResult } from '../types.js'
+import type { RunResult } from '../core/result.js'
 import { buildCharts } from './charts.js'
 import { allWarnings, notCompleted, runLabels, summaryTables } from './summary.js'
 

@@ -1,5 +1,5 @@
-import type { CaseResult, RunResult } from '../types.js'
-import { formatBytesPerSec, formatNs, formatRate } from '../util/units.js'
+import { hasLatency, hasThroughput, type CaseResult, type CompletedCase, type RunResult } from '../core/result.js'
+import { formatBytesPerSec, formatNs, formatRate } from '../core/units.js'
 
 /**
  * The figures every report format shares (HTML, markdown, charts): labels that name a
@@ -18,7 +18,7 @@ export const caseLabel = (c: CaseResult): string => `${mechanismLabel(c)}/${c.mo
  * process-wide counts side a only: both meters read the same process, and adding them
  * would count its CPU twice. The terminal tables use the same cells.
  */
-export function cpuUsPerMsg(c: CaseResult): { us: number; sameProcess: boolean } | undefined {
+export function cpuUsPerMsg(c: CompletedCase): { us: number; sameProcess: boolean } | undefined {
   if (!c.cpu) return undefined
   const a = c.cpu.a.userUsPerMsg + c.cpu.a.sysUsPerMsg
   const b = c.cpu.b.userUsPerMsg + c.cpu.b.sysUsPerMsg
@@ -26,12 +26,12 @@ export function cpuUsPerMsg(c: CaseResult): { us: number; sameProcess: boolean }
   return { us: sameProcess ? a : a + b, sameProcess }
 }
 
-export const cpuCell = (c: CaseResult): string => {
+export const cpuCell = (c: CompletedCase): string => {
   const cpu = cpuUsPerMsg(c)
   if (!cpu) return '–'
   return cpu.sameProcess ? `${cpu.us.toFixed(2)} (process)` : cpu.us.toFixed(2)
 }
-export const spreadCell = (c: CaseResult): string => (c.spread ? `±${c.spread.cvPct.toFixed(0)}%` : '–')
+export const spreadCell = (c: CompletedCase): string => (c.spread ? `±${c.spread.cvPct.toFixed(0)}%` : '–')
 export const ratioCell = (r: number | undefined): string => (r === undefined ? '–' : `${r.toFixed(2)}×`)
 
 export interface SummaryTable {
@@ -43,34 +43,34 @@ export interface SummaryTable {
 
 /** One table per pattern, rows grouped by size (smallest first) and sorted fastest first. */
 export function summaryTables(run: RunResult): SummaryTable[] {
-  const done = run.cases.filter((c) => c.state === 'completed')
-  const withRatio = done.some((c) => c.ratioToBaseline)
+  const withRatio = run.cases.some((c) => c.state === 'completed' && c.ratioToFloor)
+  const ratioHead = withRatio ? ['× C'] : []
   const tables: SummaryTable[] = []
-  const ping = done.filter((c) => c.pattern === 'pingpong' && c.latencyNs)
+  const ping = run.cases.filter(hasLatency)
   if (ping.length > 0) {
     tables.push({
       pattern: 'pingpong',
       caption: 'Round trip (ping-pong)',
-      head: ['case', 'p50', 'p99', 'p99.9', 'round trips/s', 'CPU µs/msg', 'spread', ...(withRatio ? ['× C'] : [])],
-      rows: sortCases(ping, (c) => c.latencyNs!.p50).map((c) => {
-        const l = c.latencyNs!
-        return [c.id, formatNs(l.p50), formatNs(l.p99), formatNs(l.p999), formatRate(1e9 / l.mean), cpuCell(c), spreadCell(c), ...(withRatio ? [ratioCell(c.ratioToBaseline?.p50)] : [])]
+      head: ['case', 'p50', 'p99', 'p99.9', 'round trips/s', 'CPU µs/msg', 'spread', ...ratioHead],
+      rows: bySize(ping, (c) => c.latencyNs.p50).map((c) => {
+        const l = c.latencyNs
+        return [c.id, formatNs(l.p50), formatNs(l.p99), formatNs(l.p999), formatRate(1e9 / l.mean), cpuCell(c), spreadCell(c), ...(withRatio ? [ratioCell(c.ratioToFloor?.p50)] : [])]
       }),
     })
   }
-  const stream = done.filter((c) => c.pattern === 'stream' && c.throughput)
+  const stream = run.cases.filter(hasThroughput)
   if (stream.length > 0) {
     tables.push({
       pattern: 'stream',
       caption: 'One way (stream)',
-      head: ['case', 'MB/s', 'msgs/s', 'CPU µs/msg', 'spread', ...(withRatio ? ['× C'] : [])],
-      rows: sortCases(stream, (c) => -c.throughput!.bytesPerSec).map((c) => [
+      head: ['case', 'MB/s', 'msgs/s', 'CPU µs/msg', 'spread', ...ratioHead],
+      rows: bySize(stream, (c) => -c.throughput.bytesPerSec).map((c) => [
         c.id,
-        formatBytesPerSec(c.throughput!.bytesPerSec),
-        formatRate(c.throughput!.msgsPerSec),
+        formatBytesPerSec(c.throughput.bytesPerSec),
+        formatRate(c.throughput.msgsPerSec),
         cpuCell(c),
         spreadCell(c),
-        ...(withRatio ? [ratioCell(c.ratioToBaseline?.throughput)] : []),
+        ...(withRatio ? [ratioCell(c.ratioToFloor?.throughput)] : []),
       ]),
     })
   }
@@ -79,19 +79,18 @@ export function summaryTables(run: RunResult): SummaryTable[] {
 
 /** Cases that did not complete, with the reason a user can act on. */
 export function notCompleted(run: RunResult): Array<{ id: string; state: string; reason: string }> {
-  return run.cases
-    .filter((c) => c.state !== 'completed')
-    .map((c) => {
-      const e = c.error
-      const detail = e ? [e.code, e.syscall && `in ${e.syscall}`, e.side && `side ${e.side}`].filter(Boolean).join(', ') : ''
-      const reason = c.reason ?? e?.message ?? '(no reason recorded)'
-      return { id: c.id, state: c.state, reason: detail && !reason.includes(detail) ? `${reason} (${detail})` : reason }
-    })
+  return run.cases.flatMap((c) => {
+    if (c.state === 'completed') return []
+    const e = c.state === 'errored' ? c.error : undefined
+    const detail = e ? [e.code, e.syscall && `in ${e.syscall}`, e.side && `side ${e.side}`].filter(Boolean).join(', ') : ''
+    const reason = c.reason ?? e?.message ?? '(no reason recorded)'
+    return [{ id: c.id, state: c.state, reason: detail && !reason.includes(detail) ? `${reason} (${detail})` : reason }]
+  })
 }
 
 /** The run's own warnings, then each case's, prefixed by its id. */
 export function allWarnings(run: RunResult): string[] {
-  return [...run.context.warnings, ...run.cases.flatMap((c) => c.warnings.map((w) => `${c.id}: ${w}`))]
+  return [...run.context.warnings.map((w) => w.message), ...run.cases.flatMap((c) => c.warnings.map((w) => `${c.id}: ${w.message}`))]
 }
 
 /** Each run's name in legends: its id, made unique when the same run is given twice. */
@@ -99,6 +98,7 @@ export function runLabels(runs: RunResult[]): string[] {
   return runs.map((r, i) => (runs.findIndex((o) => o.context.runId === r.context.runId) === i ? r.context.runId : `${r.context.runId} (#${i + 1})`))
 }
 
-function sortCases(cases: CaseResult[], key: (c: CaseResult) => number): CaseResult[] {
+/** Grouped by size (smallest first), then by the figure: which mechanism, at this size, reads down a column. */
+function bySize<C extends CaseResult>(cases: C[], key: (c: C) => number): C[] {
   return [...cases].sort((a, b) => a.sizeBytes - b.sizeBytes || key(a) - key(b))
 }

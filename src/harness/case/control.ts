@@ -1,26 +1,39 @@
 import net from 'node:net'
 import type { MessagePort } from 'node:worker_threads'
+import { errorFields, PeerError } from '../../core/errors.js'
+import type { ErrorReport } from './protocol.js'
 
 /**
  * The control channel between side a and side b: start-up, "ready", "go", results
  * and errors. It is never the measured channel. A child peer gets it as fd 3 (a
- * socketpair carrying JSON lines); a worker peer gets a MessagePort.
+ * socketpair carrying JSON lines); a worker peer gets a MessagePort. Typed by what
+ * each end receives (`In`) and sends (`Out`); an `error` message from the other
+ * side rejects whatever is being waited for.
  */
-export interface ControlMessage {
+export interface Message {
   type: string
-  [key: string]: unknown
 }
 
-export class Control {
-  private queue: ControlMessage[] = []
-  private waiters: Array<{ type: string; resolve: (m: ControlMessage) => void; reject: (e: Error) => void }> = []
+export const CHANNEL_CLOSED = 'control channel closed: the peer went away'
+
+type Of<In extends Message, T extends In['type']> = Extract<In, { type: T }>
+
+export class Control<In extends Message, Out extends Message> {
+  private queue: Array<In | ErrorReport> = []
+  private waiters: Array<{ type: string; resolve: (m: In) => void; reject: (e: Error) => void }> = []
   private closedError: Error | undefined
 
-  constructor(private readonly sendRaw: (m: ControlMessage) => void, private readonly unrefRaw: () => void, private readonly closeRaw: () => void) {}
+  constructor(
+    private readonly sendRaw: (m: Out | ErrorReport) => void,
+    private readonly closeRaw: () => void,
+  ) {}
 
   /** Over a child's fd (side b) or the parent's end of it (side a). */
-  static overSocket(socket: net.Socket): Control {
-    const ctl = new Control((m) => socket.write(JSON.stringify(m) + '\n'), () => socket.unref(), () => socket.destroy())
+  static overSocket<In extends Message, Out extends Message>(socket: net.Socket): Control<In, Out> {
+    const ctl = new Control<In, Out>(
+      (m) => socket.write(JSON.stringify(m) + '\n'),
+      () => socket.destroy(),
+    )
     let pending = ''
     socket.setEncoding('utf8')
     socket.on('data', (chunk: string) => {
@@ -29,43 +42,46 @@ export class Control {
       while ((nl = pending.indexOf('\n')) >= 0) {
         const line = pending.slice(0, nl)
         pending = pending.slice(nl + 1)
-        if (line.length > 0) ctl.deliver(JSON.parse(line) as ControlMessage)
+        if (line.length > 0) ctl.deliver(JSON.parse(line) as In | ErrorReport)
       }
     })
     socket.on('error', (err) => ctl.fail(new Error(`control channel: ${err.message}`)))
-    socket.on('close', () => ctl.fail(new Error('control channel closed: the peer went away')))
+    socket.on('close', () => ctl.fail(new Error(CHANNEL_CLOSED)))
     return ctl
   }
 
-  static overFd(fd: number): Control {
-    return Control.overSocket(new net.Socket({ fd, readable: true, writable: true }))
+  static overFd<In extends Message, Out extends Message>(fd: number): Control<In, Out> {
+    return Control.overSocket<In, Out>(new net.Socket({ fd, readable: true, writable: true }))
   }
 
-  static overPort(port: MessagePort): Control {
-    const ctl = new Control((m) => port.postMessage(m), () => port.unref(), () => port.close())
-    port.on('message', (m: ControlMessage) => ctl.deliver(m))
-    port.on('close', () => ctl.fail(new Error('control channel closed: the peer went away')))
+  static overPort<In extends Message, Out extends Message>(port: MessagePort): Control<In, Out> {
+    const ctl = new Control<In, Out>(
+      (m) => port.postMessage(m),
+      () => port.close(),
+    )
+    port.on('message', (m: In | ErrorReport) => ctl.deliver(m))
+    port.on('close', () => ctl.fail(new Error(CHANNEL_CLOSED)))
     return ctl
   }
 
-  send(m: ControlMessage): void {
+  send(m: Out): void {
     this.sendRaw(m)
   }
 
+  /** Tells the other side this one failed (the `error` message every receiver understands). */
+  sendError(err: unknown): void {
+    this.sendRaw(errorReport(err))
+  }
+
   /** The next message of this type; an `error` message from the peer rejects instead. */
-  next(type: string): Promise<ControlMessage> {
+  next<T extends In['type']>(type: T): Promise<Of<In, T>> {
     const i = this.queue.findIndex((m) => m.type === type || m.type === 'error')
     if (i >= 0) {
       const [m] = this.queue.splice(i, 1)
-      return m.type === 'error' ? Promise.reject(peerError(m)) : Promise.resolve(m)
+      return m.type === 'error' ? Promise.reject(peerError(m as ErrorReport)) : Promise.resolve(m as Of<In, T>)
     }
     if (this.closedError) return Promise.reject(this.closedError)
-    return new Promise((resolve, reject) => this.waiters.push({ type, resolve, reject }))
-  }
-
-  /** Lets the process exit while the channel is open (side b after its report). */
-  unref(): void {
-    this.unrefRaw()
+    return new Promise((resolve, reject) => this.waiters.push({ type, resolve: resolve as (m: In) => void, reject }))
   }
 
   close(): void {
@@ -73,15 +89,15 @@ export class Control {
     this.closeRaw()
   }
 
-  private deliver(m: ControlMessage): void {
+  private deliver(m: In | ErrorReport): void {
     const i = this.waiters.findIndex((w) => w.type === m.type || m.type === 'error')
     if (i < 0) {
       this.queue.push(m)
       return
     }
     const [w] = this.waiters.splice(i, 1)
-    if (m.type === 'error') w.reject(peerError(m))
-    else w.resolve(m)
+    if (m.type === 'error') w.reject(peerError(m as ErrorReport))
+    else w.resolve(m as In)
   }
 
   private fail(err: Error): void {
@@ -92,15 +108,8 @@ export class Control {
 }
 
 /** An error reported by the other side, keeping its code/errno/syscall. */
-export class PeerError extends Error {
-  code?: string
-  errno?: number
-  syscall?: string
-  side?: 'a' | 'b'
-}
-
-function peerError(m: ControlMessage): PeerError {
-  const e = new PeerError(String(m.message ?? 'peer error'))
+function peerError(m: ErrorReport): PeerError {
+  const e = new PeerError(m.message ?? 'peer error')
   if (typeof m.code === 'string') e.code = m.code
   if (typeof m.errno === 'number') e.errno = m.errno
   if (typeof m.syscall === 'string') e.syscall = m.syscall
@@ -109,13 +118,6 @@ function peerError(m: ControlMessage): PeerError {
 }
 
 /** An Error as a control message (keeps what the result needs). */
-export function errorMessage(err: unknown): ControlMessage {
-  const e = err as NodeJS.ErrnoException
-  return {
-    type: 'error',
-    message: e?.message ?? String(err),
-    code: typeof e?.code === 'string' ? e.code : undefined,
-    errno: typeof e?.errno === 'number' ? Math.abs(e.errno) : undefined,
-    syscall: typeof e?.syscall === 'string' ? e.syscall : undefined,
-  }
+export function errorReport(err: unknown): ErrorReport {
+  return { type: 'error', ...errorFields(err) }
 }

@@ -1,13 +1,24 @@
-import { readFileSync } from 'node:fs'
-import { loadNative } from '../native/index.js'
-import type { CostSnapshot, CostMeter } from './loops.js'
+import { loadNative } from '../../native/index.js'
+import type { CostSnapshot, MeterScope } from './protocol.js'
 
 /**
- * CPU meters. A side that has its process to itself is measured as the whole
- * process (its GC and helper threads are part of its cost); a side that shares its
- * process with the other side (worker threads) is measured per thread through the
- * native helper, or, without it, as the whole process — and says so.
+ * CPU meters and pinning, for the thread that calls them. A side that has its
+ * process to itself is measured as the whole process (its GC and helper threads are
+ * part of its cost); a side that shares its process with the other side (worker
+ * threads) is measured per thread through the native helper, or, without it, as
+ * the whole process — and says so.
  */
+export type CostMeter = () => CostSnapshot
+
+export function costBetween(a: CostSnapshot, b: CostSnapshot): CostSnapshot {
+  return {
+    userUs: b.userUs - a.userUs,
+    sysUs: b.sysUs - a.sysUs,
+    voluntaryCtx: b.voluntaryCtx - a.voluntaryCtx,
+    involuntaryCtx: b.involuntaryCtx - a.involuntaryCtx,
+  }
+}
+
 export function processMeter(): CostMeter {
   return () => {
     const r = process.resourceUsage()
@@ -15,42 +26,19 @@ export function processMeter(): CostMeter {
   }
 }
 
-export function meterFor(ownsProcess: boolean): { meter: CostMeter; scope: 'thread' | 'process' } {
+export function meterFor(ownsProcess: boolean): { meter: CostMeter; scope: MeterScope } {
   if (!ownsProcess) {
     const n = loadNative()
     if (n.ok) {
       const api = n.api
-      return {
-        scope: 'thread',
-        meter: (): CostSnapshot => {
-          const r = api.threadRusage()
-          return { userUs: r.userUs, sysUs: r.sysUs, voluntaryCtx: r.voluntaryCtx, involuntaryCtx: r.involuntaryCtx }
-        },
-      }
+      return { scope: 'thread', meter: () => api.threadRusage() }
     }
   }
   return { scope: 'process', meter: processMeter() }
 }
 
-/** The CPUs the calling thread may run on, read back from the kernel. */
-export function allowedCpus(): number[] {
-  try {
-    const status = readFileSync('/proc/thread-self/status', 'utf8')
-    const m = /^Cpus_allowed_list:\s*(.+)$/m.exec(status)
-    if (m) return parseCpuList(m[1])
-  } catch {
-    // not Linux, or /proc not mounted
-  }
-  return []
-}
-
-/** `0-2,5` → [0, 1, 2, 5] */
-export function parseCpuList(text: string): number[] {
-  const cpus: number[] = []
-  for (const part of text.trim().split(',')) {
-    if (part === '') continue
-    const [lo, hi] = part.split('-').map(Number)
-    for (let c = lo; c <= (hi ?? lo); c++) cpus.push(c)
-  }
-  return cpus
+/** Pins the calling thread (a child process is pinned by taskset before its first instruction instead). */
+export function pinThisThread(cpu: number): void {
+  const n = loadNative()
+  if (n.ok) n.api.setAffinity([cpu])
 }

@@ -1,6 +1,6 @@
-import type { AsyncEndpoint, Endpoint, SyncEndpoint } from '../mechanisms/types.js'
+import type { AsyncEndpoint, Endpoint, SyncEndpoint } from '../../mechanisms/types.js'
 import { isMainThread } from 'node:worker_threads'
-import { readSeq, STOP } from './wire.js'
+import { readSeq, STOP } from '../../core/wire.js'
 
 /**
  * Test-only fault injection in side b, honoured only when IPCBENCH_TEST_FAULTS=1 is

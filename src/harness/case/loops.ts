@@ -1,43 +1,16 @@
-import type { AsyncEndpoint, SyncEndpoint } from '../mechanisms/types.js'
-import { checkMessage, checkPattern, fullCheckCount, makeMessage, readSeq, stamp, STOP } from './wire.js'
+import { IntegrityError } from '../../core/errors.js'
+import type { AsyncEndpoint, SyncEndpoint } from '../../mechanisms/types.js'
+import { checkMessage, checkPattern, fullCheckCount, makeMessage, readSeq, stamp, STOP } from '../../core/wire.js'
+import { costBetween, type CostMeter } from './cpu.js'
+import type { CostSnapshot, LoopPlan } from './protocol.js'
 
 /**
  * The timing loops. Each states what it times. Blocking and busy-poll share the
  * synchronous loops (the endpoint decides whether it sleeps or spins); the event
  * loop has its own. Verification of the sequence number and trailer is part of
  * every message's work (the C floor does the same); full-pattern checks happen
- * only during warm-up.
+ * only during warm-up. docs/ARCHITECTURE.md describes each loop's timing model.
  */
-
-export interface LoopPlan {
-  sizeBytes: number
-  warmup: number
-  durationMs: number
-  maxMessages: number
-}
-
-export interface CostSnapshot {
-  userUs: number
-  sysUs: number
-  voluntaryCtx: number
-  involuntaryCtx: number
-}
-
-export type CostMeter = () => CostSnapshot
-
-export function costBetween(a: CostSnapshot, b: CostSnapshot): CostSnapshot {
-  return {
-    userUs: b.userUs - a.userUs,
-    sysUs: b.sysUs - a.sysUs,
-    voluntaryCtx: b.voluntaryCtx - a.voluntaryCtx,
-    involuntaryCtx: b.involuntaryCtx - a.involuntaryCtx,
-  }
-}
-
-export class IntegrityError extends Error {
-  override name = 'IntegrityError'
-  readonly code = 'EINTEGRITY'
-}
 
 function verify(msg: Uint8Array, seq: number, size: number, full: boolean): void {
   const problem = checkMessage(msg, seq, size) ?? (full ? checkPattern(msg, seq) : undefined)

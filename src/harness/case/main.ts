@@ -1,20 +1,21 @@
 /**
- * The entry point of every peer the harness starts:
- *   - side a: a child of the orchestrator, given one repetition over Node's IPC channel;
+ * The entry point of every process and thread of a case (docs/ARCHITECTURE.md):
+ *   - the case process (side a): a child of the orchestrator, given one repetition
+ *     over Node's IPC channel;
  *   - side b in a process: a child of side a, its control channel on fd 3;
  *   - side b in a thread: a worker of side a, its control channel a MessagePort.
- * Uses the global `process` (see DESIGN §6: importing node:process flips fd 0 to
- * non-blocking).
+ * Uses the global `process`: importing node:process flips fd 0 to non-blocking.
  */
-import { isMainThread, workerData, type MessagePort, type TransferListItem } from 'node:worker_threads'
-import { Control, errorMessage } from './control.js'
-import type { Hello, RepTask } from './task.js'
+import { isMainThread, workerData } from 'node:worker_threads'
+import { Control, errorReport } from './control.js'
+import type { WorkerPeerData } from './peer-start.js'
+import type { CaseProcessReply, FromPeer, RepTask, ToPeer } from './protocol.js'
 
 async function main(): Promise<void> {
   if (!isMainThread) {
-    const data = workerData as { side: 'b'; control: MessagePort; transferred: TransferListItem[] }
-    const ctl = Control.overPort(data.control)
-    const [hello, { runSideB }] = await Promise.all([ctl.next('hello') as unknown as Promise<Hello>, import('./side-b.js')])
+    const data = workerData as WorkerPeerData
+    const ctl = Control.overPort<ToPeer, FromPeer>(data.control)
+    const [hello, { runSideB }] = await Promise.all([ctl.next('hello'), import('./side-b.js')])
     await runSideB(ctl, hello, false, data.transferred)
     ctl.close()
     // As for a process peer: a mechanism's port may still hold this thread's loop
@@ -23,9 +24,9 @@ async function main(): Promise<void> {
     return
   }
   if (process.argv.includes('--side') && process.argv[process.argv.indexOf('--side') + 1] === 'b') {
-    const ctl = Control.overFd(3)
+    const ctl = Control.overFd<ToPeer, FromPeer>(3)
     // Each role loads only its own code: a peer's start is part of every repetition.
-    const [hello, { runSideB }] = await Promise.all([ctl.next('hello') as unknown as Promise<Hello>, import('./side-b.js')])
+    const [hello, { runSideB }] = await Promise.all([ctl.next('hello'), import('./side-b.js')])
     await runSideB(ctl, hello, true, [])
     ctl.close()
     // Nothing of ours should keep the peer alive now; exit even if a mechanism left a handle.
@@ -36,12 +37,12 @@ async function main(): Promise<void> {
     process.stderr.write('ipcbench peer: started without an IPC channel (this is an internal entry point; use the ipcbench command)\n')
     process.exit(2)
   }
+  const reply = (m: CaseProcessReply): void => void process.send!(m, () => process.disconnect())
   const sideA = import('./side-a.js')
   process.once('message', (task: RepTask) => {
-    sideA.then(({ runRepetition }) => runRepetition(task)).then(
-      (report) => process.send!(report, () => process.disconnect()),
-      (err: unknown) => process.send!({ ...errorMessage(err), side: (err as { side?: string }).side ?? 'a' }, () => process.disconnect()),
-    )
+    sideA
+      .then(({ runRepetition }) => runRepetition(task))
+      .then(reply, (err: unknown) => reply({ ...errorReport(err), side: (err as { side?: 'a' | 'b' }).side ?? 'a' }))
   })
 }
 

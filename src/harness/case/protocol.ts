@@ -1,12 +1,61 @@
-import type { CaseSpec, Placement, PinRequest } from '../types.js'
-import type { LoopPlan } from './loops.js'
+import { fileURLToPath } from 'node:url'
+import type { Side } from '../../core/errors.js'
+import type { CaseSpec, Placement, PinRequest } from '../../core/result.js'
+
+/**
+ * Everything that crosses a process or thread boundary of a case, as types: what the
+ * orchestrator asks a case process to do and what it answers (Node's IPC channel),
+ * and what side a and side b say to each other (the control channel). Neither side
+ * casts what it receives. See docs/ARCHITECTURE.md for the process diagram.
+ */
+
+/** The script every process of a case starts from: the case process (side a) and a peer (side b). */
+export const CASE_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url))
+
+/** What one repetition's loops are asked to do. */
+export interface LoopPlan {
+  /** Bytes each message really carries (the case's size, at least the sequence number). */
+  sizeBytes: number
+  /** Warm-up messages (round trips) before measuring. */
+  warmup: number
+  /** Upper bound of the measured phase. */
+  durationMs: number
+  /** Upper bound of measured messages. */
+  maxMessages: number
+}
+
+/** CPU counters at one instant (getrusage): microseconds and context switches. */
+export interface CostSnapshot {
+  userUs: number
+  sysUs: number
+  voluntaryCtx: number
+  involuntaryCtx: number
+}
+
+/** `thread`: the side's own thread (RUSAGE_THREAD); `process`: the whole process that hosts it. */
+export type MeterScope = 'thread' | 'process'
+
+/** One side's CPU over the measured phase. */
+export interface SideUsage extends CostSnapshot {
+  scope: MeterScope
+}
+
+/** Where the two sides are to run: the placement applied and each side's CPU. */
+export interface PlacementPlan {
+  requested: PinRequest
+  applied: Placement
+  cpuA?: number
+  cpuB?: number
+}
+
+// ── Orchestrator ⇄ case process (Node's IPC channel) ─────────────────────────────
 
 /** What the orchestrator asks one case process (side a) to do: one repetition. */
 export interface RepTask {
   spec: CaseSpec
   repetition: number
   plan: LoopPlan
-  placement: { requested: PinRequest; applied: Placement; cpuA?: number; cpuB?: number }
+  placement: PlacementPlan
   /** Where side a writes the round-trip samples (little-endian float64 ns). */
   samplesPath: string
   /** Test-only fault injection in side b (IPCBENCH_TEST_FAULTS must also be set). */
@@ -25,26 +74,59 @@ export interface RepReport {
   cpusA: number[]
   cpusB: number[]
   describe: Record<string, string>
-  warnings: string[]
+  /** Problems the case process noticed that do not end the repetition. */
+  countMismatch?: { sent: number; received: number }
 }
 
-export interface SideUsage {
-  userUs: number
-  sysUs: number
-  voluntaryCtx: number
-  involuntaryCtx: number
-  messages: number
-  scope: 'thread' | 'process'
+/** A failure, from whichever side saw it, with what the result keeps of it. */
+export interface ErrorReport {
+  type: 'error'
+  message: string
+  code?: string
+  errno?: number
+  syscall?: string
+  side?: Side
 }
 
-/** Sent by side a to side b on the control channel before anything else. */
+export type CaseProcessReply = RepReport | ErrorReport
+
+// ── Side a ⇄ side b (the control channel, never the measured one) ────────────────
+
+/** Sent by side a to side b before anything else. */
 export interface Hello {
   type: 'hello'
   spec: CaseSpec
   plan: LoopPlan
+  /** The mechanism's own description of its objects (paths, names, sizes). */
   info: unknown
+  /** The handed-over fds as side b sees them. */
   fds: number[]
   parentPid: number
+  /** A worker peer pins its own thread; a child is pinned by taskset at its start. */
   cpuB?: number
   fault?: string
 }
+
+/** Side a has opened its end and both may start. */
+export interface Go {
+  type: 'go'
+}
+
+/** Side b has opened its end. */
+export interface Ready {
+  type: 'ready'
+  cpus: number[]
+  scope: MeterScope
+}
+
+/** Side b's figures: its CPU, and for a stream what it received and when. */
+export interface Done {
+  type: 'done'
+  messages: number
+  elapsedNs?: number
+  cost: CostSnapshot
+  scope: MeterScope
+}
+
+export type ToPeer = Hello | Go
+export type FromPeer = Ready | Done | ErrorReport

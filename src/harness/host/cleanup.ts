@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadNative } from '../native/index.js'
+import { OWNED_NAME } from '../../core/paths.js'
+import { processState } from '../../core/proc.js'
+import { loadNative } from '../../native/index.js'
 
 /**
  * Finds what dead ipcbench processes left behind and removes only that. Every
@@ -11,7 +13,6 @@ import { loadNative } from '../native/index.js'
  * process that creates one lists its id in a ledger inside its private directory.
  * An owner that is still alive and still ipcbench is left alone.
  */
-export const NAME_RE = /^ipcbench-(\d+)-/
 
 export interface CleanReport {
   removed: string[]
@@ -22,9 +23,8 @@ export function isLiveIpcbench(pid: number): boolean {
   if (pid === process.pid) return true
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
-    return state !== 'Z' && /ipcbench|ipcfloor|peer\.js|vitest/.test(cmdline)
+    const state = processState(pid)
+    return state !== undefined && state !== 'Z' && /ipcbench|ipcfloor|harness\/case\/main\.js|vitest/.test(cmdline)
   } catch {
     return false
   }
@@ -37,7 +37,7 @@ export function cleanStale(opts: { dryRun?: boolean; isAlive?: (pid: number) => 
   const alive = opts.isAlive ?? isLiveIpcbench
   const report: CleanReport = { removed: [], kept: [] }
   const consider = (dir: string, name: string, remove: (path: string) => void): void => {
-    const m = NAME_RE.exec(name)
+    const m = OWNED_NAME.exec(name)
     if (!m) return
     const path = join(dir, name)
     if (alive(Number(m[1]))) {
@@ -85,7 +85,7 @@ export function removeSysvFromLedger(ledger: string, dryRun: boolean): string[] 
   for (const line of readFileSync(ledger, 'utf8').split('\n')) {
     const [kind, what] = line.trim().split(/\s+/)
     if (kind === 'mq') {
-      if (!what || !NAME_RE.test(what.slice(1))) continue
+      if (!what || !OWNED_NAME.test(what.slice(1))) continue
       if (!dryRun) {
         if (!native.ok) continue
         try {

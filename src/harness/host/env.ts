@@ -1,14 +1,12 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import os from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { loadNative } from '../native/index.js'
-import type { Environment, HostLimits } from '../types.js'
-import { allowedCpus } from './cost.js'
-import { floorStatus } from './floor.js'
-
-const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+import { join } from 'node:path'
+import { PACKAGE_ROOT } from '../../core/paths.js'
+import { allowedCpus } from '../../core/proc.js'
+import type { Environment, HostLimits } from '../../core/result.js'
+import { loadNative } from '../../native/index.js'
+import { floorStatus } from './floor-binary.js'
 
 function readNumber(path: string): number | undefined {
   try {
@@ -73,7 +71,7 @@ function governor(): string | undefined {
   }
 }
 
-/** The fingerprint that goes into every result (DESIGN §4.8). */
+/** The fingerprint that goes into every result: what moves IPC figures (docs/ARCHITECTURE.md, environment). */
 export function captureEnvironment(): Environment {
   const cpus = os.cpus()
   const native = loadNative()

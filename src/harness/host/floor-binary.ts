@@ -1,8 +1,6 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-
-const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+import { join } from 'node:path'
+import { PACKAGE_ROOT } from '../../core/paths.js'
 export const FLOOR_PATH = join(PACKAGE_ROOT, 'native-helpers', 'floor', 'ipcfloor')
 
 /** Whether the C floor program was built (at npm install), and why not. */

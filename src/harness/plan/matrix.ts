@@ -1,11 +1,7 @@
-import type { Mechanism } from '../mechanisms/types.js'
-import type { CaseSpec, Endpoints, Mode, Pattern, ResolvedOptions } from '../types.js'
-import { formatSizeBytes } from '../util/units.js'
-
-export function caseId(c: Omit<CaseSpec, 'id'>): string {
-  const mech = c.variant ? `${c.mechanism}:${c.variant}` : c.mechanism
-  return `${mech}/${c.mode}/${c.endpoints}/${c.pattern}/${formatSizeBytes(c.sizeBytes)}`
-}
+import type { Mechanism } from '../../mechanisms/types.js'
+import type { CaseSpec, Endpoints, Mode, Pattern, ResolvedOptions } from '../../core/result.js'
+import { caseId } from '../../core/cases.js'
+import { getMechanism } from '../../mechanisms/registry.js'
 
 /**
  * The cases of a run: each selected mechanism × variant × endpoints × mode ×
@@ -23,7 +19,6 @@ export function expandMatrix(
       for (const endpoints of kinds) {
         for (const mode of intersect<Mode>(o.modes, m.modes)) {
           for (const pattern of intersect<Pattern>(o.patterns, m.patterns)) {
-            if (m.offers && !m.offers({ mode, endpoints, pattern, variant })) continue
             const sizes = m.fixedSizeBytes !== undefined ? [m.fixedSizeBytes] : o.sizesBytes[pattern]
             for (const sizeBytes of sizes) {
               const spec = { mechanism: m.id, ...(variant ? { variant } : {}), mode, endpoints, pattern, sizeBytes }
@@ -41,11 +36,8 @@ function intersect<T>(wanted: readonly T[], offered: readonly T[]): T[] {
   return wanted.filter((x) => offered.includes(x))
 }
 
-/** `--cases` selection: exact ids, or glob-like patterns with `*`. */
-export function matchesCase(id: string, patterns: readonly string[]): boolean {
-  return patterns.some((p) => (p.includes('*') ? new RegExp(`^${p.split('*').map(escapeRe).join('.*')}$`).test(id) : p === id))
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+/** The run's cases, in matrix order, optionally narrowed by `--cases`. */
+export function planCases(o: ResolvedOptions, caseFilter?: (id: string) => boolean): CaseSpec[] {
+  const all = expandMatrix(o.mechanisms.map(getMechanism), o)
+  return caseFilter ? all.filter((c) => caseFilter(c.id)) : all
 }

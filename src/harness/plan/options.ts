@@ -1,10 +1,12 @@
 import { existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import { UsageError } from '../cli/errors.js'
-import type { Mechanism } from '../mechanisms/types.js'
-import { ENDPOINTS, MODES, PATTERNS, type Endpoints, type Mode, type Pattern, type PinRequest, type ResolvedOptions } from '../types.js'
-import { parseDurationMs, parseSizeBytes } from '../util/units.js'
-import { MIN_MESSAGE_BYTES } from './wire.js'
+import { UsageError } from '../../core/errors.js'
+import type { Mechanism } from '../../mechanisms/types.js'
+import { ENDPOINTS, MODES, PATTERNS, type Endpoints, type Mode, type Pattern, type PinRequest, type ResolvedOptions } from '../../core/result.js'
+import { parseDurationMs, parseSizeBytes } from '../../core/units.js'
+import { MIN_MESSAGE_BYTES } from '../../core/wire.js'
+import { RESULTS_DIR } from '../../core/paths.js'
+import { warning, type Warning } from '../../core/warnings.js'
 
 /** What the command line hands over: strings as typed, undefined when absent. */
 export interface RawRunOptions {
@@ -20,6 +22,9 @@ export interface RawRunOptions {
   timeout?: string
   pin?: string
   quick?: boolean
+  /** `--no-floor` */
+  floor?: boolean
+  /** `--no-baseline`, the old name of `--no-floor` (deprecated). */
   baseline?: boolean
   subtractOverhead?: boolean
   out?: string
@@ -43,7 +48,7 @@ export const DEFAULTS = {
   maxMessages: 1_000_000,
   timeoutMs: 30_000,
   pin: 'auto' as PinRequest,
-  resultsDir: 'results',
+  resultsDir: RESULTS_DIR,
 } as const
 
 const MAX_SIZE_BYTES = 64 * 1024 * 1024
@@ -68,11 +73,16 @@ export function resolveRunOptions(raw: RawRunOptions, mechanisms: readonly Mecha
     maxMessages: parseInteger('--max-messages', raw.maxMessages, DEFAULTS.maxMessages, 1, 100_000_000),
     timeoutMs: parseDuration('--timeout', raw.timeout, DEFAULTS.timeoutMs, 1000, 3_600_000),
     pin: parseOne<PinRequest>('--pin', raw.pin, PINS, DEFAULTS.pin),
-    baseline: raw.baseline !== false,
+    floor: raw.floor !== false && raw.baseline !== false,
     subtractOverhead: raw.subtractOverhead === true,
     quick,
     out: resolveOut(raw.out, runId),
   }
+}
+
+/** Options that still work under an old name; each gets a warning in the result and on stderr. */
+export function deprecations(raw: RawRunOptions): Warning[] {
+  return raw.baseline === false ? [warning('deprecated-option', '--no-baseline is now --no-floor (the C floor); the old name will go in a later version')] : []
 }
 
 function checkMechanism(name: string, ids: readonly string[]): string {

@@ -1,6 +1,7 @@
-import type { CaseSpec, Placement, PinRequest } from '../types.js'
+import type { CaseSpec, Placement, PinRequest } from '../../core/result.js'
 
-export type PlacementPlan = { applied: Placement; cpuA?: number; cpuB?: number; warning?: string } | { skip: string }
+/** Where the two sides of a case go, or why the case cannot run with the placement asked for. */
+export type PlacementDecision = { applied: Placement; cpuA?: number; cpuB?: number; warning?: string } | { skip: string }
 
 const SAME_CPU_SPIN =
   'busy-poll with both ends on one CPU only progresses when the scheduler preempts (~8 ms per round trip here); use --pin split'
@@ -11,7 +12,7 @@ const SAME_CPU_SPIN =
  * placement where busy-poll makes progress, and the one the Node/C ratios are
  * quoted for. Every result records the placement applied and the CPUs read back.
  */
-export function planPlacement(spec: CaseSpec, pin: PinRequest, cpus: readonly number[], canPinThreads: boolean): PlacementPlan {
+export function planPlacement(spec: CaseSpec, pin: PinRequest, cpus: readonly number[], canPinThreads: boolean): PlacementDecision {
   const want: Placement = pin === 'auto' ? (cpus.length >= 2 ? 'split' : 'same') : pin
   if (want === 'none') {
     return spec.mode === 'busy-poll' ? { applied: 'none', warning: 'busy-poll without pinning: if the scheduler puts both ends on one CPU, a round trip takes milliseconds' } : { applied: 'none' }

@@ -1,158 +1,114 @@
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { getMechanism } from '../mechanisms/registry.js'
-import type { Calibration, CaseResult, CaseSpec, Cost, Environment, Placement, RepetitionResult, ResolvedOptions, SideCost } from '../types.js'
-import { loadNative } from '../native/index.js'
-import { overheadWarning, subtractOverhead } from './calibrate.js'
-import { planPlacement } from './placement.js'
-import { runRepetitionInPeer } from './repetition.js'
-import { cvPct, median, summarizeNs } from './stats.js'
-import { MIN_MESSAGE_BYTES } from './wire.js'
+import type { CaseError, CaseResult, CaseSpec, CompletedCase, FloorRatio, FloorResult, HarnessCalibration, RepetitionResult, ResolvedOptions } from '../../core/result.js'
+import { addWarning, type Warning } from '../../core/warnings.js'
+import type { CasePlan } from '../plan/case-plan.js'
+import { aggregate } from './aggregate.js'
+import type { RepetitionExecutor } from './executor.js'
+import { overheadWarning, subtractOverhead } from './overhead.js'
 
-export interface RunHooks {
-  onCaseStart?(spec: CaseSpec, index: number, total: number): void
-  onCaseEnd?(result: CaseResult, index: number, total: number): void
-  /** Runs the C floor for a case, interleaved with the Node repetitions (see floor-run.ts). */
-  baseline?: BaselineRunner
-  /** The harness's own cost, measured at the start of the run (calibrate.ts). */
-  calibration?: Calibration
-  /** Test-only fault for side b, by case id. */
-  faultFor?(spec: CaseSpec): string | undefined
+/** What runs a case's repetitions: the Node peers always, the C floor beside them when the run has it. */
+export interface Executors {
+  node: RepetitionExecutor
+  floor?: RepetitionExecutor
 }
 
-export interface BaselineRunner {
-  /** Called before each Node repetition, so drift hits both alike. */
-  repetition(spec: CaseSpec, index: number, placement: { applied: Placement; cpuA?: number; cpuB?: number }): Promise<void>
-  /** The baseline figures for the case, once all repetitions ran. */
-  finish(spec: CaseSpec, result: CaseResult): void
-}
-
-/** Why a case cannot run on this host, before anything starts; undefined when it can. */
-export function skipReason(spec: CaseSpec, env: Environment): string | undefined {
-  const mech = getMechanism(spec.mechanism)
-  if (mech.native && !env.native.addon.loaded) return `native helper not built (${env.native.addon.reason ?? 'unknown reason'})`
-  const unavailable = mech.unavailable?.()
-  if (unavailable) return unavailable
-  if (mech.fixedSizeBytes === undefined && spec.sizeBytes < MIN_MESSAGE_BYTES) return `messages need at least ${MIN_MESSAGE_BYTES} bytes`
-  const limit = mech.maxMessage?.(env.limits)
-  if (limit && spec.sizeBytes > limit.bytes) {
-    return `message size ${spec.sizeBytes} exceeds ${limit.limit}; ${limit.fix}`
-  }
-  return mech.skipCase?.(spec)
-}
-
-/** Runs one case: every repetition in fresh peers, then the aggregate. Never throws. */
-export async function runCase(spec: CaseSpec, o: ResolvedOptions, env: Environment, hooks: RunHooks = {}, signal?: AbortSignal): Promise<CaseResult> {
-  const startedAt = new Date()
-  const result: CaseResult = { ...spec, state: 'completed', repetitions: [], describe: {}, warnings: [], startedAt: startedAt.toISOString() }
-  const reason = skipReason(spec, env)
-  if (reason) return { ...result, state: 'skipped', reason }
-  const placement = planPlacement(spec, o.pin, env.host.cpusAllowed, loadNative().ok)
-  if ('skip' in placement) return { ...result, state: 'skipped', reason: placement.skip }
-  if (placement.warning) result.warnings.push(placement.warning)
-
-  const workDir = mkdtempSync(join(tmpdir(), `ipcbench-${process.pid}-run-`))
-  const pooled: Float64Array[] = []
-  try {
-    for (let i = 0; i < o.repetitions; i++) {
-      if (signal?.aborted) return finishAborted(result, startedAt)
-      await hooks.baseline?.repetition(spec, i, placement)
-      const outcome = await runRepetitionInPeer(
-        {
-          spec,
-          repetition: i,
-          plan: { sizeBytes: Math.max(spec.sizeBytes, MIN_MESSAGE_BYTES), warmup: warmupFor(o.warmup, spec.sizeBytes), durationMs: o.durationMs, maxMessages: o.maxMessages },
-          placement: { requested: o.pin, applied: placement.applied, cpuA: placement.cpuA, cpuB: placement.cpuB },
-          samplesPath: join(workDir, `samples-${i}-${randomBytes(4).toString('hex')}.f64`),
-          fault: hooks.faultFor?.(spec),
-        },
-        o.timeoutMs,
-        signal,
-      )
-      if (!outcome.ok) {
-        if (outcome.aborted) return finishAborted(result, startedAt)
-        const e = outcome.error
-        const where = e.side === 'b' ? 'peer (side b)' : e.side === 'a' ? 'side a' : 'harness'
-        return { ...result, state: 'errored', reason: `${where}: ${e.message}`, error: e, durationMs: Date.now() - startedAt.getTime() }
-      }
-      result.repetitions.push(outcome.rep)
-      result.describe = outcome.describe
-      for (const w of outcome.warnings) if (!result.warnings.includes(w)) result.warnings.push(w)
-      if (outcome.samples.length > 0) pooled.push(outcome.samples)
-    }
-  } finally {
-    rmSync(workDir, { recursive: true, force: true })
-  }
-  aggregate(result, pooled)
-  if (hooks.calibration) {
-    // Before the ratio to C, so that --subtract-overhead applies to it too.
-    if (o.subtractOverhead) subtractOverhead(result, hooks.calibration)
-    const near = overheadWarning(result, hooks.calibration)
-    if (near) result.warnings.push(near)
-  }
-  hooks.baseline?.finish(spec, result)
-  result.durationMs = Date.now() - startedAt.getTime()
-  return result
+/** What one executor's repetitions of a case came to. */
+interface Collected {
+  reps: RepetitionResult[]
+  pooled: Float64Array[]
+  describe: Record<string, string>
+  warnings: Warning[]
+  /** Set when the executor stopped: no later repetition of the case is asked of it. */
+  stopped?: { state: 'skipped' | 'errored' | 'aborted'; reason: string; error: CaseError }
 }
 
 /**
- * Warm-up is a count, capped at 16 MiB of traffic: 500 round trips of 1 MiB would
- * spend half a second warming a path that is warm after a few dozen.
+ * Runs one planned case: for each repetition, the C floor's first, then the Node
+ * peers' (so drift on a noisy host hits both alike), then the same aggregation for
+ * both. A Node failure ends the case; a C floor failure ends only the floor. Never
+ * throws.
  */
-export function warmupFor(warmup: number, sizeBytes: number): number {
-  return Math.min(warmup, Math.max(16, Math.floor((16 * 1024 * 1024) / Math.max(1, sizeBytes))))
-}
+export async function runCase(
+  plan: CasePlan,
+  o: Pick<ResolvedOptions, 'repetitions' | 'subtractOverhead'>,
+  executors: Executors,
+  calibration?: HarnessCalibration,
+  signal?: AbortSignal,
+): Promise<CaseResult> {
+  const { spec } = plan
+  const startedAt = new Date()
+  const base = { ...spec, repetitions: [] as RepetitionResult[], describe: {}, warnings: [...plan.warnings], startedAt: startedAt.toISOString() }
+  const elapsed = (): number => Date.now() - startedAt.getTime()
+  const node = collected()
+  // What the Node repetitions gave so far, kept when the case ends early.
+  const sofar = () => ({ ...base, repetitions: node.reps, describe: node.describe, warnings: [...base.warnings, ...node.warnings], durationMs: elapsed() })
+  const aborted = (): CaseResult => ({ ...sofar(), state: 'aborted', reason: 'interrupted (SIGINT/SIGTERM) while this case was running' })
 
-function finishAborted(result: CaseResult, startedAt: Date): CaseResult {
-  return { ...result, state: 'aborted', reason: 'interrupted (SIGINT/SIGTERM) while this case was running', durationMs: Date.now() - startedAt.getTime() }
-}
+  const floor = executors.floor ? collected() : undefined
+  const floorWhy = executors.floor?.unsupported?.(plan)
+  if (floor && floorWhy) floor.stopped = { state: 'skipped', reason: floorWhy, error: { message: floorWhy } }
 
-/** The case's figures from its repetitions: pooled latency samples, medians of the rest, the spread. */
-export function aggregate(result: CaseResult, pooled: Float64Array[]): void {
-  const reps = result.repetitions
-  if (reps.length === 0) return
-  if (result.pattern === 'pingpong') {
-    const total = pooled.reduce((n, s) => n + s.length, 0)
-    const all = new Float64Array(total)
-    let off = 0
-    for (const s of pooled) {
-      all.set(s, off)
-      off += s.length
+  for (let i = 0; i < o.repetitions; i++) {
+    if (signal?.aborted) return aborted()
+    if (executors.floor && floor && !floor.stopped) await take(executors.floor, floor, plan, i, signal)
+    await take(executors.node, node, plan, i, signal)
+    if (node.stopped?.state === 'aborted') return aborted()
+    if (node.stopped) {
+      const e = node.stopped.error
+      const where = e.side === 'b' ? 'peer (side b)' : e.side === 'a' ? 'side a' : 'harness'
+      return { ...sofar(), state: 'errored', reason: `${where}: ${e.message}`, error: e }
     }
-    if (total > 0) result.latencyNs = summarizeNs(all)
-    const batch = Math.max(...reps.map((r) => r.batch))
-    result.timing = batch > 1 ? `batches of ${batch} round trips, each sample the batch mean (a round trip is too short to time alone)` : 'each sample one round trip'
-    const p50s = reps.filter((r) => r.latencyNs).map((r) => r.latencyNs!.p50)
-    if (p50s.length > 0) result.spread = spreadOf('latencyNs.p50', p50s)
-  } else {
-    const tputs = reps.filter((r) => r.throughput).map((r) => r.throughput!)
-    if (tputs.length > 0) {
-      result.throughput = { bytesPerSec: median(tputs.map((t) => t.bytesPerSec)), msgsPerSec: median(tputs.map((t) => t.msgsPerSec)) }
-      result.spread = spreadOf('throughput.bytesPerSec', tputs.map((t) => t.bytesPerSec))
-    }
-    result.timing = 'receiver side, from the last warm-up message to the end of the stream'
   }
-  result.cpu = medianCost(reps)
-  if (result.spread && result.spread.cvPct > 15 && reps.length > 1) {
-    result.warnings.push(`noisy: the per-repetition figure varies ${result.spread.cvPct.toFixed(0)}% (cv) across ${reps.length} repetitions`)
+
+  const { figures, warnings } = aggregate(spec.pattern, node.reps, node.pooled)
+  const result: CompletedCase = { ...base, ...figures, state: 'completed', repetitions: node.reps, describe: node.describe }
+  for (const w of [...node.warnings, ...warnings]) addWarning(result.warnings, w)
+  if (calibration) {
+    // Before the ratio to C, so that --subtract-overhead applies to it too.
+    if (o.subtractOverhead) subtractOverhead(result, calibration)
+    const near = overheadWarning(result, calibration)
+    if (near) result.warnings.push(near)
   }
-  const small = reps.filter((r) => r.messages < 100)
-  if (small.length > 0) result.warnings.push(`only ${Math.min(...small.map((r) => r.messages))} messages measured in a repetition; raise --duration`)
+  if (floor) {
+    result.floor = floorResult(spec, floor)
+    const ratio = ratioOf(result, result.floor)
+    if (ratio) result.ratioToFloor = ratio
+  }
+  result.durationMs = elapsed()
+  return result
 }
 
-function spreadOf(metric: 'latencyNs.p50' | 'throughput.bytesPerSec', values: number[]) {
-  return { metric, min: Math.min(...values), median: median(values), max: Math.max(...values), cvPct: cvPct(values) }
+function collected(): Collected {
+  return { reps: [], pooled: [], describe: {}, warnings: [] }
 }
 
-function medianCost(reps: RepetitionResult[]): Cost {
-  const side = (pick: (r: RepetitionResult) => SideCost): SideCost => ({
-    userUsPerMsg: median(reps.map((r) => pick(r).userUsPerMsg)),
-    sysUsPerMsg: median(reps.map((r) => pick(r).sysUsPerMsg)),
-    voluntaryCtxPerMsg: median(reps.map((r) => pick(r).voluntaryCtxPerMsg)),
-    involuntaryCtxPerMsg: median(reps.map((r) => pick(r).involuntaryCtxPerMsg)),
-    scope: pick(reps[0]).scope,
-  })
-  return { a: side((r) => r.cpu.a), b: side((r) => r.cpu.b) }
+async function take(executor: RepetitionExecutor, into: Collected, plan: CasePlan, index: number, signal?: AbortSignal): Promise<void> {
+  const outcome = await executor.run(plan, index, signal)
+  if (!outcome.ok) {
+    into.stopped = { state: outcome.state, reason: outcome.error.message, error: outcome.error }
+    return
+  }
+  into.reps.push(outcome.rep)
+  into.describe = outcome.describe
+  for (const w of outcome.warnings) addWarning(into.warnings, w)
+  if (outcome.samples.length > 0) into.pooled.push(outcome.samples)
+}
+
+function floorResult(spec: CaseSpec, c: Collected): FloorResult {
+  const stopped = c.stopped && c.stopped.state !== 'aborted' ? c.stopped : undefined
+  if (stopped && c.reps.length === 0) return { state: stopped.state, reason: stopped.reason, repetitions: [] }
+  const { figures } = aggregate(spec.pattern, c.reps, c.pooled)
+  const f: FloorResult = { state: stopped ? stopped.state : 'completed', repetitions: c.reps, cpu: figures.cpu }
+  if (stopped) f.reason = stopped.reason
+  if (figures.latencyNs) f.latencyNs = figures.latencyNs
+  if (figures.throughput) f.throughput = figures.throughput
+  if (Object.keys(c.describe).length > 0) f.describe = c.describe
+  return f
+}
+
+/** p50 latency Node over C (> 1: Node slower); throughput C over Node (> 1: Node slower). */
+function ratioOf(node: CompletedCase, c: FloorResult): FloorRatio | undefined {
+  if (c.state !== 'completed') return undefined
+  if (node.latencyNs && c.latencyNs && c.latencyNs.p50 > 0) return { p50: node.latencyNs.p50 / c.latencyNs.p50 }
+  if (node.throughput && c.throughput && node.throughput.bytesPerSec > 0) return { throughput: c.throughput.bytesPerSec / node.throughput.bytesPerSec }
+  return undefined
 }

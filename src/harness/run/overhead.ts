@@ -1,7 +1,8 @@
-import type { Calibration, CaseResult, LatencyNs } from '../types.js'
-import type { SyncEndpoint } from '../mechanisms/types.js'
-import { syncPingpongA } from './loops.js'
-import { median } from './stats.js'
+import type { CompletedCase, HarnessCalibration, LatencyNs } from '../../core/result.js'
+import { warning, type Warning } from '../../core/warnings.js'
+import type { SyncEndpoint } from '../../mechanisms/types.js'
+import { syncPingpongA } from '../case/loops.js'
+import { median } from '../../core/stats.js'
 
 /**
  * The harness's own cost, measured at the start of every run in the ipcbench process:
@@ -10,7 +11,7 @@ import { median } from './stats.js'
  * channel). A case whose round trip is within a few times the echo is mostly
  * measuring ipcbench; it gets a warning, and `--subtract-overhead` takes the echo off.
  */
-export function measureCalibration(sizeBytes = 64): Calibration {
+export function measureCalibration(sizeBytes = 64): HarnessCalibration {
   const empty: number[] = []
   for (let block = 0; block < 20; block++) {
     const n = 2000
@@ -51,14 +52,14 @@ function sameThreadEcho(): SyncEndpoint {
 /** How close to the harness's own cost a round trip may come before it is flagged. */
 export const OVERHEAD_WARN_FACTOR = 5
 
-export function overheadWarning(c: CaseResult, cal: Calibration): string | undefined {
+export function overheadWarning(c: CompletedCase, cal: HarnessCalibration): Warning | undefined {
   const p50 = c.latencyNs?.p50
   if (p50 === undefined || p50 >= OVERHEAD_WARN_FACTOR * cal.sameThreadEchoNs) return undefined
-  return `p50 ${p50.toFixed(0)} ns is within ${OVERHEAD_WARN_FACTOR}× of the harness's own round trip (${cal.sameThreadEchoNs.toFixed(0)} ns, a same-thread echo): much of this figure is ipcbench`
+  return warning('near-harness-cost', `p50 ${p50.toFixed(0)} ns is within ${OVERHEAD_WARN_FACTOR}× of the harness's own round trip (${cal.sameThreadEchoNs.toFixed(0)} ns, a same-thread echo): much of this figure is ipcbench`)
 }
 
 /** `--subtract-overhead`: takes the same-thread echo off every latency figure (never below 0). */
-export function subtractOverhead(c: CaseResult, cal: Calibration): void {
+export function subtractOverhead(c: CompletedCase, cal: HarnessCalibration): void {
   const ns = cal.sameThreadEchoNs
   const sub = (l: LatencyNs | undefined): void => {
     if (!l) return

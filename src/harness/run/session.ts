@@ -1,9 +1,10 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { getMechanism } from '../mechanisms/registry.js'
-import { RUN_SCHEMA, type CaseResult, type CaseSpec, type Environment, type ResolvedOptions, type RunResult } from '../types.js'
-import { expandMatrix } from './matrix.js'
-import { runCase, type RunHooks } from './run.js'
+import { RUN_SCHEMA, type CaseResult, type CaseSpec, type Environment, type HarnessCalibration, type ResolvedOptions, type RunResult } from '../../core/result.js'
+import type { Warning } from '../../core/warnings.js'
+import { loadNative } from '../../native/index.js'
+import { planCase } from '../plan/case-plan.js'
+import { runCase, type Executors } from './case-runner.js'
 
 /**
  * Keeps the result file current: written when the run starts (so an unwritable
@@ -11,7 +12,10 @@ import { runCase, type RunHooks } from './run.js'
  * nothing finished) and at the end. Each write replaces the file atomically.
  */
 export class ResultWriter {
-  constructor(readonly path: string, readonly run: RunResult) {}
+  constructor(
+    readonly path: string,
+    readonly run: RunResult,
+  ) {}
 
   write(): void {
     mkdirSync(dirname(this.path), { recursive: true })
@@ -26,21 +30,15 @@ export function newRunId(now = new Date()): string {
   return `${stamp}-${Math.random().toString(36).slice(2, 6)}`
 }
 
-export function planCases(o: ResolvedOptions, caseFilter?: (id: string) => boolean): CaseSpec[] {
-  const mechs = o.mechanisms.map(getMechanism)
-  const all = expandMatrix(mechs, o)
-  return caseFilter ? all.filter((c) => caseFilter(c.id)) : all
-}
-
 export interface Session {
   writer: ResultWriter
   specs: CaseSpec[]
 }
 
-export function startSession(runId: string, o: ResolvedOptions, env: Environment, specs: CaseSpec[], warnings: string[] = []): Session {
+export function startSession(runId: string, o: ResolvedOptions, env: Environment, specs: CaseSpec[], warnings: Warning[] = [], calibration?: HarnessCalibration): Session {
   const run: RunResult = {
     schema: RUN_SCHEMA,
-    context: { runId, startedAt: new Date().toISOString(), status: 'running', env, options: o, warnings },
+    context: { runId, startedAt: new Date().toISOString(), status: 'running', env, options: o, ...(calibration ? { calibration } : {}), warnings },
     cases: [],
   }
   const writer = new ResultWriter(o.out, run)
@@ -48,14 +46,25 @@ export function startSession(runId: string, o: ResolvedOptions, env: Environment
   return { writer, specs }
 }
 
+export interface SessionHooks {
+  executors: Executors
+  onCaseStart?(spec: CaseSpec, index: number, total: number): void
+  onCaseEnd?(result: CaseResult, index: number, total: number): void
+}
+
 /** Runs the cases in order, writing after each; an abort marks the running case and stops. */
-export async function runSession(s: Session, o: ResolvedOptions, hooks: RunHooks, signal: AbortSignal): Promise<RunResult> {
+export async function runSession(s: Session, o: ResolvedOptions, hooks: SessionHooks, signal: AbortSignal): Promise<RunResult> {
   const run = s.writer.run
   const total = s.specs.length
+  const canPinThreads = loadNative().ok
   for (const [i, spec] of s.specs.entries()) {
     if (signal.aborted) break
     hooks.onCaseStart?.(spec, i, total)
-    const result: CaseResult = await runCase(spec, o, run.context.env, hooks, signal)
+    const planned = planCase(spec, o, run.context.env, canPinThreads)
+    const result: CaseResult =
+      'skip' in planned
+        ? { ...spec, state: 'skipped', reason: planned.skip, repetitions: [], describe: {}, warnings: [], startedAt: new Date().toISOString() }
+        : await runCase(planned.plan, o, hooks.executors, run.context.calibration, signal)
     run.cases.push(result)
     s.writer.write()
     hooks.onCaseEnd?.(result, i, total)

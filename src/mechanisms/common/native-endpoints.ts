@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs'
 import { EAGAIN, type NativeApi } from '../../native/index.js'
 import type { AsyncEndpoint, SyncEndpoint } from '../types.js'
 import type { Waiter } from './ring.js'
+import { ipcError, PeerGoneError } from '../../core/errors.js'
+import { processGone } from '../../core/proc.js'
 
 /**
  * Endpoints built from the native helper's calls, shared by the mechanisms that
@@ -16,21 +17,6 @@ import type { Waiter } from './ring.js'
 
 /** How long a blocking wait sleeps before it checks that the peer is still there. */
 export const DEADLINE_MS = 500
-
-export class PeerGoneError extends Error {
-  readonly code = 'EPEERCLOSED'
-}
-
-/** True when `pid` has exited (or is a zombie nobody reaped yet, as when its parent is busy in a loop). */
-export function processGone(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
-    return state === 'Z' || state === 'X'
-  } catch {
-    return true
-  }
-}
 
 /** Throws when the peer process has gone; for thread peers (same pid) there is nothing to check. */
 export function checkPeer(peerPid: number | undefined): void {
@@ -101,7 +87,7 @@ export function blockingEndpoint(
 function checkLength(n: number, size: number, into: Uint8Array): Uint8Array {
   if (n === size) return into
   if (n === 0) throw new PeerGoneError('the peer closed its end (EOF)')
-  throw Object.assign(new Error(`received a ${n}-byte message, expected ${size}`), { code: 'ESHORT' })
+  throw ipcError('ESHORT', `received a ${n}-byte message, expected ${size}`)
 }
 
 /**

@@ -1,5 +1,6 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 import type { AsyncEndpoint, SyncEndpoint } from '../types.js'
+import { PeerGoneError } from '../../core/errors.js'
 
 /**
  * Endpoints over message-passing links that have no back-pressure of their own
@@ -83,7 +84,7 @@ export function portLink(port: MessagePort): Link {
       port.removeAllListeners('message')
       port.close()
     },
-    onGone: (cb) => port.once('close', () => cb(Object.assign(new Error('the peer went away (port closed)'), { code: 'EPEERCLOSED' }))),
+    onGone: (cb) => port.once('close', () => cb(new PeerGoneError('the peer went away (port closed)'))),
   }
 }
 

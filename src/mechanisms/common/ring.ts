@@ -1,5 +1,6 @@
 import type { AsyncEndpoint, SyncEndpoint } from '../types.js'
 import { HEADER_BYTES, Slot, type RingGeometry } from './ring-layout.js'
+import { ipcError } from '../../core/errors.js'
 
 /**
  * A single-producer single-consumer ring over shared memory (layout in
@@ -36,7 +37,7 @@ export class Ring {
   /** Untrusted peer: a counter pair that claims more than `slots` used is corruption, not an index to follow. */
   used(head: number, tail: number): number {
     const used = (tail - head) >>> 0
-    if (used > this.g.slots) throw Object.assign(new Error(`shared ring corrupted: ${used} messages claimed in ${this.g.slots} slots`), { code: 'ERINGCORRUPT' })
+    if (used > this.g.slots) throw ipcError('ERINGCORRUPT', `shared ring corrupted: ${used} messages claimed in ${this.g.slots} slots`)
     return used
   }
 
@@ -100,7 +101,7 @@ export function syncRingEndpoint(tx: Ring, rx: Ring, size: number, strategy: Rin
 /**
  * Event-loop endpoint: waits with `waiter.waitAsync` (Atomics.waitAsync, or a
  * native futex wait on a helper thread). A ref'd timer keeps the loop alive while
- * waiting, since a pending waitAsync does not (DESIGN §5). Each message is copied
+ * waiting, since a pending waitAsync does not. Each message is copied
  * out into a buffer of its own, as the event-loop paths of other mechanisms get.
  */
 export function asyncRingEndpoint(tx: Ring, rx: Ring, size: number, waiter: Waiter): AsyncEndpoint {

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net'
 import type { AsyncEndpoint } from '../types.js'
+import { PeerGoneError } from '../../core/errors.js'
 
 /**
  * An event-loop endpoint over a byte stream (net.Socket on a UDS, TCP socket, pipe
@@ -44,7 +45,7 @@ export function socketEndpoint(socket: Socket, sizeBytes: number, tx: Socket = s
     if (!closing) onError(err)
   })
   socket.on('end', () => {
-    if (!closing) onError(Object.assign(new Error('the peer closed the connection'), { code: 'EPEERCLOSED' }))
+    if (!closing) onError(new PeerGoneError('the peer closed the connection'))
   })
   if (tx !== socket) tx.on('error', (err) => !closing && onError(err))
 

@@ -1,5 +1,6 @@
-import type { Mechanism } from '../types.js'
+import type { MechanismImpl } from '../types.js'
 import { tcp } from '../tcp.js'
+import { ipcError } from '../../core/errors.js'
 
 /**
  * A mechanism for the harness's own tests (registered only when
@@ -11,24 +12,16 @@ type Behaviour = 'ok' | 'setup-throws' | 'open-b-throws' | 'b-crashes' | 'b-hang
 
 const behaviour = (): Behaviour => (process.env.IPCBENCH_FAKE ?? 'ok') as Behaviour
 
-export const fake: Mechanism = {
-  id: 'fake',
-  family: 'runtime',
-  summary: 'test-only: loopback TCP with injected failures',
-  modes: ['nonblocking'],
-  endpoints: ['process', 'thread'],
-  patterns: ['pingpong', 'stream'],
-  native: false,
-  async load() {
-    const inner = await tcp.load()
-    return {
+const inner = tcp
+
+export const fake: MechanismImpl = {
       async setup(ctx) {
-        if (behaviour() === 'setup-throws') throw Object.assign(new Error('fake setup failure'), { code: 'EFAKE', syscall: 'fake_setup' })
+        if (behaviour() === 'setup-throws') throw ipcError('EFAKE', 'fake setup failure', { syscall: 'fake_setup' })
         return inner.setup(ctx)
       },
       async openB(ctx) {
         const b = behaviour()
-        if (b === 'open-b-throws') throw Object.assign(new Error('fake open failure in side b'), { code: 'EFAKE' })
+        if (b === 'open-b-throws') throw ipcError('EFAKE', 'fake open failure in side b')
         const ep = await inner.openB(ctx)
         if (b === 'b-crashes' && ep.kind === 'async') {
           let n = 0
@@ -42,6 +35,4 @@ export const fake: Mechanism = {
         }
         return ep
       },
-    }
-  },
 }

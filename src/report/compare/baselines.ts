@@ -1,7 +1,8 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
-import { UsageError } from '../../cli/errors.js'
-import { DEFAULTS } from '../../harness/options.js'
+import { UsageError } from '../../core/errors.js'
+import { reasonOf } from '../../core/errors.js'
+import { RESULTS_DIR } from '../../core/paths.js'
 
 /**
  * Named baselines: copies of result files under results/baselines/<name>.json
@@ -12,7 +13,7 @@ import { DEFAULTS } from '../../harness/options.js'
 const NAME = /^[A-Za-z0-9._-]+$/
 
 export function baselinesDir(): string {
-  return resolve(DEFAULTS.resultsDir, 'baselines')
+  return resolve(RESULTS_DIR, 'baselines')
 }
 
 /** The name becomes a file name: no separators, nothing a shell or a path could misread. */
@@ -46,7 +47,7 @@ export function saveBaseline(resultFile: string, name: string): string {
     renameSync(tmp, dest)
   } catch (err) {
     // The run itself succeeded and is saved; this is a runtime failure (exit 1), not a usage error.
-    throw new Error(`--save-baseline: cannot write ${dest} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the result itself is in ${resultFile}`)
+    throw new Error(`--save-baseline: cannot write ${dest} (${reasonOf(err)}); the result itself is in ${resultFile}`, { cause: err })
   }
   return dest
 }

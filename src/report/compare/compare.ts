@@ -1,7 +1,7 @@
-import { UsageError } from '../../cli/errors.js'
-import type { CaseResult, Pattern, RunResult } from '../../types.js'
+import { UsageError } from '../../core/errors.js'
+import type { CaseResult, Pattern, RunResult } from '../../core/result.js'
 import { describeDifference, environmentDifferences, softWarnings, type EnvDifference } from './environment.js'
-import { bootstrapRatioOfMedians, hashSeed, mannWhitneyU, median, minAttainableP, repetitionsNeeded } from './stats.js'
+import { bootstrapRatioOfMedians, hashSeed, mannWhitneyU, median, minAttainableP, repetitionsNeeded } from '../../core/inference.js'
 
 /**
  * Two runs in, one verdict per case out. A case is `regressed` only when both tests
@@ -138,12 +138,8 @@ export function compare(base: RunResult, current: RunResult, opts: Partial<Compa
     }
     if (b.state !== 'completed' || c.state !== 'completed') {
       // Skipped in both (a host limit, say) is expected; the reason was shown by the runs themselves.
-      const which =
-        b.state === c.state
-          ? `${b.state} in both runs`
-          : b.state !== 'completed'
-            ? `${b.state} in ${labels.base}${b.reason ? ` (${b.reason})` : ''}`
-            : `${c.state} in ${labels.current}${c.reason ? ` (${c.reason})` : ''}`
+      const why = (x: CaseResult, label: string): string => `${x.state} in ${label}${x.state !== 'completed' && x.reason ? ` (${x.reason})` : ''}`
+      const which = b.state === c.state ? `${b.state} in both runs` : b.state !== 'completed' ? why(b, labels.base) : why(c, labels.current)
       notCompared.push({ id: b.id, kind: 'state', reason: which })
       continue
     }

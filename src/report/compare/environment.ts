@@ -1,4 +1,4 @@
-import type { RunResult } from '../../types.js'
+import type { RunResult } from '../../core/result.js'
 
 /**
  * Whether two runs can be compared at all. A different CPU, kernel, Node major,
@@ -46,7 +46,7 @@ export function softWarnings(base: RunResult, current: RunResult): string[] {
   if (b.options?.durationMs !== c.options?.durationMs) w.push(`measured time per repetition differs: ${b.options?.durationMs} ms vs ${c.options?.durationMs} ms`)
   for (const [label, ctx] of [['base', b], ['current', c]] as const) {
     if (ctx.status !== 'finished') w.push(`the ${label} run did not finish (status "${ctx.status}"); its missing cases show as removed or added`)
-    for (const note of ctx.warnings ?? []) if (/busy host|governor/.test(note)) w.push(`${label} run: ${note}`)
+    for (const note of ctx.warnings ?? []) if (note.code === 'busy-host' || note.code === 'cpu-governor') w.push(`${label} run: ${note.message}`)
   }
   return w
 }

@@ -1,5 +1,5 @@
-import type { CaseResult, RunResult } from '../../types.js'
-import { median } from './stats.js'
+import type { CaseResult, RunResult } from '../../core/result.js'
+import { median } from '../../core/inference.js'
 
 /**
  * Exports of ONE run (the current one) for trend-tracking services. They share one

@@ -1,4 +1,4 @@
-import { UsageError } from '../../cli/errors.js'
+import { UsageError } from '../../core/errors.js'
 import { COMPARE_DEFAULTS, type CompareOptions, type MetricChoice } from './compare.js'
 import { EXPORT_KINDS, type ExportKind } from './exports.js'
 

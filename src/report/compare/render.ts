@@ -1,5 +1,5 @@
 import Table from 'cli-table3'
-import { formatBytesPerSec, formatNs } from '../../util/units.js'
+import { formatBytesPerSec, formatNs } from '../../core/units.js'
 import { formatP, type CaseComparison, type Comparison, type RunSummary } from './compare.js'
 
 /**

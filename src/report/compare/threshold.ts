@@ -1,5 +1,5 @@
 import Table from 'cli-table3'
-import type { RunResult } from '../../types.js'
+import type { RunResult } from '../../core/result.js'
 import { compare, type CompareOptions } from './compare.js'
 
 /**

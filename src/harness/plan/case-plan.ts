@@ -1,0 +1,59 @@
+import type { CaseSpec, Environment, ResolvedOptions } from '../../core/result.js'
+import { MIN_MESSAGE_BYTES, wireBytes } from '../../core/wire.js'
+import { warning, type Warning } from '../../core/warnings.js'
+import { getMechanism } from '../../mechanisms/registry.js'
+import type { LoopPlan, PlacementPlan } from '../case/protocol.js'
+import { planPlacement } from './placement.js'
+
+/**
+ * One case's plan, made once and handed to every executor of its repetitions (the
+ * Node peers and the C floor alike), so both run the same size, warm-up, time bound
+ * and placement.
+ */
+export interface CasePlan {
+  spec: CaseSpec
+  loop: LoopPlan
+  placement: PlacementPlan
+  timeoutMs: number
+  /** What the plan could not do as asked (placement), for the result. */
+  warnings: Warning[]
+}
+
+export type PlanOutcome = { plan: CasePlan } | { skip: string }
+
+export function planCase(spec: CaseSpec, o: ResolvedOptions, env: Environment, canPinThreads: boolean): PlanOutcome {
+  const reason = skipReason(spec, env)
+  if (reason) return { skip: reason }
+  const placement = planPlacement(spec, o.pin, env.host.cpusAllowed, canPinThreads)
+  if ('skip' in placement) return placement
+  const sizeBytes = wireBytes(spec.sizeBytes)
+  return {
+    plan: {
+      spec,
+      loop: { sizeBytes, warmup: warmupFor(o.warmup, spec.sizeBytes), durationMs: o.durationMs, maxMessages: o.maxMessages },
+      placement: { requested: o.pin, applied: placement.applied, cpuA: placement.cpuA, cpuB: placement.cpuB },
+      timeoutMs: o.timeoutMs,
+      warnings: placement.warning ? [warning('placement', placement.warning)] : [],
+    },
+  }
+}
+
+/** Why a case cannot run on this host, before anything starts; undefined when it can. */
+export function skipReason(spec: CaseSpec, env: Environment): string | undefined {
+  const mech = getMechanism(spec.mechanism)
+  if (mech.native && !env.native.addon.loaded) return `native helper not built (${env.native.addon.reason ?? 'unknown reason'})`
+  if (mech.fixedSizeBytes === undefined && spec.sizeBytes < MIN_MESSAGE_BYTES) return `messages need at least ${MIN_MESSAGE_BYTES} bytes`
+  const limit = mech.maxMessage?.(env.limits)
+  if (limit && spec.sizeBytes > limit.bytes) {
+    return `message size ${spec.sizeBytes} exceeds ${limit.limit}; ${limit.fix}`
+  }
+  return mech.skipCase?.(spec)
+}
+
+/**
+ * Warm-up is a count, capped at 16 MiB of traffic: 500 round trips of 1 MiB would
+ * spend half a second warming a path that is warm after a few dozen.
+ */
+export function warmupFor(warmup: number, sizeBytes: number): number {
+  return Math.min(warmup, Math.max(16, Math.floor((16 * 1024 * 1024) / Math.max(1, sizeBytes))))
+}

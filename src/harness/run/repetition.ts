@@ -1,0 +1,46 @@
+import { existsSync, readFileSync } from 'node:fs'
+import type { RepetitionResult, SideCost } from '../../core/result.js'
+import { summarizeNs } from '../../core/stats.js'
+import type { RepReport, SideUsage } from '../case/protocol.js'
+import type { CasePlan } from '../plan/case-plan.js'
+
+/**
+ * One repetition's figures from what its executor reported, the same for the Node
+ * peers and the C floor (both report the RepReport shape).
+ */
+export function buildRepetition(plan: CasePlan, index: number, r: RepReport, samples: Float64Array): RepetitionResult {
+  const { spec, placement } = plan
+  const rep: RepetitionResult = {
+    index,
+    messages: r.messages,
+    elapsedNs: r.elapsedNs,
+    batch: r.batch,
+    cpu: { a: perMessage(r.costA, r.messages), b: perMessage(r.costB, r.messages) },
+    placement: { requested: placement.requested, applied: placement.applied, cpusA: r.cpusA, cpusB: r.cpusB },
+  }
+  if (spec.pattern === 'pingpong' && samples.length > 0) rep.latencyNs = summarizeNs(samples)
+  if (spec.pattern === 'stream' && r.elapsedNs > 0) {
+    const seconds = r.elapsedNs / 1e9
+    rep.throughput = { bytesPerSec: (r.messages * spec.sizeBytes) / seconds, msgsPerSec: r.messages / seconds }
+  }
+  return rep
+}
+
+function perMessage(u: SideUsage, messages: number): SideCost {
+  const n = Math.max(1, messages)
+  return {
+    userUsPerMsg: u.userUs / n,
+    sysUsPerMsg: u.sysUs / n,
+    voluntaryCtxPerMsg: u.voluntaryCtx / n,
+    involuntaryCtxPerMsg: u.involuntaryCtx / n,
+    scope: u.scope,
+  }
+}
+
+/** The first `count` samples a side wrote (little-endian float64 ns); none when it wrote no file. */
+export function readSamples(path: string, count: number): Float64Array {
+  if (!existsSync(path)) return new Float64Array(0)
+  const bytes = readFileSync(path)
+  const n = Math.min(count, Math.floor(bytes.byteLength / 8))
+  return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + n * 8))
+}

@@ -5,7 +5,7 @@
 // times in both placements (both ends on CPU 0; unpinned), printing the means and
 // their ratio. Usage: npm run bench:floor [-- ROUNDS]
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'

@@ -10,7 +10,7 @@ import type { ErrorReport, RepReport } from '../case/protocol.js'
 import { LEDGER, removeSysvFromLedger } from '../host/cleanup.js'
 import type { CasePlan } from '../plan/case-plan.js'
 import type { RepetitionExecutor, RepOutcome } from './executor.js'
-import { buildRepetition, readSamples } from './repetition.js'
+import { buildRepetition, readSamples, reportWarnings } from './repetition.js'
 
 type FloorReply = RepReport | ErrorReport | { type: 'skipped'; reason: string }
 type FloorList = Map<string, { modes: string[]; endpoints: string[] }>
@@ -51,7 +51,7 @@ async function runOnce(path: string, plan: CasePlan, repetition: number): Promis
     if (reply.type === 'skipped') return { ok: false, state: 'skipped', error: { message: reply.reason } }
     if (reply.type === 'error') return { ok: false, state: 'errored', error: { ...reply, message: `C floor${reply.side === 'b' ? ' (side b)' : ''}: ${reply.message}` } }
     const samples = readSamples(samplesPath, reply.sampleCount)
-    return { ok: true, rep: buildRepetition(plan, repetition, reply, samples), samples, describe: reply.describe, warnings: [] }
+    return { ok: true, rep: buildRepetition(plan, repetition, reply, samples), samples, describe: reply.describe, warnings: reportWarnings(reply) }
   } finally {
     // A floor killed by the time-out could not remove its System V queue; its ledger names it.
     const ledger = join(dir, LEDGER)

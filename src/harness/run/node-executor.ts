@@ -4,12 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ownedPrefix } from '../../core/paths.js'
-import { warning } from '../../core/warnings.js'
 import { CASE_ENTRY, type CaseProcessReply, type RepReport, type RepTask } from '../case/protocol.js'
 import { cleanStale } from '../host/cleanup.js'
 import type { CasePlan } from '../plan/case-plan.js'
 import type { RepetitionExecutor, RepOutcome } from './executor.js'
-import { buildRepetition, readSamples } from './repetition.js'
+import { buildRepetition, readSamples, reportWarnings } from './repetition.js'
 
 /**
  * The Node executor: each repetition in a fresh case process (side a), which starts
@@ -100,6 +99,5 @@ function runInCaseProcess(plan: CasePlan, task: RepTask, signal?: AbortSignal): 
 
 function toOutcome(plan: CasePlan, task: RepTask, r: RepReport): RepOutcome {
   const samples = readSamples(task.samplesPath, r.sampleCount)
-  const warnings = r.countMismatch ? [warning('count-mismatch', `sender counted ${r.countMismatch.sent} messages, receiver ${r.countMismatch.received}`)] : []
-  return { ok: true, samples, describe: r.describe, warnings, rep: buildRepetition(plan, task.repetition, r, samples) }
+  return { ok: true, samples, describe: r.describe, warnings: reportWarnings(r), rep: buildRepetition(plan, task.repetition, r, samples) }
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import type { RepetitionResult, SideCost } from '../../core/result.js'
 import { summarizeNs } from '../../core/stats.js'
+import { warning, type Warning } from '../../core/warnings.js'
 import type { RepReport, SideUsage } from '../case/protocol.js'
 import type { CasePlan } from '../plan/case-plan.js'
 
@@ -43,4 +44,9 @@ export function readSamples(path: string, count: number): Float64Array {
   const bytes = readFileSync(path)
   const n = Math.min(count, Math.floor(bytes.byteLength / 8))
   return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + n * 8))
+}
+
+/** What a report says that does not end the repetition, as warnings. */
+export function reportWarnings(r: RepReport): Warning[] {
+  return r.countMismatch ? [warning('count-mismatch', `sender counted ${r.countMismatch.sent} messages, receiver ${r.countMismatch.received}`)] : []
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { Ring } from '../src/mechanisms/common/ring.js'
-import { ringGeometry, Slot } from '../src/mechanisms/common/ring-layout.js'
+import { ringGeometry, Header } from '../src/mechanisms/common/ring-layout.js'
 import { syncRingEndpoint } from '../src/mechanisms/common/ring.js'
 import { loadNative } from '../src/native/index.js'
 import type { RunResult } from '../src/core/result.js'
@@ -177,10 +177,10 @@ describe('security: a hostile peer', () => {
     const noWait = { wait() {}, wake() {} }
     const ep = syncRingEndpoint(tx, rx, 64, 'spin', noWait)
     // The peer claims 1000 messages in a ring of 64 slots.
-    Atomics.store(rx.i32, Slot.TAIL, 1000)
+    Atomics.store(rx.i32, Header.TAIL, 1000)
     expect(() => ep.recv(new Uint8Array(64))).toThrow(expect.objectContaining({ code: 'ERINGCORRUPT' }))
     // And claims to have consumed messages we never produced.
-    Atomics.store(tx.i32, Slot.HEAD, 5)
+    Atomics.store(tx.i32, Header.HEAD, 5)
     expect(() => ep.send(new Uint8Array(64))).toThrow(expect.objectContaining({ code: 'ERINGCORRUPT' }))
   })
 

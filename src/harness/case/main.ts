@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     return
   }
   if (!process.send) {
-    process.stderr.write('ipcbench peer: started without an IPC channel (this is an internal entry point; use the ipcbench command)\n')
+    process.stderr.write('ipcbench case process: started without an IPC channel (this is an internal entry point; use the ipcbench command)\n')
     process.exit(2)
   }
   const reply = (m: CaseProcessReply): void => void process.send!(m, () => process.disconnect())
@@ -47,6 +47,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`ipcbench peer: ${(err as Error).stack ?? String(err)}\n`)
+  process.stderr.write(`ipcbench case process: ${(err as Error).stack ?? String(err)}\n`)
   process.exit(1)
 })

@@ -3,6 +3,7 @@ import type { AsyncEndpoint, SyncEndpoint } from '../types.js'
 import type { Waiter } from './ring.js'
 import { ipcError, PeerGoneError } from '../../core/errors.js'
 import { processGone } from '../../core/proc.js'
+import { Outbox } from './outbox.js'
 
 /**
  * Endpoints built from the native helper's calls, shared by the mechanisms that
@@ -97,40 +98,30 @@ function checkLength(n: number, size: number, into: Uint8Array): Uint8Array {
 export function pollingEndpoint(api: NativeApi, calls: MessageCalls, rxFd: number, txFd: number): AsyncEndpoint {
   const cancel = api.eventfd(0, true)
   let pending = 0
-  let closed = false
-  let onMessage: (m: Uint8Array) => void = () => {}
-  let onDrain: () => void = () => {}
-  let onError: (e: Error) => void = () => {}
-  const backlog: Array<{ buf: Uint8Array; release?: () => void }> = []
-  let waitingToSend = false
+  const out = new Outbox(calls.trySend, (then) => poll(txFd, 'out', then))
 
   const poll = (fd: number, dir: 'in' | 'out', then: () => void): void => {
     pending++
     api.pollAsync(fd, dir, 1000, cancel).then(
       (revents) => {
         pending--
-        if (closed) return release()
+        if (out.closed) return closeCancel()
         if (revents >= 0) then()
       },
       (e: Error) => {
         pending--
-        if (!closed) onError(e)
-        else release()
+        if (!out.closed) out.onError(e)
+        else closeCancel()
       },
     )
   }
-  const release = (): void => {
-    if (pending === 0) {
-      try {
-        api.close(cancel)
-      } catch {
-        // closed already
-      }
-    }
+  // A poll still pending on a pool thread watches the eventfd, so only the last one to return may close it.
+  const closeCancel = (): void => {
+    if (pending === 0) safeClose(api, cancel)
   }
   const receive = (): void => {
     try {
-      while (!closed) {
+      while (!out.closed) {
         const into = new Uint8Array(calls.size)
         const n = calls.tryRecv(into)
         if (n < 0) {
@@ -138,59 +129,21 @@ export function pollingEndpoint(api: NativeApi, calls: MessageCalls, rxFd: numbe
           poll(rxFd, 'in', receive)
           return
         }
-        onMessage(checkLength(n, calls.size, into))
+        out.onMessage(checkLength(n, calls.size, into))
       }
     } catch (e) {
-      onError(e as Error)
-    }
-  }
-  const flush = (): void => {
-    try {
-      while (backlog.length > 0 && calls.trySend(backlog[0].buf)) backlog.shift()!.release?.()
-      if (backlog.length === 0) {
-        onDrain()
-        return
-      }
-      if (waitingToSend) return
-      waitingToSend = true
-      poll(txFd, 'out', () => {
-        waitingToSend = false
-        flush()
-      })
-    } catch (e) {
-      onError(e as Error)
+      out.onError(e as Error)
     }
   }
   queueMicrotask(receive)
-  return {
-    kind: 'async',
-    send(buf, done) {
-      if (backlog.length === 0 && calls.trySend(buf)) {
-        done?.()
-        return true
-      }
-      backlog.push({ buf, release: done })
-      flush()
-      return false
-    },
-    onMessage: (cb) => {
-      onMessage = cb
-    },
-    onDrain: (cb) => {
-      onDrain = cb
-    },
-    onError: (cb) => {
-      onError = cb
-    },
-    close() {
-      if (closed) return
-      closed = true
-      // Wakes every pending poll; the last one to return closes the eventfd.
-      api.write(cancel, new Uint8Array(new BigUint64Array([1n]).buffer), 0, 8)
-      release()
-      calls.close()
-    },
-  }
+  return out.endpoint(() => {
+    if (out.closed) return
+    out.closed = true
+    // Wakes every pending poll; the last one to return closes the eventfd.
+    api.write(cancel, new Uint8Array(new BigUint64Array([1n]).buffer), 0, 8)
+    closeCancel()
+    calls.close()
+  })
 }
 
 /**

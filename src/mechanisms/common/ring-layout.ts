@@ -10,8 +10,8 @@
  */
 export const CACHE_LINE = 64
 
-/** Int32 indices of the header words (byte offset / 4). */
-export const Slot = {
+/** Int32 indices of the ring header's words (byte offset / 4); the message slots follow the header. */
+export const Header = {
   /** Messages consumed; written only by the consumer. */
   HEAD: 0 / 4,
   /** Messages produced; written only by the producer, after the slot's bytes. */

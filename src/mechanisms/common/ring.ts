@@ -1,6 +1,7 @@
 import type { AsyncEndpoint, SyncEndpoint } from '../types.js'
-import { HEADER_BYTES, Slot, type RingGeometry } from './ring-layout.js'
+import { HEADER_BYTES, Header, type RingGeometry } from './ring-layout.js'
 import { ipcError } from '../../core/errors.js'
+import { Outbox } from './outbox.js'
 
 /**
  * A single-producer single-consumer ring over shared memory (layout in
@@ -57,8 +58,8 @@ export type RingStrategy = 'sleep' | 'spin'
 export function syncRingEndpoint(tx: Ring, rx: Ring, size: number, strategy: RingStrategy, waiter: Waiter): SyncEndpoint {
   const txi = tx.i32
   const rxi = rx.i32
-  let tail = Atomics.load(txi, Slot.TAIL)
-  let head = Atomics.load(rxi, Slot.HEAD)
+  let tail = Atomics.load(txi, Header.TAIL)
+  let head = Atomics.load(rxi, Header.HEAD)
   const sleep = strategy === 'sleep'
   const rxSlots = rx.slotViews(size)
   const slots = rx.g.slots
@@ -66,32 +67,32 @@ export function syncRingEndpoint(tx: Ring, rx: Ring, size: number, strategy: Rin
     kind: 'sync',
     send(buf) {
       // Wait for a free slot.
-      while (tx.used(Atomics.load(txi, Slot.HEAD), tail) >= tx.g.slots) {
+      while (tx.used(Atomics.load(txi, Header.HEAD), tail) >= tx.g.slots) {
         if (sleep) {
-          const seenHead = Atomics.load(txi, Slot.HEAD)
-          Atomics.store(txi, Slot.PRODUCER_WAITING, 1)
-          if (tx.used(Atomics.load(txi, Slot.HEAD), tail) >= tx.g.slots) waiter.wait(txi, Slot.HEAD, seenHead)
-          Atomics.store(txi, Slot.PRODUCER_WAITING, 0)
+          const seenHead = Atomics.load(txi, Header.HEAD)
+          Atomics.store(txi, Header.PRODUCER_WAITING, 1)
+          if (tx.used(Atomics.load(txi, Header.HEAD), tail) >= tx.g.slots) waiter.wait(txi, Header.HEAD, seenHead)
+          Atomics.store(txi, Header.PRODUCER_WAITING, 0)
         } else atomicsPause()
       }
       tx.bytes.set(buf, tx.slotOffset(tail))
       tail = (tail + 1) | 0
-      Atomics.store(txi, Slot.TAIL, tail)
-      if (sleep && Atomics.load(txi, Slot.CONSUMER_WAITING) !== 0) waiter.wake(txi, Slot.TAIL)
+      Atomics.store(txi, Header.TAIL, tail)
+      if (sleep && Atomics.load(txi, Header.CONSUMER_WAITING) !== 0) waiter.wake(txi, Header.TAIL)
     },
     recv(into) {
-      while (Atomics.load(rxi, Slot.TAIL) === head) {
+      while (Atomics.load(rxi, Header.TAIL) === head) {
         if (sleep) {
-          Atomics.store(rxi, Slot.CONSUMER_WAITING, 1)
-          if (Atomics.load(rxi, Slot.TAIL) === head) waiter.wait(rxi, Slot.TAIL, head)
-          Atomics.store(rxi, Slot.CONSUMER_WAITING, 0)
+          Atomics.store(rxi, Header.CONSUMER_WAITING, 1)
+          if (Atomics.load(rxi, Header.TAIL) === head) waiter.wait(rxi, Header.TAIL, head)
+          Atomics.store(rxi, Header.CONSUMER_WAITING, 0)
         } else atomicsPause()
       }
-      rx.used(head, Atomics.load(rxi, Slot.TAIL))
+      rx.used(head, Atomics.load(rxi, Header.TAIL))
       into.set(rxSlots[(head >>> 0) % slots])
       head = (head + 1) | 0
-      Atomics.store(rxi, Slot.HEAD, head)
-      if (sleep && Atomics.load(rxi, Slot.PRODUCER_WAITING) !== 0) waiter.wake(rxi, Slot.HEAD)
+      Atomics.store(rxi, Header.HEAD, head)
+      if (sleep && Atomics.load(rxi, Header.PRODUCER_WAITING) !== 0) waiter.wake(rxi, Header.HEAD)
       return into
     },
     close() {},
@@ -109,105 +110,67 @@ export function asyncRingEndpoint(tx: Ring, rx: Ring, size: number, waiter: Wait
   const waitAsync = waiter.waitAsync.bind(waiter)
   const txi = tx.i32
   const rxi = rx.i32
-  let tail = Atomics.load(txi, Slot.TAIL)
-  let head = Atomics.load(rxi, Slot.HEAD)
-  let onMessage: (m: Uint8Array) => void = () => {}
-  let onDrain: () => void = () => {}
-  let onError: (e: Error) => void = () => {}
-  let closed = false
+  let tail = Atomics.load(txi, Header.TAIL)
+  let head = Atomics.load(rxi, Header.HEAD)
   const keepAlive = setInterval(() => {}, 1 << 30)
-  const backlog: Array<{ buf: Uint8Array; release?: () => void }> = []
-  let waitingForSpace = false
 
-  const put = (buf: Uint8Array): void => {
+  const trySend = (buf: Uint8Array): boolean => {
+    if (tx.used(Atomics.load(txi, Header.HEAD), tail) >= tx.g.slots) return false
     tx.bytes.set(buf, tx.slotOffset(tail))
     tail = (tail + 1) | 0
-    Atomics.store(txi, Slot.TAIL, tail)
-    if (Atomics.load(txi, Slot.CONSUMER_WAITING) !== 0) waiter.wake(txi, Slot.TAIL)
+    Atomics.store(txi, Header.TAIL, tail)
+    if (Atomics.load(txi, Header.CONSUMER_WAITING) !== 0) waiter.wake(txi, Header.TAIL)
+    return true
   }
-  const full = (): boolean => tx.used(Atomics.load(txi, Slot.HEAD), tail) >= tx.g.slots
-
-  const flush = (): void => {
-    while (backlog.length > 0 && !full()) {
-      const { buf, release } = backlog.shift()!
-      put(buf)
-      release?.()
-    }
-    if (backlog.length === 0) {
-      onDrain()
-      return
-    }
-    if (waitingForSpace) return
-    waitingForSpace = true
-    const seenHead = Atomics.load(txi, Slot.HEAD)
-    Atomics.store(txi, Slot.PRODUCER_WAITING, 1)
+  const waitForRoom = (then: () => void): void => {
+    const seenHead = Atomics.load(txi, Header.HEAD)
+    Atomics.store(txi, Header.PRODUCER_WAITING, 1)
     const again = (): void => {
-      waitingForSpace = false
-      Atomics.store(txi, Slot.PRODUCER_WAITING, 0)
-      if (!closed) flush()
+      Atomics.store(txi, Header.PRODUCER_WAITING, 0)
+      then()
     }
-    if (Atomics.load(txi, Slot.HEAD) !== seenHead) again()
-    else waitAsync(txi, Slot.HEAD, seenHead).then(again, (e: Error) => onError(e))
+    // The consumer may have taken a message before it could see the flag: then it will not wake us.
+    if (Atomics.load(txi, Header.HEAD) !== seenHead) again()
+    else waitAsync(txi, Header.HEAD, seenHead).then(again, out.fail)
   }
+  const out = new Outbox(trySend, waitForRoom)
 
   const drain = (): void => {
-    if (closed) return
+    if (out.closed) return
     try {
-      let tailNow = Atomics.load(rxi, Slot.TAIL)
+      let tailNow = Atomics.load(rxi, Header.TAIL)
       while (tailNow !== head) {
         rx.used(head, tailNow)
         const off = rx.slotOffset(head)
         const msg = rx.bytes.slice(off, off + size)
         head = (head + 1) | 0
-        Atomics.store(rxi, Slot.HEAD, head)
-        if (Atomics.load(rxi, Slot.PRODUCER_WAITING) !== 0) waiter.wake(rxi, Slot.HEAD)
-        onMessage(msg)
-        if (closed) return
-        tailNow = Atomics.load(rxi, Slot.TAIL)
+        Atomics.store(rxi, Header.HEAD, head)
+        if (Atomics.load(rxi, Header.PRODUCER_WAITING) !== 0) waiter.wake(rxi, Header.HEAD)
+        out.onMessage(msg)
+        if (out.closed) return
+        tailNow = Atomics.load(rxi, Header.TAIL)
       }
-      Atomics.store(rxi, Slot.CONSUMER_WAITING, 1)
-      if (Atomics.load(rxi, Slot.TAIL) !== head) {
-        Atomics.store(rxi, Slot.CONSUMER_WAITING, 0)
+      Atomics.store(rxi, Header.CONSUMER_WAITING, 1)
+      if (Atomics.load(rxi, Header.TAIL) !== head) {
+        Atomics.store(rxi, Header.CONSUMER_WAITING, 0)
         queueMicrotask(drain)
         return
       }
-      waitAsync(rxi, Slot.TAIL, head).then(() => {
-        Atomics.store(rxi, Slot.CONSUMER_WAITING, 0)
+      waitAsync(rxi, Header.TAIL, head).then(() => {
+        Atomics.store(rxi, Header.CONSUMER_WAITING, 0)
         drain()
-      }, (e: Error) => onError(e))
+      }, out.fail)
     } catch (e) {
-      onError(e as Error)
+      out.onError(e as Error)
     }
   }
   queueMicrotask(drain)
 
-  return {
-    kind: 'async',
-    send(buf, release) {
-      if (backlog.length === 0 && !full()) {
-        put(buf)
-        release?.()
-        return true
-      }
-      backlog.push({ buf, release })
-      flush()
-      return false
-    },
-    onMessage: (cb) => {
-      onMessage = cb
-    },
-    onDrain: (cb) => {
-      onDrain = cb
-    },
-    onError: (cb) => {
-      onError = cb
-    },
-    close() {
-      closed = true
-      clearInterval(keepAlive)
-      // A wait still pending on a helper thread (futex) returns now instead of at its deadline.
-      waiter.wake(rxi, Slot.TAIL)
-      waiter.wake(txi, Slot.HEAD)
-    },
-  }
+  return out.endpoint(() => {
+    out.closed = true
+    clearInterval(keepAlive)
+    // A wait still pending on a helper thread (futex) returns now instead of at its deadline.
+    waiter.wake(rxi, Header.TAIL)
+    waiter.wake(txi, Header.HEAD)
+  })
 }

@@ -1,6 +1,4 @@
 import type { Command } from 'commander'
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
 import { loadRun } from '../report/load.js'
 import { compare } from '../report/compare/compare.js'
 import { calibrate, renderCalibration } from '../report/compare/threshold.js'
@@ -10,6 +8,7 @@ import { parseExport, resolveCompareOptions, type RawCompareOptions } from '../r
 import { renderCompareJson, renderCompareMarkdown, renderCompareTable } from '../report/compare/render.js'
 import { ExitCode, UsageError } from '../core/errors.js'
 import { useColor } from './color.js'
+import { writeOutputFile } from './output.js'
 
 /**
  * `ipcbench compare BASE.json CURRENT.json` / `compare --baseline NAME CURRENT.json`
@@ -82,21 +81,12 @@ async function compareCommand(files: string[], flags: CompareFlags): Promise<voi
 
   // Phase 3: every requested output, then the exit code.
   process.stdout.write(renderCompareTable(cmp, { color: useColor(process.stdout) }) + '\n')
-  if (flags.markdown) writeOutput('--markdown', flags.markdown, renderCompareMarkdown(cmp))
-  if (flags.json) writeOutput('--json', flags.json, renderCompareJson(cmp))
-  for (const e of exports) writeOutput('--export', e.file, JSON.stringify(buildExport(e.kind, current), null, 2) + '\n')
+  if (flags.markdown) writeOutputFile('--markdown', flags.markdown, renderCompareMarkdown(cmp))
+  if (flags.json) writeOutputFile('--json', flags.json, renderCompareJson(cmp))
+  for (const e of exports) writeOutputFile('--export', e.file, JSON.stringify(buildExport(e.kind, current), null, 2) + '\n')
 
   const regressed = cmp.cases.filter((c) => c.verdict === 'regressed')
   if (regressed.length > 0 && flags.failOnRegression) {
     throw new ExitCode(1, `${regressed.length} case(s) regressed (--fail-on-regression): ${regressed.map((c) => c.id).join(', ')}`)
-  }
-}
-
-function writeOutput(option: string, file: string, text: string): void {
-  try {
-    mkdirSync(dirname(file), { recursive: true })
-    writeFileSync(file, text)
-  } catch (err) {
-    throw new UsageError(`${option}: cannot write ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose another file`)
   }
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { accessSync, constants, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { buildCharts } from '../report/charts.js'
 import { htmlFromCharts, renderHtmlReport } from '../report/html.js'
@@ -9,7 +9,7 @@ import { renderCharts } from '../report/render.js'
 import { renderTables } from '../report/table.js'
 import type { RunResult } from '../core/result.js'
 import { useColor } from './color.js'
-import { UsageError } from '../core/errors.js'
+import { checkWritableDir, checkWritableFile, makeDirs, writeOutputFile } from './output.js'
 
 interface ReportFlags {
   html?: string
@@ -52,67 +52,21 @@ async function writeReports(runs: RunResult[], flags: ReportFlags): Promise<stri
     for (const c of charts) {
       if (!c.svg) continue
       const path = join(flags.svg, `${c.id}.svg`)
-      write('--svg', path, c.svg)
+      writeOutputFile('--svg', path, c.svg)
       written.push(path)
       // Links in the markdown are relative to the markdown file, so the pair can move together.
       svgLinks[c.id] = flags.markdown ? relative(dirname(flags.markdown), path).split('\\').join('/') : path
     }
   }
   if (flags.markdown) {
-    write('--markdown', flags.markdown, renderMarkdown(runs, { svgLinks }))
+    writeOutputFile('--markdown', flags.markdown, renderMarkdown(runs, { svgLinks }))
     written.push(flags.markdown)
   }
   if (flags.html) {
-    write('--html', flags.html, htmlFromCharts(runs, charts))
+    writeOutputFile('--html', flags.html, htmlFromCharts(runs, charts))
     written.push(flags.html)
   }
   return written
-}
-
-/**
- * `mkdir -p` one level at a time: Node's `mkdirSync(…, { recursive: true })` never
- * returns for a path under /proc (it retries ENOENT forever), where this fails at once.
- */
-function makeDirs(dir: string): void {
-  const missing: string[] = []
-  for (let d = dir; !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.unshift(d)
-  for (const d of missing) mkdirSync(d)
-}
-
-const reasonOf = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? (err as Error).message
-
-function write(option: string, path: string, text: string): void {
-  try {
-    writeFileSync(path, text)
-  } catch (err) {
-    throw new UsageError(`${option}: cannot write ${path} (${reasonOf(err)}); choose a writable place`)
-  }
-}
-
-function checkWritableDir(option: string, dir: string): void {
-  try {
-    makeDirs(dir)
-    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' })
-    accessSync(dir, constants.W_OK)
-  } catch (err) {
-    throw new UsageError(`${option}: cannot write to ${dir} (${reasonOf(err)}); choose a writable directory`)
-  }
-}
-
-function checkWritableFile(option: string, path: string): void {
-  let isDir = false
-  try {
-    isDir = statSync(path).isDirectory()
-  } catch {
-    // Not there yet: its directory decides.
-  }
-  if (isDir) throw new UsageError(`${option}: ${path} is a directory; give a file name`)
-  try {
-    makeDirs(dirname(path))
-    accessSync(dirname(path), constants.W_OK)
-  } catch (err) {
-    throw new UsageError(`${option}: cannot write ${path} (${reasonOf(err)}); choose a writable place`)
-  }
 }
 
 /** The full HTML report of one run (used by `ipcbench run --html` and `all`). */

@@ -57,3 +57,8 @@ export function formatRate(perSec: number | undefined): string {
   if (perSec >= 1e3) return `${(perSec / 1e3).toFixed(1)}k/s`
   return `${perSec.toFixed(0)}/s`
 }
+
+/** A ratio as a signed change: 1.123 → `+12.3%`, 0.96 → `-4.0%`, 1 → `+0.0%`. */
+export function formatSignedPct(ratio: number): string {
+  return `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`
+}

@@ -124,193 +124,213 @@ function pickSizes<R extends Row>(rows: R[]): { pick: (r: R) => boolean; label: 
   return { pick: (r) => byMech.get(mechanismLabel(r.c)) === r.c.sizeBytes, label: formatSizeBytes(preferred), exceptions }
 }
 
-export function buildCharts(runs: RunResult[]): ChartEntry[] {
+/** What every chart draws from, worked out once per set of runs. */
+interface ChartContext {
+  runs: RunResult[]
+  labels: string[]
+  multi: boolean
+  /** One colour per mechanism, the same in every chart. */
+  mechColor: Obj
+  ping: Array<Row<LatencyCase>>
+  stream: Array<Row<ThroughputCase>>
+  /** The ping-pong size the per-mechanism charts compare at (`?` without ping-pong cases). */
+  sizeLabel: string
+  atSize: Array<Row<LatencyCase>>
+  sizeNote: string[]
+  runNote: string[]
+  /** Colour by mechanism charts: dashes tell the runs apart when there are several, else the endpoints. */
+  dash: Obj
+  base: (r: Row) => { run: string; mech: string; mode: string; endpoints: string; label: string; line: string; sizeBytes: number }
+  lineLayers: (enc: { x: Obj; y: Obj }) => Obj[]
+}
+
+function chartContext(runs: RunResult[]): ChartContext {
   const labels = runLabels(runs)
   const multi = runs.length > 1
-  // One colour per mechanism, the same in every chart.
   const mechs = uniq(runs.flatMap((r) => r.cases.filter(isCompleted).map(mechanismLabel))).sort()
   const mechColor: Obj = { field: 'mech', type: 'nominal', title: 'mechanism', scale: { domain: mechs, scheme: mechs.length <= 10 ? 'tableau10' : 'tableau20' } }
   const ping: Array<Row<LatencyCase>> = runs.flatMap((run, i) => run.cases.filter(hasLatency).map((c) => ({ run: labels[i], c })))
   const stream: Array<Row<ThroughputCase>> = runs.flatMap((run, i) => run.cases.filter(hasThroughput).map((c) => ({ run: labels[i], c })))
   const sized = ping.length > 0 ? pickSizes(ping) : undefined
-  const atSize = sized ? ping.filter(sized.pick) : []
-  const sizeNote = sized ? (sized.exceptions.length > 0 ? [`mechanisms without a ${sized.label} case: ${sized.exceptions.join(', ')}`] : []) : []
-  const runNote = multi ? [`runs: ${labels.join(' vs ')}`] : []
-  // Colour by mechanism charts: dashes tell the runs apart when there are several, else the endpoints.
   const dash: Obj = multi ? { field: 'run', type: 'nominal', title: 'run' } : { field: 'endpoints', type: 'nominal', title: 'endpoints' }
-  const base = (r: Row) => ({ run: r.run, mech: mechanismLabel(r.c), mode: r.c.mode, endpoints: r.c.endpoints, label: caseLabel(r.c), line: `${r.run} ${caseLabel(r.c)}`, sizeBytes: r.c.sizeBytes })
-  const lineLayers = ({ x, y }: { x: Obj; y: Obj }): Obj[] => [
-    { mark: { type: 'line', strokeWidth: 1.8 }, encoding: { x, y, color: mechColor, strokeDash: dash, detail: { field: 'line' } } },
-    { mark: { type: 'point', filled: true, size: 36 }, encoding: { x, y, color: mechColor, shape: { field: 'endpoints', type: 'nominal', title: 'endpoints' } } },
-  ]
-  const charts: ChartEntry[] = []
-  const note = (id: string, title: string, question: string, text: string): void => void charts.push({ id, title, question, note: text })
+  return {
+    runs,
+    labels,
+    multi,
+    mechColor,
+    ping,
+    stream,
+    sizeLabel: sized?.label ?? '?',
+    atSize: sized ? ping.filter(sized.pick) : [],
+    sizeNote: sized && sized.exceptions.length > 0 ? [`mechanisms without a ${sized.label} case: ${sized.exceptions.join(', ')}`] : [],
+    runNote: multi ? [`runs: ${labels.join(' vs ')}`] : [],
+    dash,
+    base: (r) => ({ run: r.run, mech: mechanismLabel(r.c), mode: r.c.mode, endpoints: r.c.endpoints, label: caseLabel(r.c), line: `${r.run} ${caseLabel(r.c)}`, sizeBytes: r.c.sizeBytes }),
+    lineLayers: ({ x, y }) => [
+      { mark: { type: 'line', strokeWidth: 1.8 }, encoding: { x, y, color: mechColor, strokeDash: dash, detail: { field: 'line' } } },
+      { mark: { type: 'point', filled: true, size: 36 }, encoding: { x, y, color: mechColor, shape: { field: 'endpoints', type: 'nominal', title: 'endpoints' } } },
+    ],
+  }
+}
 
-  // 1. Round-trip p50 and p99 per mechanism, one panel per mode.
-  {
-    const id = 'latency-by-mechanism'
-    const question = 'Which mechanism has the shortest round trip, typically (p50) and in the tail (p99), for each mode and for processes against threads?'
-    const title = `Round-trip latency at ${sized?.label ?? '?'}: p50 and p99 per mechanism`
-    if (atSize.length === 0) note(id, title, question, 'no completed ping-pong case in this run')
-    else {
-      const values = atSize.map((r) => ({ ...base(r), series: multi ? `${r.run} · ${r.c.endpoints}` : r.c.endpoints, p50Us: us(r.c.latencyNs.p50), p99Us: us(r.c.latencyNs.p99) }))
-      const y = { field: 'mech', type: 'nominal', title: 'mechanism', sort: 'ascending' }
-      const series = { field: 'series', type: 'nominal', title: multi ? 'run · endpoints' : 'endpoints' }
-      const x = quant('p50Us', values.flatMap((v) => [v.p50Us, v.p99Us]), 'round trip', 'µs')
-      charts.push({ id, title, question, spec: top(title, ['bar from p50 (●) to p99 (▶)', ...sizeNote, ...runNote], {
-        data: { values },
-        facet: { column: modeColumn },
-        spec: {
-          width: 230,
-          height: { step: 12 },
-          layer: [
-            { mark: { type: 'rule', strokeWidth: 2, opacity: 0.6 }, encoding: { y, yOffset: series, x, x2: { field: 'p99Us' }, color: series } },
-            {
-              transform: [{ fold: ['p50Us', 'p99Us'], as: ['pctField', 'us'] }, { calculate: "datum.pctField === 'p50Us' ? 'p50' : 'p99'", as: 'percentile' }],
-              mark: { type: 'point', filled: true, size: 45, opacity: 1 },
-              encoding: { y, yOffset: series, x: { ...x, field: 'us' }, color: series, shape: { field: 'percentile', type: 'nominal', title: 'percentile', scale: { domain: ['p50', 'p99'], range: ['circle', 'triangle-right'] } } },
-            },
-          ],
+/** 1. Round-trip p50 and p99 per mechanism, one panel per mode. */
+function latencyByMechanism({ multi, atSize, sizeLabel, sizeNote, runNote, base }: ChartContext): ChartEntry {
+  const id = 'latency-by-mechanism'
+  const question = 'Which mechanism has the shortest round trip, typically (p50) and in the tail (p99), for each mode and for processes against threads?'
+  const title = `Round-trip latency at ${sizeLabel}: p50 and p99 per mechanism`
+  if (atSize.length === 0) return { id, title, question, note: 'no completed ping-pong case in this run' }
+  const values = atSize.map((r) => ({ ...base(r), series: multi ? `${r.run} · ${r.c.endpoints}` : r.c.endpoints, p50Us: us(r.c.latencyNs.p50), p99Us: us(r.c.latencyNs.p99) }))
+  const y = { field: 'mech', type: 'nominal', title: 'mechanism', sort: 'ascending' }
+  const series = { field: 'series', type: 'nominal', title: multi ? 'run · endpoints' : 'endpoints' }
+  const x = quant('p50Us', values.flatMap((v) => [v.p50Us, v.p99Us]), 'round trip', 'µs')
+  return { id, title, question, spec: top(title, ['bar from p50 (●) to p99 (▶)', ...sizeNote, ...runNote], {
+    data: { values },
+    facet: { column: modeColumn },
+    spec: {
+      width: 230,
+      height: { step: 12 },
+      layer: [
+        { mark: { type: 'rule', strokeWidth: 2, opacity: 0.6 }, encoding: { y, yOffset: series, x, x2: { field: 'p99Us' }, color: series } },
+        {
+          transform: [{ fold: ['p50Us', 'p99Us'], as: ['pctField', 'us'] }, { calculate: "datum.pctField === 'p50Us' ? 'p50' : 'p99'", as: 'percentile' }],
+          mark: { type: 'point', filled: true, size: 45, opacity: 1 },
+          encoding: { y, yOffset: series, x: { ...x, field: 'us' }, color: series, shape: { field: 'percentile', type: 'nominal', title: 'percentile', scale: { domain: ['p50', 'p99'], range: ['circle', 'triangle-right'] } } },
         },
-      }) })
-    }
-  }
+      ],
+    },
+  }) }
+}
 
-  // 2. p50 against message size.
-  {
-    const id = 'latency-vs-size'
-    const question = 'How does the round trip grow with the message size: where does copying start to dominate the fixed cost of a wake-up?'
-    const title = 'Round-trip latency (p50) against message size'
-    if (ping.length === 0) note(id, title, question, 'no completed ping-pong case in this run')
-    else {
-      const values = ping.map((r) => ({ ...base(r), p50Us: us(r.c.latencyNs.p50) }))
-      const enc = { x: sizeAxis(values.map((v) => v.sizeBytes)), y: quant('p50Us', values.map((v) => v.p50Us), 'round trip p50', 'µs') }
-      charts.push({ id, title, question, spec: top(title, ['one line per mechanism/mode/endpoints; one panel per mode', ...runNote], { data: { values }, facet: { column: modeColumn }, spec: { width: 240, height: 220, layer: lineLayers(enc) } }) })
-    }
-  }
+/** 2. p50 against message size. */
+function latencyVsSize({ ping, runNote, base, lineLayers }: ChartContext): ChartEntry {
+  const id = 'latency-vs-size'
+  const question = 'How does the round trip grow with the message size: where does copying start to dominate the fixed cost of a wake-up?'
+  const title = 'Round-trip latency (p50) against message size'
+  if (ping.length === 0) return { id, title, question, note: 'no completed ping-pong case in this run' }
+  const values = ping.map((r) => ({ ...base(r), p50Us: us(r.c.latencyNs.p50) }))
+  const enc = { x: sizeAxis(values.map((v) => v.sizeBytes)), y: quant('p50Us', values.map((v) => v.p50Us), 'round trip p50', 'µs') }
+  return { id, title, question, spec: top(title, ['one line per mechanism/mode/endpoints; one panel per mode', ...runNote], { data: { values }, facet: { column: modeColumn }, spec: { width: 240, height: 220, layer: lineLayers(enc) } }) }
+}
 
-  // 3. Stream throughput against message size, bytes and messages.
-  {
-    const id = 'throughput-vs-size'
-    const question = 'How much data (MB/s) and how many messages per second does each mechanism carry one way, and at which size does it saturate?'
-    const title = 'One-way throughput (stream) against message size'
-    if (stream.length === 0) note(id, title, question, 'no completed stream case in this run')
-    else {
-      const values = stream.map((r) => ({ ...base(r), mbPerSec: r.c.throughput.bytesPerSec / 1e6, msgsPerSec: r.c.throughput.msgsPerSec }))
-      const x = sizeAxis(values.map((v) => v.sizeBytes))
-      const panel = (y: Obj): Obj => ({ facet: { column: modeColumn }, spec: { width: 240, height: 180, layer: lineLayers({ x, y }) } })
-      const mb = quant('mbPerSec', values.map((v) => v.mbPerSec), 'throughput', 'MB/s')
-      const msgs = quant('msgsPerSec', values.map((v) => v.msgsPerSec), 'messages', 'msgs/s', '~s')
-      charts.push({ id, title, question, spec: top(title, ['top: megabytes per second (10⁶ B/s); bottom: messages per second', ...runNote], { data: { values }, vconcat: [panel(mb), panel(msgs)] }) })
-    }
-  }
+/** 3. Stream throughput against message size, bytes and messages. */
+function throughputVsSize({ stream, runNote, base, lineLayers }: ChartContext): ChartEntry {
+  const id = 'throughput-vs-size'
+  const question = 'How much data (MB/s) and how many messages per second does each mechanism carry one way, and at which size does it saturate?'
+  const title = 'One-way throughput (stream) against message size'
+  if (stream.length === 0) return { id, title, question, note: 'no completed stream case in this run' }
+  const values = stream.map((r) => ({ ...base(r), mbPerSec: r.c.throughput.bytesPerSec / 1e6, msgsPerSec: r.c.throughput.msgsPerSec }))
+  const x = sizeAxis(values.map((v) => v.sizeBytes))
+  const panel = (y: Obj): Obj => ({ facet: { column: modeColumn }, spec: { width: 240, height: 180, layer: lineLayers({ x, y }) } })
+  const mb = quant('mbPerSec', values.map((v) => v.mbPerSec), 'throughput', 'MB/s')
+  const msgs = quant('msgsPerSec', values.map((v) => v.msgsPerSec), 'messages', 'msgs/s', '~s')
+  return { id, title, question, spec: top(title, ['top: megabytes per second (10⁶ B/s); bottom: messages per second', ...runNote], { data: { values }, vconcat: [panel(mb), panel(msgs)] }) }
+}
 
-  // 4. Latency distribution on a "nines" axis.
-  {
-    const id = 'latency-percentiles'
-    const question = 'How heavy is each case\'s tail: how far do p90, p99, p99.9 and the worst round trip sit above the median?'
-    const title = `Round-trip latency distribution at ${sized?.label ?? '?'}`
-    if (atSize.length === 0) note(id, title, question, 'no completed ping-pong case in this run')
-    else {
-      const values = atSize.flatMap((r) => {
-        const l = r.c.latencyNs
-        const pts: Array<[string, number, number]> = [['p50', Math.log10(2), l.p50], ['p90', 1, l.p90], ['p99', 2, l.p99], ['p99.9', 3, l.p999]]
-        // The largest of n samples sits near the 1 − 1/n quantile; with n ≤ 1000 p99.9 already is (almost) the max.
-        if (Math.log10(l.n) > 3) pts.push(['max', Math.log10(l.n), l.max])
-        return pts.map(([pct, nines, ns]) => ({ ...base(r), pct, nines, us: us(ns) }))
-      })
-      const maxNines = Math.max(...values.map((v) => v.nines))
-      const ticks = [Math.log10(2), ...Array.from({ length: Math.ceil(maxNines) }, (_, i) => i + 1)]
-      const x = { field: 'nines', type: 'quantitative', title: 'percentile (nines scale)', scale: { domain: [0, Math.ceil(maxNines)] }, axis: { values: ticks, labelExpr: ninesLabelExpr, labelOverlap: false, labelAngle: -40, labelAlign: 'right' } }
-      const y = quant('us', values.map((v) => v.us), 'round trip', 'µs')
-      const sub = ['x = −log10(1 − p): each step right is ten times rarer; last point = max, drawn at 1 − 1/n (n samples)']
-      charts.push({ id, title, question, spec: top(title, [...sub, ...sizeNote, ...runNote], { data: { values }, facet: { column: modeColumn }, spec: { width: 260, height: 240, layer: lineLayers({ x, y }) } }) })
-    }
-  }
+/** 4. Latency distribution on a "nines" axis. */
+function latencyPercentiles({ atSize, sizeLabel, sizeNote, runNote, base, lineLayers }: ChartContext): ChartEntry {
+  const id = 'latency-percentiles'
+  const question = 'How heavy is each case\'s tail: how far do p90, p99, p99.9 and the worst round trip sit above the median?'
+  const title = `Round-trip latency distribution at ${sizeLabel}`
+  if (atSize.length === 0) return { id, title, question, note: 'no completed ping-pong case in this run' }
+  const values = atSize.flatMap((r) => {
+    const l = r.c.latencyNs
+    const pts: Array<[string, number, number]> = [['p50', Math.log10(2), l.p50], ['p90', 1, l.p90], ['p99', 2, l.p99], ['p99.9', 3, l.p999]]
+    // The largest of n samples sits near the 1 − 1/n quantile; with n ≤ 1000 p99.9 already is (almost) the max.
+    if (Math.log10(l.n) > 3) pts.push(['max', Math.log10(l.n), l.max])
+    return pts.map(([pct, nines, ns]) => ({ ...base(r), pct, nines, us: us(ns) }))
+  })
+  const maxNines = Math.max(...values.map((v) => v.nines))
+  const ticks = [Math.log10(2), ...Array.from({ length: Math.ceil(maxNines) }, (_, i) => i + 1)]
+  const x = { field: 'nines', type: 'quantitative', title: 'percentile (nines scale)', scale: { domain: [0, Math.ceil(maxNines)] }, axis: { values: ticks, labelExpr: ninesLabelExpr, labelOverlap: false, labelAngle: -40, labelAlign: 'right' } }
+  const y = quant('us', values.map((v) => v.us), 'round trip', 'µs')
+  const sub = ['x = −log10(1 − p): each step right is ten times rarer; last point = max, drawn at 1 − 1/n (n samples)']
+  return { id, title, question, spec: top(title, [...sub, ...sizeNote, ...runNote], { data: { values }, facet: { column: modeColumn }, spec: { width: 260, height: 240, layer: lineLayers({ x, y }) } }) }
+}
 
-  // 5. CPU per message against round trip.
-  {
-    const id = 'cost-vs-speed'
-    const question = 'What does speed cost in CPU: which cases buy a shorter round trip by burning a core (busy-poll), and which wait cheaply?'
-    const title = `CPU per round trip against round-trip latency at ${sized?.label ?? '?'}`
-    const values = atSize.flatMap((r) => {
-      const cpu = cpuUsPerMsg(r.c)
-      return cpu ? [{ ...base(r), p50Us: us(r.c.latencyNs.p50), cpuUs: cpu.us }] : []
-    })
-    if (values.length === 0) note(id, title, question, 'no ping-pong case with CPU figures in this run')
-    else {
-      const lo = Math.min(...values.map((v) => v.p50Us))
-      const hi = Math.max(...values.map((v) => v.p50Us))
-      // Reference lines: CPU time = k × round trip means k cores were busy all along.
-      const cores = [1, 2].flatMap((k) => [lo, hi].map((t, i) => ({ p50Us: t, cpuUs: k * t, cores: `${k} core${k > 1 ? 's' : ''} busy`, end: i === 1 })))
-      const x = quant('p50Us', values.map((v) => v.p50Us), 'round trip p50', 'µs')
-      const y = quant('cpuUs', [...values.map((v) => v.cpuUs), ...cores.map((c) => c.cpuUs)], 'CPU per round trip, user+sys, both sides', 'µs')
-      // Screen y grows downwards: a label dy px lower sits at the value dy px lower on the axis.
-      const coreLabels = cores.filter((c) => c.end).map((c): Box => [toPx(c.p50Us, x, 560) - 2 - 5.6 * c.cores.length, 380 - toPx(c.cpuUs, y, 380) - 14, toPx(c.p50Us, x, 560), 380 - toPx(c.cpuUs, y, 380) - 2])
-      const labels = placeLabels(values.map((v) => ({ ...v, text: v.mech, px: toPx(v.p50Us, x, 560), py: 380 - toPx(v.cpuUs, y, 380) })), 560, 380, coreLabels).map((l) => ({ ...l, labelY: shiftPx(l.cpuUs, -l.dyPx, y, 380) }))
-      charts.push({ id, title, question, spec: top(title, ['dashed lines: CPU time = 1× and 2× the round trip (one or two cores busy all along)', 'thread cases with process-wide meters count one side only; names that would overlap are left out (the tables have every case)', ...sizeNote, ...runNote], {
-        width: 560,
-        height: 380, // toPx above assumes these
-        layer: [
-          { data: { values: cores }, mark: { type: 'line', color: '#999', strokeDash: [4, 4] }, encoding: { x, y, detail: { field: 'cores' } } },
-          { data: { values: cores.filter((c) => c.end) }, mark: { type: 'text', align: 'right', dx: -2, dy: -8, fontSize: 10, color: '#777' }, encoding: { x, y, text: { field: 'cores' } } },
-          { data: { values }, mark: { type: 'point', filled: true, size: 70, opacity: 0.9 }, encoding: { x, y, color: modeColor, shape: dash } },
-          { data: { values: labels.filter((l) => !l.left) }, mark: { type: 'text', align: 'left', dx: 7, fontSize: 9, color: '#333', baseline: 'middle' }, encoding: { x, y: { ...y, field: 'labelY' }, text: { field: 'mech' } } },
-          { data: { values: labels.filter((l) => l.left) }, mark: { type: 'text', align: 'right', dx: -7, fontSize: 9, color: '#333', baseline: 'middle' }, encoding: { x, y: { ...y, field: 'labelY' }, text: { field: 'mech' } } },
-        ],
-      }) })
-    }
-  }
+/** 5. CPU per message against round trip. */
+function costVsSpeed({ atSize, sizeLabel, sizeNote, runNote, dash, base }: ChartContext): ChartEntry {
+  const id = 'cost-vs-speed'
+  const question = 'What does speed cost in CPU: which cases buy a shorter round trip by burning a core (busy-poll), and which wait cheaply?'
+  const title = `CPU per round trip against round-trip latency at ${sizeLabel}`
+  const values = atSize.flatMap((r) => {
+    const cpu = cpuUsPerMsg(r.c)
+    return cpu ? [{ ...base(r), p50Us: us(r.c.latencyNs.p50), cpuUs: cpu.us }] : []
+  })
+  if (values.length === 0) return { id, title, question, note: 'no ping-pong case with CPU figures in this run' }
+  const lo = Math.min(...values.map((v) => v.p50Us))
+  const hi = Math.max(...values.map((v) => v.p50Us))
+  // Reference lines: CPU time = k × round trip means k cores were busy all along.
+  const cores = [1, 2].flatMap((k) => [lo, hi].map((t, i) => ({ p50Us: t, cpuUs: k * t, cores: `${k} core${k > 1 ? 's' : ''} busy`, end: i === 1 })))
+  const x = quant('p50Us', values.map((v) => v.p50Us), 'round trip p50', 'µs')
+  const y = quant('cpuUs', [...values.map((v) => v.cpuUs), ...cores.map((c) => c.cpuUs)], 'CPU per round trip, user+sys, both sides', 'µs')
+  // Screen y grows downwards: a label dy px lower sits at the value dy px lower on the axis.
+  const coreLabels = cores.filter((c) => c.end).map((c): Box => [toPx(c.p50Us, x, 560) - 2 - 5.6 * c.cores.length, 380 - toPx(c.cpuUs, y, 380) - 14, toPx(c.p50Us, x, 560), 380 - toPx(c.cpuUs, y, 380) - 2])
+  const labels = placeLabels(values.map((v) => ({ ...v, text: v.mech, px: toPx(v.p50Us, x, 560), py: 380 - toPx(v.cpuUs, y, 380) })), 560, 380, coreLabels).map((l) => ({ ...l, labelY: shiftPx(l.cpuUs, -l.dyPx, y, 380) }))
+  return { id, title, question, spec: top(title, ['dashed lines: CPU time = 1× and 2× the round trip (one or two cores busy all along)', 'thread cases with process-wide meters count one side only; names that would overlap are left out (the tables have every case)', ...sizeNote, ...runNote], {
+    width: 560,
+    height: 380, // toPx above assumes these
+    layer: [
+      { data: { values: cores }, mark: { type: 'line', color: '#999', strokeDash: [4, 4] }, encoding: { x, y, detail: { field: 'cores' } } },
+      { data: { values: cores.filter((c) => c.end) }, mark: { type: 'text', align: 'right', dx: -2, dy: -8, fontSize: 10, color: '#777' }, encoding: { x, y, text: { field: 'cores' } } },
+      { data: { values }, mark: { type: 'point', filled: true, size: 70, opacity: 0.9 }, encoding: { x, y, color: modeColor, shape: dash } },
+      { data: { values: labels.filter((l) => !l.left) }, mark: { type: 'text', align: 'left', dx: 7, fontSize: 9, color: '#333', baseline: 'middle' }, encoding: { x, y: { ...y, field: 'labelY' }, text: { field: 'mech' } } },
+      { data: { values: labels.filter((l) => l.left) }, mark: { type: 'text', align: 'right', dx: -7, fontSize: 9, color: '#333', baseline: 'middle' }, encoding: { x, y: { ...y, field: 'labelY' }, text: { field: 'mech' } } },
+    ],
+  }) }
+}
 
-  // 6. Node against the C floor.
-  {
-    const id = 'node-vs-c'
-    const question = 'How much does Node add over the same mechanism driven from C (ratio of p50 round trips; 1 = as fast as C)?'
-    const title = 'Node against the C floor: p50 round trip, Node ÷ C'
-    const values = ping.filter((r) => r.c.ratioToFloor?.p50 !== undefined).map((r) => ({ ...base(r), label: `${caseLabel(r.c)}/${formatSizeBytes(r.c.sizeBytes)}`, ratio: r.c.ratioToFloor!.p50! }))
-    if (values.length === 0) {
-      const reasons = uniq(runs.map((r) => r.context.env?.native?.floor?.reason).filter((s): s is string => !!s))
-      note(id, title, question, `no C floor in this run${reasons.length > 0 ? `: ${reasons.join('; ')}` : ''}`)
-    } else {
-      const x = quant('ratio', [1, ...values.map((v) => v.ratio)], 'Node p50 ÷ C p50', '×')
-      const color = multi ? { field: 'run', type: 'nominal', title: 'run' } : modeColor
-      charts.push({ id, title, question, spec: top(title, ['bars start at 1 (as fast as C); right of the line = Node slower', ...runNote], {
-        data: { values },
-        width: 480,
-        height: { step: multi ? 10 : 16 },
-        layer: [
-          { mark: { type: 'bar', height: { band: 0.8 } }, encoding: { y: { field: 'label', type: 'nominal', title: 'case (mechanism/mode/endpoints/size)', axis: { labelLimit: 360 }, sort: { field: 'ratio', order: 'ascending' } }, ...(multi ? { yOffset: { field: 'run' } } : {}), x, x2: { datum: 1 }, color } },
-          // Its own one-row data: inheriting the chart's would draw the rule once per case.
-          { data: { values: [{}] }, mark: { type: 'rule', color: '#222', strokeWidth: 1.5 }, encoding: { x: { datum: 1 } } },
-        ],
-      }) })
-    }
+/** 6. Node against the C floor. */
+function nodeVsC({ runs, multi, ping, runNote, base }: ChartContext): ChartEntry {
+  const id = 'node-vs-c'
+  const question = 'How much does Node add over the same mechanism driven from C (ratio of p50 round trips; 1 = as fast as C)?'
+  const title = 'Node against the C floor: p50 round trip, Node ÷ C'
+  const values = ping.filter((r) => r.c.ratioToFloor?.p50 !== undefined).map((r) => ({ ...base(r), label: `${caseLabel(r.c)}/${formatSizeBytes(r.c.sizeBytes)}`, ratio: r.c.ratioToFloor!.p50! }))
+  if (values.length === 0) {
+    const reasons = uniq(runs.map((r) => r.context.env?.native?.floor?.reason).filter((s): s is string => !!s))
+    return { id, title, question, note: `no C floor in this run${reasons.length > 0 ? `: ${reasons.join('; ')}` : ''}` }
   }
+  const x = quant('ratio', [1, ...values.map((v) => v.ratio)], 'Node p50 ÷ C p50', '×')
+  const color = multi ? { field: 'run', type: 'nominal', title: 'run' } : modeColor
+  return { id, title, question, spec: top(title, ['bars start at 1 (as fast as C); right of the line = Node slower', ...runNote], {
+    data: { values },
+    width: 480,
+    height: { step: multi ? 10 : 16 },
+    layer: [
+      { mark: { type: 'bar', height: { band: 0.8 } }, encoding: { y: { field: 'label', type: 'nominal', title: 'case (mechanism/mode/endpoints/size)', axis: { labelLimit: 360 }, sort: { field: 'ratio', order: 'ascending' } }, ...(multi ? { yOffset: { field: 'run' } } : {}), x, x2: { datum: 1 }, color } },
+      // Its own one-row data: inheriting the chart's would draw the rule once per case.
+      { data: { values: [{}] }, mark: { type: 'rule', color: '#222', strokeWidth: 1.5 }, encoding: { x: { datum: 1 } } },
+    ],
+  }) }
+}
 
-  // 7. Blocking against non-blocking, per mechanism.
-  {
-    const id = 'blocking-vs-nonblocking'
-    const question = 'For each mechanism, what does the way of waiting cost: blocking read against non-blocking (event loop) against busy-poll?'
-    const title = `Blocking against non-blocking: p50 round trip per mechanism at ${sized?.label ?? '?'}`
-    const key = (r: Row): string => `${mechanismLabel(r.c)} (${r.c.endpoints})`
-    const modesOf = new Map<string, Set<string>>()
-    for (const r of atSize) modesOf.set(key(r), (modesOf.get(key(r)) ?? new Set()).add(r.c.mode))
-    const values = atSize.filter((r) => modesOf.get(key(r))!.size > 1).map((r) => ({ ...base(r), row: key(r), p50Us: us(r.c.latencyNs.p50) }))
-    if (values.length === 0) note(id, title, question, 'no mechanism was measured in more than one mode')
-    else {
-      const y = { field: 'row', type: 'nominal', title: 'mechanism (endpoints)', sort: 'ascending' }
-      const x = quant('p50Us', values.map((v) => v.p50Us), 'round trip p50', 'µs')
-      const off = multi ? { yOffset: { field: 'run', type: 'nominal', sort: 'ascending' } } : {}
-      charts.push({ id, title, question, spec: top(title, ['one row per mechanism; the bar spans its fastest to slowest mode', ...sizeNote, ...runNote], {
-        data: { values },
-        width: 480,
-        height: { step: multi ? 12 : 20 },
-        layer: [
-          { mark: { type: 'rule', color: '#bbb', strokeWidth: 2 }, encoding: { y, ...off, x: { ...x, aggregate: 'min' }, x2: { field: 'p50Us', aggregate: 'max' }, detail: { field: 'run' } } },
-          { mark: { type: 'point', filled: true, size: 80 }, encoding: { y, ...off, x, color: modeColor, ...(multi ? { shape: { field: 'run', type: 'nominal', title: 'run' } } : {}) } },
-        ],
-      }) })
-    }
-  }
-  return charts
+/** 7. Blocking against non-blocking, per mechanism. */
+function blockingVsNonblocking({ multi, atSize, sizeLabel, sizeNote, runNote, base }: ChartContext): ChartEntry {
+  const id = 'blocking-vs-nonblocking'
+  const question = 'For each mechanism, what does the way of waiting cost: blocking read against non-blocking (event loop) against busy-poll?'
+  const title = `Blocking against non-blocking: p50 round trip per mechanism at ${sizeLabel}`
+  const key = (r: Row): string => `${mechanismLabel(r.c)} (${r.c.endpoints})`
+  const modesOf = new Map<string, Set<string>>()
+  for (const r of atSize) modesOf.set(key(r), (modesOf.get(key(r)) ?? new Set()).add(r.c.mode))
+  const values = atSize.filter((r) => modesOf.get(key(r))!.size > 1).map((r) => ({ ...base(r), row: key(r), p50Us: us(r.c.latencyNs.p50) }))
+  if (values.length === 0) return { id, title, question, note: 'no mechanism was measured in more than one mode' }
+  const y = { field: 'row', type: 'nominal', title: 'mechanism (endpoints)', sort: 'ascending' }
+  const x = quant('p50Us', values.map((v) => v.p50Us), 'round trip p50', 'µs')
+  const off = multi ? { yOffset: { field: 'run', type: 'nominal', sort: 'ascending' } } : {}
+  return { id, title, question, spec: top(title, ['one row per mechanism; the bar spans its fastest to slowest mode', ...sizeNote, ...runNote], {
+    data: { values },
+    width: 480,
+    height: { step: multi ? 12 : 20 },
+    layer: [
+      { mark: { type: 'rule', color: '#bbb', strokeWidth: 2 }, encoding: { y, ...off, x: { ...x, aggregate: 'min' }, x2: { field: 'p50Us', aggregate: 'max' }, detail: { field: 'run' } } },
+      { mark: { type: 'point', filled: true, size: 80 }, encoding: { y, ...off, x, color: modeColor, ...(multi ? { shape: { field: 'run', type: 'nominal', title: 'run' } } : {}) } },
+    ],
+  }) }
+}
+
+/** The charts, in the order every report shows them. */
+const CHARTS: ReadonlyArray<(ctx: ChartContext) => ChartEntry> = [latencyByMechanism, latencyVsSize, throughputVsSize, latencyPercentiles, costVsSpeed, nodeVsC, blockingVsNonblocking]
+
+export function buildCharts(runs: RunResult[]): ChartEntry[] {
+  const ctx = chartContext(runs)
+  return CHARTS.map((chart) => chart(ctx))
 }

@@ -1,13 +1,16 @@
+import Table from 'cli-table3'
 import type { TopLevelSpec } from 'vega-lite'
 import { matchesCase } from '../core/cases.js'
 import { isCompleted, type CompletedCase, type RunResult } from '../core/result.js'
 import type { ChartEntry } from './charts.js'
+import { tableStyle } from './table.js'
 
 /**
  * The trend of chosen cases over several runs (e.g. one per commit or per night): p50
  * round trip for ping-pong cases, MB/s for streams, each run's point with the
  * spread of its repetitions (min to max of the per-repetition figure). Runs are put in
- * the order they were taken. Pure: runs in, specs out (render.ts draws them).
+ * the order they were taken. Pure: runs in, specs or a terminal table out (render.ts
+ * draws the specs; html.ts has the page).
  */
 export interface HistoryPoint {
   run: string
@@ -22,8 +25,11 @@ export interface HistoryPoint {
 /** When no --cases is given, the cases whose figure moved the most between the first and last run. */
 export const DEFAULT_CASES = 12
 
+/** The runs in the order they were taken. */
+const byStart = (runs: RunResult[]): RunResult[] => [...runs].sort((a, b) => a.context.startedAt.localeCompare(b.context.startedAt))
+
 export function historyPoints(runs: RunResult[], patterns?: string[]): { latency: HistoryPoint[]; throughput: HistoryPoint[]; chosen: string[]; note?: string } {
-  const ordered = [...runs].sort((a, b) => a.context.startedAt.localeCompare(b.context.startedAt))
+  const ordered = byStart(runs)
   const done = (r: RunResult) => new Map(r.cases.filter(isCompleted).map((c) => [c.id, c]))
   const maps = ordered.map(done)
   let ids = [...new Set(maps.flatMap((m) => [...m.keys()]))].filter((id) => maps.filter((m) => m.has(id)).length >= 2 || maps.length === 1)
@@ -80,11 +86,27 @@ function trendSpec(points: HistoryPoint[], title: string, yTitle: string, subtit
 
 export function historyCharts(runs: RunResult[], patterns?: string[]): ChartEntry[] {
   const { latency, throughput, note } = historyPoints(runs, patterns)
-  const runList = [...runs].sort((a, b) => a.context.startedAt.localeCompare(b.context.startedAt)).map((r, i) => `${i}: ${r.context.runId}`).join(', ')
-  const sub = [`runs ${runList}`, ...(note ? [note] : [])]
-  const entries: ChartEntry[] = []
+  const runList = byStart(runs).map((r, i) => `${i}: ${r.context.runId}`).join(', ')
+  const sub = [`runs ${runList}`, ...(note ? [note] : [])].join('; ')
   const question = 'Did this case get slower or faster from run to run, beyond the spread of its repetitions?'
-  entries.push(latency.length > 0 ? { id: 'history-latency', title: 'Round trip (p50) over runs', question, spec: trendSpec(latency, 'Round trip (p50) over runs', 'p50 round trip (µs, log scale)', sub.join('; ')) } : { id: 'history-latency', title: 'Round trip (p50) over runs', question, note: 'no ping-pong case in these runs matches' })
-  entries.push(throughput.length > 0 ? { id: 'history-throughput', title: 'Throughput over runs', question, spec: trendSpec(throughput, 'Throughput over runs', 'MB/s (log scale)', sub.join('; ')) } : { id: 'history-throughput', title: 'Throughput over runs', question, note: 'no stream case in these runs matches' })
-  return entries
+  const entry = (id: string, title: string, points: HistoryPoint[], yTitle: string, none: string): ChartEntry =>
+    points.length > 0 ? { id, title, question, spec: trendSpec(points, title, yTitle, sub) } : { id, title, question, note: none }
+  return [
+    entry('history-latency', 'Round trip (p50) over runs', latency, 'p50 round trip (µs, log scale)', 'no ping-pong case in these runs matches'),
+    entry('history-throughput', 'Throughput over runs', throughput, 'MB/s (log scale)', 'no stream case in these runs matches'),
+  ]
+}
+
+/** The terminal table: one row per chosen case, one column per run (oldest first), the figure with its unit. */
+export function renderHistoryTable({ latency, throughput, chosen }: { latency: HistoryPoint[]; throughput: HistoryPoint[]; chosen: string[] }): string {
+  const points = [...latency, ...throughput]
+  const order = [...new Set(points.map((p) => p.order))].sort((a, b) => a - b)
+  const runIds = order.map((o) => points.find((p) => p.order === o)!.run)
+  const t = new Table({ head: ['case', ...runIds], style: tableStyle(false) })
+  for (const id of chosen) {
+    const pts = points.filter((p) => p.id === id)
+    const unit = latency.some((p) => p.id === id) ? ' µs' : ' MB/s'
+    t.push([id, ...order.map((o) => pts.find((p) => p.order === o)?.value.toPrecision(3).concat(unit) ?? '–')])
+  }
+  return t.toString()
 }

@@ -13,7 +13,7 @@ import { allWarnings, notCompleted, runLabels, summaryTables } from './summary.j
 export const escapeHtml = (s: string): string =>
   s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!)
 
-export const CSS = `
+const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0 auto;padding:1.5em 2em;max-width:1280px;color:#1d1d1f;background:#fff}
 h1{font-size:1.6em;margin:0 0 .3em}h2{font-size:1.25em;margin:1.6em 0 .3em;border-bottom:1px solid #e3e3e3;padding-bottom:.2em}h3{font-size:1.05em;margin:1.2em 0 .3em}
 .env{display:grid;grid-template-columns:max-content 1fr;gap:.15em 1.2em;margin:.5em 0 1em;font-size:.95em}.env dt{color:#666}.env dd{margin:0}
@@ -94,14 +94,28 @@ function tablesHtml(run: RunResult, label: string): string {
   return `<section class="summary"><h2>Summary: ${escapeHtml(label)}</h2>${parts.join('\n')}</section>`
 }
 
+export interface PageOptions {
+  title: string
+  /** Everything between `<body>` and `</body>`, verbatim. */
+  body: string
+  /** Adds the viewport meta tag (the report has it, the history page does not). */
+  viewport?: boolean
+}
+
+/** The shell every page shares: doctype, a head with the title and the CSS, the body. */
+export function htmlPage(o: PageOptions): string {
+  const viewport = o.viewport ? '<meta name="viewport" content="width=device-width, initial-scale=1">\n' : ''
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">${viewport}<title>${escapeHtml(o.title)}</title><style>${CSS}</style></head>
+<body>${o.body}</body></html>
+`
+}
+
 /** The page from charts already rendered (so `report --html --svg` renders once). */
 export function htmlFromCharts(runs: RunResult[], charts: RenderedChart[]): string {
   const labels = runLabels(runs)
   const title = `ipcbench report: ${labels.join(' vs ')}`
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title><style>${CSS}</style></head>
-<body>
+  const body = `
 <header><h1>${escapeHtml(title)}</h1>
 ${runs.map((r, i) => `${runs.length > 1 ? `<h3>Run ${i + 1}</h3>` : ''}${environmentHtml(r, labels[i])}`).join('\n')}
 </header>
@@ -109,8 +123,16 @@ ${runs.map((r, i) => `${runs.length > 1 ? `<h3>Run ${i + 1}</h3>` : ''}${environ
 ${charts.map(chartHtml).join('\n')}
 ${runs.map((r, i) => tablesHtml(r, labels[i])).join('\n')}
 </main>
-</body></html>
 `
+  return htmlPage({ title, body, viewport: true })
+}
+
+/** The `history --html` page: each trend chart under its title and question. */
+export function historyHtml(runs: RunResult[], charts: RenderedChart[]): string {
+  const sections = charts
+    .map((c) => `<h2>${escapeHtml(c.title)}</h2><p class="question">${escapeHtml(c.question)}</p>${c.svg ? `<figure>${c.svg}</figure>` : `<p class="note">${escapeHtml(c.note ?? '')}</p>`}`)
+    .join('\n')
+  return htmlPage({ title: 'ipcbench history', body: `<h1>ipcbench history of ${runs.length} runs</h1>\n${sections}\n` })
 }
 
 export async function renderHtmlReport(runs: RunResult[]): Promise<string> {

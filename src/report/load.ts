@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { UsageError } from '../core/errors.js'
+import { reasonOf, UsageError } from '../core/errors.js'
 import { RUN_SCHEMA, RUN_SCHEMA_V1, type RunResult } from '../core/result.js'
 import type { Warning, WarningCode } from '../core/warnings.js'
 
@@ -16,7 +16,7 @@ export function loadRun(path: string): RunResult {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOENT') throw new UsageError(`${path}: no such file (pass a result file written by "ipcbench run", e.g. results/<run-id>.json)`)
     if (code === 'EISDIR') throw new UsageError(`${path}: is a directory, not a result file`)
-    throw new UsageError(`${path}: cannot be read (${code ?? (err as Error).message})`)
+    throw new UsageError(`${path}: cannot be read (${reasonOf(err)})`)
   }
   return parseRun(text, path)
 }

@@ -14,8 +14,11 @@ export interface TableOptions {
 /** The terminal names each table in its first column's head, where the HTML has a caption. */
 const FIRST_HEAD = { pingpong: 'round trip (ping-pong)', stream: 'one way (stream)' } as const
 
+/** The look of every terminal table: cyan heads and grey borders in colour, plain otherwise. */
+export const tableStyle = (color: boolean): { head: string[]; border: string[] } => (color ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] })
+
 export function renderTables(run: RunResult, o: TableOptions): string {
-  const style = o.color ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] }
+  const style = tableStyle(o.color)
   const parts: string[] = []
   const tables = summaryTables(run)
   for (const s of tables) {

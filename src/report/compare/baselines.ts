@@ -1,7 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
-import { UsageError } from '../../core/errors.js'
-import { reasonOf } from '../../core/errors.js'
+import { reasonOf, UsageError } from '../../core/errors.js'
 import { RESULTS_DIR } from '../../core/paths.js'
 
 /**

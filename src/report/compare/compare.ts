@@ -1,5 +1,6 @@
 import { UsageError } from '../../core/errors.js'
 import type { CaseResult, Pattern, RunResult } from '../../core/result.js'
+import { formatSignedPct } from '../../core/units.js'
 import { describeDifference, environmentDifferences, softWarnings, type EnvDifference } from './environment.js'
 import { bootstrapRatioOfMedians, hashSeed, mannWhitneyU, median, minAttainableP, repetitionsNeeded } from '../../core/inference.js'
 
@@ -105,7 +106,6 @@ export function repetitionFigures(c: CaseResult, metric: CaseMetric): number[] {
   return c.repetitions.map(pick).filter((v): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0)
 }
 
-const pct = (ratio: number): string => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`
 export const formatP = (p: number): string => (p < 0.0001 ? '<0.0001' : p < 0.01 ? p.toFixed(4) : p.toFixed(3))
 
 export function compare(base: RunResult, current: RunResult, opts: Partial<CompareOptions> = {}, labels = { base: 'base', current: 'current' }): Comparison {
@@ -189,7 +189,7 @@ function compareCase(b: CaseResult, metric: CaseMetric, bv: number[], cv: number
     u: mw.u,
     test: mw.method,
   }
-  const ciText = `95% CI ${pct(ci.lower)} … ${pct(ci.upper)}`
+  const ciText = `95% CI ${formatSignedPct(ci.lower)} … ${formatSignedPct(ci.upper)}`
   const floorP = minAttainableP(bv.length, cv.length)
   if (floorP >= o.alpha) {
     return {

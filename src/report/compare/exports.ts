@@ -1,5 +1,6 @@
 import type { CaseResult, RunResult } from '../../core/result.js'
 import { median } from '../../core/inference.js'
+import { repetitionFigures } from './compare.js'
 
 /**
  * Exports of ONE run (the current one) for trend-tracking services. They share one
@@ -51,8 +52,9 @@ function spreadOf(values: number[]): Spread | undefined {
 
 const completed = (run: RunResult, pattern: CaseResult['pattern']): CaseResult[] => run.cases.filter((c) => c.state === 'completed' && c.pattern === pattern)
 const finite = (v: number | undefined): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0
-const p50s = (c: CaseResult): number[] => c.repetitions.map((r) => r.latencyNs?.p50).filter(finite)
-const bytesPerSec = (c: CaseResult): number[] => c.repetitions.map((r) => r.throughput?.bytesPerSec).filter(finite)
+// The figures compare tests; messages per second only Bencher asks for.
+const p50s = (c: CaseResult): number[] => repetitionFigures(c, 'p50')
+const bytesPerSec = (c: CaseResult): number[] => repetitionFigures(c, 'throughput')
 const msgsPerSec = (c: CaseResult): number[] => c.repetitions.map((r) => r.throughput?.msgsPerSec).filter(finite)
 /** Three significant decimals is finer than any run-to-run spread; longer numbers only add noise to charts. */
 const round3 = (v: number): number => Math.round(v * 1000) / 1000

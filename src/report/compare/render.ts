@@ -1,5 +1,6 @@
 import Table from 'cli-table3'
-import { formatBytesPerSec, formatNs } from '../../core/units.js'
+import { formatBytesPerSec, formatNs, formatSignedPct } from '../../core/units.js'
+import { tableStyle } from '../table.js'
 import { formatP, type CaseComparison, type Comparison, type RunSummary } from './compare.js'
 
 /**
@@ -10,10 +11,9 @@ import { formatP, type CaseComparison, type Comparison, type RunSummary } from '
 
 export const COMPARE_SCHEMA = 'ipcbench/compare@1' as const
 
-const signedPct = (ratio: number): string => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`
 const figure = (c: CaseComparison, v: number): string => (c.unit === 'ns' ? formatNs(v) : formatBytesPerSec(v))
 const verdictText = (c: CaseComparison): string => (c.reason ? `${c.verdict} (${c.reason})` : c.verdict)
-const ciText = (c: CaseComparison): string => `${signedPct(c.ci.lower)} … ${signedPct(c.ci.upper)}`
+const ciText = (c: CaseComparison): string => `${formatSignedPct(c.ci.lower)} … ${formatSignedPct(c.ci.upper)}`
 const metricName = (c: CaseComparison): string => (c.metric === 'throughput' ? 'throughput' : `${c.metric} latency`)
 
 /** "2 regressed, 1 improved, 40 unchanged" (+ added/removed when there are any). */
@@ -42,14 +42,14 @@ function notComparedLines(cmp: Comparison): string[] {
 }
 
 export function renderCompareTable(cmp: Comparison, o: { color: boolean }): string {
-  const style = o.color ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] }
+  const style = tableStyle(o.color)
   const paint = (c: CaseComparison, s: string): string => {
     if (!o.color || c.verdict === 'unchanged') return s
     return `${c.verdict === 'regressed' ? '\x1b[31m' : '\x1b[32m'}${s}\x1b[39m`
   }
   const t = new Table({ head: ['case', 'base', 'current', 'change', '95% CI', 'p', 'verdict'], style })
   for (const c of cmp.cases) {
-    t.push([`${c.id} (${metricName(c)})`, figure(c, c.base.median), figure(c, c.current.median), signedPct(c.ratio), ciText(c), formatP(c.p), paint(c, verdictText(c))])
+    t.push([`${c.id} (${metricName(c)})`, figure(c, c.base.median), figure(c, c.current.median), formatSignedPct(c.ratio), ciText(c), formatP(c.p), paint(c, verdictText(c))])
   }
   const parts = [`Comparing ${runLine(cmp.base)} → ${runLine(cmp.current)}\n${method(cmp)}`, t.toString(), headline(cmp)]
   if (cmp.removed.length > 0) parts.push(`Only in ${cmp.base.label} (removed): ${cmp.removed.join(', ')}`)
@@ -70,7 +70,7 @@ export function renderCompareMarkdown(cmp: Comparison): string {
   out.push('| case | base | current | change | 95% CI | p | verdict |', '| --- | ---: | ---: | ---: | ---: | ---: | --- |')
   for (const c of cmp.cases) {
     const verdict = c.verdict === 'unchanged' ? verdictText(c) : `**${c.verdict}**`
-    out.push(`| ${mdEscape(c.id)} (${metricName(c)}) | ${figure(c, c.base.median)} | ${figure(c, c.current.median)} | ${signedPct(c.ratio)} | ${ciText(c)} | ${formatP(c.p)} | ${verdict} |`)
+    out.push(`| ${mdEscape(c.id)} (${metricName(c)}) | ${figure(c, c.base.median)} | ${figure(c, c.current.median)} | ${formatSignedPct(c.ratio)} | ${ciText(c)} | ${formatP(c.p)} | ${verdict} |`)
   }
   const details = (title: string, lines: string[]): void => {
     if (lines.length > 0) out.push('', `<details><summary>${title}</summary>`, '', ...lines.map((l) => `- ${mdEscape(l)}`), '', '</details>')

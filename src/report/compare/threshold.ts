@@ -1,5 +1,7 @@
 import Table from 'cli-table3'
 import type { RunResult } from '../../core/result.js'
+import { formatSignedPct } from '../../core/units.js'
+import { tableStyle } from '../table.js'
 import { compare, type CompareOptions } from './compare.js'
 
 /**
@@ -33,13 +35,14 @@ export interface CalibrationPair {
   tooFewRepetitions: number
 }
 
-export interface Calibration {
+/** The A/A threshold suggestion (not the harness's own calibration, HarnessCalibration in core/result.ts). */
+export interface ThresholdCalibration {
   pairs: CalibrationPair[]
   suggestedThresholdPct: number
   options: CompareOptions
 }
 
-export function calibrate(runs: ReadonlyArray<{ label: string; run: RunResult }>, opts: Partial<CompareOptions> = {}): Calibration {
+export function calibrate(runs: ReadonlyArray<{ label: string; run: RunResult }>, opts: Partial<CompareOptions> = {}): ThresholdCalibration {
   if (runs.length < 2) throw new RangeError('calibrate: needs at least two runs')
   const pairs: CalibrationPair[] = []
   let options: CompareOptions | undefined
@@ -67,14 +70,12 @@ export function calibrate(runs: ReadonlyArray<{ label: string; run: RunResult }>
   return { pairs, suggestedThresholdPct: suggested, options: options! }
 }
 
-const signedPct = (ratio: number): string => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`
-
-export function renderCalibration(cal: Calibration, o: { color: boolean; top?: number }): string {
-  const style = o.color ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] }
+export function renderCalibration(cal: ThresholdCalibration, o: { color: boolean; top?: number }): string {
+  const style = tableStyle(o.color)
   const parts: string[] = []
   for (const p of cal.pairs) {
     const t = new Table({ head: ['case', 'change', '95% CI', 'needs'], style })
-    for (const c of p.cases.slice(0, o.top ?? 5)) t.push([c.id, `${c.changePct >= 0 ? '+' : ''}${c.changePct.toFixed(1)}%`, `${signedPct(c.ci.lower)} … ${signedPct(c.ci.upper)}`, `${c.neededPct.toFixed(1)}%`])
+    for (const c of p.cases.slice(0, o.top ?? 5)) t.push([c.id, `${c.changePct >= 0 ? '+' : ''}${c.changePct.toFixed(1)}%`, `${formatSignedPct(c.ci.lower)} … ${formatSignedPct(c.ci.upper)}`, `${c.neededPct.toFixed(1)}%`])
     const note = p.tooFewRepetitions > 0 ? `\n(${p.tooFewRepetitions} case(s) have too few repetitions for a significance test; compare would never flag them, but their noise still counts here)` : ''
     parts.push(`${p.base} vs ${p.current}: ${p.cases.length} case(s); the noisiest needs ±${p.neededPct.toFixed(1)}%; the largest change of a median is ${p.maxAbsChangePct.toFixed(1)}%${note}\n${t.toString()}`)
   }

@@ -67,10 +67,11 @@ describe('the HTML report in a browser', () => {
           const box = svg.getBoundingClientRect()
           const marks = svg.querySelectorAll('g.role-mark > path, g.role-mark > line, g.role-mark > text')
           const drawn = [...marks].filter((m) => {
-            const b = (m as SVGGraphicsElement).getBBox()
+            // Runs in the page: an SVG element has getBBox (this project's types have no DOM lib).
+            const b = (m as unknown as { getBBox(): { width: number; height: number } }).getBBox()
             return b.width > 0 || b.height > 0
           })
-          const style = getComputedStyle(svg)
+          const style = (globalThis as unknown as { getComputedStyle(e: unknown): { visibility: string; display: string } }).getComputedStyle(svg)
           return { width: box.width, height: box.height, marks: marks.length, drawn: drawn.length, visible: style.visibility !== 'hidden' && style.display !== 'none' }
         }),
       )

@@ -6,21 +6,32 @@ import { ROOT, runCli, tempFile } from './helpers.js'
 const badInputs = { tried: 0, clear: 0 }
 afterAll(() => console.log(`bad inputs: ${badInputs.tried} tried, ${badInputs.clear} clear errors (exit 2, the input named, no stack)`))
 
+const BAD_ARGS: Array<[string[], string]> = [
+  [['run', '--sizes', '0'], '--sizes: "0" is not a positive size'],
+  [['run', '--sizes', '1q'], '--sizes: "1q" is not a size'],
+  [['run', '--repetitions', '-1'], '--repetitions: -1 is outside 1..1000'],
+  [['run', '--duration', 'forever'], '--duration: "forever" is not a duration'],
+  [['run', 'fifoo'], 'unknown mechanism "fifoo" (did you mean "fifo"?)'],
+  [['run', '--pin', 'everywhere'], '--pin: "everywhere" is not one of auto, none, same, split'],
+  [['frobnicate'], "unknown command 'frobnicate'"],
+  [['run', '--no-such-option'], "unknown option '--no-such-option'"],
+  [['report', '/nonexistent/run.json'], '/nonexistent/run.json: no such file'],
+  [['compare', '/nonexistent/a.json', '/nonexistent/b.json'], '/nonexistent/a.json: no such file'],
+  [['report', 'package.json'], 'package.json: not an ipcbench result'],
+  [['compare', '--threshold', 'abc', 'a.json', 'b.json'], '--threshold: "abc" is not a percentage'],
+]
+
+const BAD_FILES: Array<[string, (p: string) => void, RegExp]> = [
+  ['truncated', (p: string) => writeFileSync(p, readFileSync(join(ROOT, 'test', 'fixtures', 'run-a.json'), 'utf8').slice(0, 5000)), /not valid JSON .*interrupted while writing/],
+  ['of another schema', (p: string) => writeFileSync(p, JSON.stringify({ name: 'x', version: '1.0.0' })), /not an ipcbench result/],
+  ['of a future schema version', (p: string) => writeFileSync(p, JSON.stringify({ schema: 'ipcbench/run@9', context: {}, cases: [] })), /newer than this ipcbench understands.*upgrade/],
+  ['empty', (p: string) => writeFileSync(p, ''), /the file is empty/],
+]
+/** Each bad file is tried with `report` and with `compare`. */
+const BAD_FILE_COMMANDS = 2
+
 describe('the command line as a user runs it', () => {
-  it.each([
-    [['run', '--sizes', '0'], '--sizes: "0" is not a positive size'],
-    [['run', '--sizes', '1q'], '--sizes: "1q" is not a size'],
-    [['run', '--repetitions', '-1'], '--repetitions: -1 is outside 1..1000'],
-    [['run', '--duration', 'forever'], '--duration: "forever" is not a duration'],
-    [['run', 'fifoo'], 'unknown mechanism "fifoo" (did you mean "fifo"?)'],
-    [['run', '--pin', 'everywhere'], '--pin: "everywhere" is not one of auto, none, same, split'],
-    [['frobnicate'], "unknown command 'frobnicate'"],
-    [['run', '--no-such-option'], "unknown option '--no-such-option'"],
-    [['report', '/nonexistent/run.json'], '/nonexistent/run.json: no such file'],
-    [['compare', '/nonexistent/a.json', '/nonexistent/b.json'], '/nonexistent/a.json: no such file'],
-    [['report', 'package.json'], 'package.json: not an ipcbench result'],
-    [['compare', '--threshold', 'abc', 'a.json', 'b.json'], '--threshold: "abc" is not a percentage'],
-  ])('%j exits 2 with a clear error and no stack', (args, text) => {
+  it.each(BAD_ARGS)('%j exits 2 with a clear error and no stack', (args, text) => {
     badInputs.tried++
     const r = runCli(args)
     expect(r.code).toBe(2)
@@ -31,15 +42,12 @@ describe('the command line as a user runs it', () => {
     badInputs.clear++
   })
 
-  it.each([
-    ['truncated', (p: string) => writeFileSync(p, readFileSync(join(ROOT, 'test', 'fixtures', 'run-a.json'), 'utf8').slice(0, 5000)), /not valid JSON .*interrupted while writing/],
-    ['of another schema', (p: string) => writeFileSync(p, JSON.stringify({ name: 'x', version: '1.0.0' })), /not an ipcbench result/],
-    ['of a future schema version', (p: string) => writeFileSync(p, JSON.stringify({ schema: 'ipcbench/run@9', context: {}, cases: [] })), /newer than this ipcbench understands.*upgrade/],
-    ['empty', (p: string) => writeFileSync(p, ''), /the file is empty/],
-  ])('report and compare on a %s file: exit 2 naming the file and the problem', (_what, make, problem) => {
+  it.each(BAD_FILES)('report and compare on a %s file: exit 2 naming the file and the problem', (_what, make, problem) => {
     const bad = tempFile('bad.json')
     make(bad)
-    for (const args of [['report', bad], ['compare', bad, join(ROOT, 'test', 'fixtures', 'run-a.json')]]) {
+    const commands = [['report', bad], ['compare', bad, join(ROOT, 'test', 'fixtures', 'run-a.json')]]
+    expect(commands).toHaveLength(BAD_FILE_COMMANDS)
+    for (const args of commands) {
       badInputs.tried++
       const r = runCli(args)
       expect(r.code).toBe(2)
@@ -48,6 +56,12 @@ describe('the command line as a user runs it', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /)
       badInputs.clear++
     }
+  })
+
+  // Runs after the bad-input tests above (tests of a file run in order): each of them ran to its end.
+  it('every bad input was tried and each gave a clear error', () => {
+    expect(badInputs.tried).toBe(BAD_ARGS.length + BAD_FILE_COMMANDS * BAD_FILES.length)
+    expect(badInputs.clear).toBe(badInputs.tried)
   })
 
   it('an unwritable result place fails before the run', () => {

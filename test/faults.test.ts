@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { cleanStale, LEDGER } from '../src/harness/host/cleanup.js'
 import { loadNative } from '../src/native/index.js'
-import { quickRun } from './helpers.js'
+import { quickRun, why } from './helpers.js'
 
 /**
  * The fault suite: peers killed or hung mid-case in each family of mechanism, and
@@ -38,8 +38,20 @@ const FAMILIES: Array<[family: string, args: string[], native: boolean]> = [
   ['worker thread (sab-ring)', ['sab-ring', '--modes', 'blocking', '--endpoints', 'thread'], false],
 ]
 
+const TIMEOUT_MS = 4000
 const faultRun = (args: string[], fault: string) =>
-  quickRun([...args, '--patterns', 'pingpong', '--timeout', '4s', '--warmup', '200'], { IPCBENCH_TEST_FAULTS: '1', IPCBENCH_TEST_FAULT: fault })
+  quickRun([...args, '--patterns', 'pingpong', '--timeout', `${TIMEOUT_MS / 1000}s`, '--warmup', '200'], { IPCBENCH_TEST_FAULTS: '1', IPCBENCH_TEST_FAULT: fault })
+
+/** The reason the time-out gives (src/harness/run/node-executor.ts), with the harness as the side. */
+const TIMED_OUT = `harness: timed out after ${TIMEOUT_MS} ms (a peer stopped answering); both sides killed`
+/**
+ * A peer that died, as side a reports it once its loop failed (side-a.ts preferPeerError).
+ * The prefix is 'side a' today although the peer is side b: the PeerError that
+ * preferPeerError makes from the peer's exit carries no side, so the case process
+ * reports it as its own (main.ts). Either attribution is accepted, so that fixing
+ * it does not break this test.
+ */
+const peerEnded = (how: string) => new RegExp(`^(?:side a|peer \\(side b\\)): peer \\(pid \\d+\\) ended: ${how}$`)
 
 describe('faults: a peer killed or hung mid-case', () => {
   afterAll(() => {
@@ -56,8 +68,16 @@ describe('faults: a peer killed or hung mid-case', () => {
       const { cli, run } = faultRun(args, 'kill:100')
       const c = run.cases[0]
       expect(c.state).toBe('errored')
-      expect(c.reason).toMatch(args.includes('thread') ? /peer|worker|exit code 137|timed out/ : /peer \(pid \d+\) ended: killed by SIGKILL|SIGKILL/)
-      expect(Date.now() - started).toBeLessThan(4000 + 6000)
+      if (args.includes('thread')) {
+        // A worker peer that exits while side a is blocked in a futex wait on the same
+        // process cannot be seen exiting: the time-out ends it (or, if side a was not
+        // blocked, the worker's exit code).
+        const r = why(c)
+        expect(r === TIMED_OUT || peerEnded('exit code 137').test(r), r).toBe(true)
+      } else {
+        expect(why(c)).toMatch(peerEnded('killed by SIGKILL'))
+      }
+      expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 6000)
       expect(cli.code).toBe(1)
       const left = leftovers()
       tally.leaked += left.length
@@ -68,7 +88,7 @@ describe('faults: a peer killed or hung mid-case', () => {
     it.skipIf(skip)('a peer that stops answering: the time-out ends it, kills the peer, cleans up', () => {
       tally.injected++
       const { run } = faultRun(args, 'hang:100')
-      expect(run.cases[0]).toMatchObject({ state: 'errored', error: { code: 'ETIMEDOUT' } })
+      expect(run.cases[0]).toMatchObject({ state: 'errored', reason: TIMED_OUT, error: { code: 'ETIMEDOUT', side: 'harness' } })
       const left = leftovers()
       tally.leaked += left.length
       expect(left).toEqual([])

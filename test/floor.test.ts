@@ -2,8 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { FLOOR_PATH, floorStatus } from '../src/harness/host/floor-binary.js'
-import { runCli, tempFile } from './helpers.js'
-import type { RunResult } from '../src/core/result.js'
+import { runCli, tempFile, why } from './helpers.js'
+import { hasLatency, isCompleted, type RunResult } from '../src/core/result.js'
 
 const status = floorStatus()
 if (!status.ok) console.warn(`C floor tests skipped: ${status.reason}`)
@@ -101,12 +101,14 @@ describe.skipIf(!status.ok)('the C floor in a run', () => {
     expect(cli.code, cli.stderr).toBe(0)
     const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
     const pipe = run.cases.find((c) => c.id === 'pipe/blocking/process/pingpong/64B')!
+    if (!hasLatency(pipe)) throw new Error(`pipe/blocking/process/pingpong/64B did not complete: ${pipe.state} ${why(pipe)}`)
     expect(pipe.floor?.state).toBe('completed')
     expect(pipe.floor?.repetitions).toHaveLength(2)
     expect(pipe.floor?.latencyNs?.p50).toBeGreaterThan(0)
-    expect(pipe.ratioToFloor?.p50).toBeCloseTo(pipe.latencyNs!.p50 / pipe.floor!.latencyNs!.p50, 6)
+    expect(pipe.ratioToFloor?.p50).toBeCloseTo(pipe.latencyNs.p50 / pipe.floor!.latencyNs!.p50, 6)
     expect(pipe.floor?.repetitions[0].placement.applied).toBe(pipe.repetitions[0].placement.applied)
     const worker = run.cases.find((c) => c.mechanism === 'worker-message')!
+    if (!isCompleted(worker)) throw new Error(`${worker.id} did not complete: ${worker.state} ${why(worker)}`)
     expect(worker.floor).toMatchObject({ state: 'skipped', reason: expect.stringMatching(/no C floor/) })
     expect(worker.ratioToFloor).toBeUndefined()
     expect(cli.stdout).toMatch(/×C/)
@@ -120,6 +122,7 @@ describe.skipIf(!status.ok)('the C floor in a run', () => {
     expect(cli.code, cli.stderr).toBe(0)
     const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
     const c = run.cases[0]
+    if (!isCompleted(c)) throw new Error(`${c.id} did not complete: ${c.state} ${why(c)}`)
     expect(c.floor).toBeUndefined()
     expect(run.context.options.subtractOverhead).toBe(true)
     expect(c.overheadSubtractedNs).toBe(run.context.calibration!.sameThreadEchoNs)

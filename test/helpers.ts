@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll } from 'vitest'
-import type { RunResult } from '../src/core/result.js'
+import type { CaseResult, RunResult } from '../src/core/result.js'
 
 export const ROOT = join(import.meta.dirname, '..')
 export const BIN = join(ROOT, 'bin', 'ipcbench.js')
@@ -39,3 +39,6 @@ export function quickRun(args: string[], env: Record<string, string> = {}): { cl
   const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
   return { cli, run }
 }
+
+/** Why a case did not complete ('' when it did): the reason only skipped, errored and aborted cases carry. */
+export const why = (c: CaseResult): string => ('reason' in c ? c.reason : '')

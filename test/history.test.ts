@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { historyCharts, historyPoints } from '../src/report/history.js'
 import { renderCharts } from '../src/report/render.js'
-import type { RunResult } from '../src/core/result.js'
+import { hasLatency, type RunResult } from '../src/core/result.js'
 import { ROOT, runCli, tempFile } from './helpers.js'
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'run-a.json')
@@ -15,7 +15,8 @@ function later(): RunResult {
   r.context.runId = 'later-run'
   r.context.startedAt = new Date(Date.parse(base.context.startedAt) + 86_400_000).toISOString()
   const c = r.cases.find((x) => x.id === 'pipe/blocking/process/pingpong/64B')!
-  c.latencyNs!.p50 *= 1.5
+  if (!hasLatency(c)) throw new Error(`the fixture's ${c.id} has no latency`)
+  c.latencyNs.p50 *= 1.5
   return r
 }
 

@@ -6,7 +6,7 @@ import { buildCharts } from '../src/report/charts.js'
 import { renderHtmlReport, scopeSvgIds } from '../src/report/html.js'
 import { renderMarkdown } from '../src/report/markdown.js'
 import { renderCharts, renderSvg, type RenderedChart } from '../src/report/render.js'
-import { isCompleted, type CompletedCase, type RunResult } from '../src/core/result.js'
+import { isCompleted, type CaseResult, type CompletedCase, type RunResult } from '../src/core/result.js'
 import { parseRun } from '../src/report/load.js'
 import { ROOT, runCli, tempFile } from './helpers.js'
 
@@ -146,7 +146,7 @@ describe('charts from the frozen fixture', () => {
   it('two runs overlay, each named in the legends', async () => {
     const b = structuredClone(run)
     b.context.runId = 'run-b-20261124'
-    for (const c of b.cases) if (c.latencyNs) c.latencyNs = { ...c.latencyNs, p50: c.latencyNs.p50 * 1.5 }
+    for (const c of b.cases) if (c.state === 'completed' && c.latencyNs) c.latencyNs = { ...c.latencyNs, p50: c.latencyNs.p50 * 1.5 }
     const both = await renderCharts(buildCharts([run, b]))
     for (const id of ['latency-by-mechanism', 'latency-vs-size', 'latency-percentiles', 'cost-vs-speed', 'blocking-vs-nonblocking']) {
       const svg = both.find((c) => c.id === id)!.svg!

@@ -1,0 +1,270 @@
+import { describe, expect, it } from 'vitest'
+import type { CaseError, CaseResult, CaseSpec, CompletedCase, ErroredCase, Pattern, RepetitionResult } from '../src/core/result.js'
+import { summarizeNs } from '../src/core/stats.js'
+import { warning, type Warning } from '../src/core/warnings.js'
+import type { CasePlan } from '../src/harness/plan/case-plan.js'
+import { runCase } from '../src/harness/run/case-runner.js'
+import type { RepetitionExecutor, RepOutcome } from '../src/harness/run/executor.js'
+
+/**
+ * runCase with fake executors that return canned outcomes and record when they were
+ * asked: the order of floor and Node repetitions, how a failure of either ends what,
+ * and the figures put together from what they returned.
+ */
+function planFor(pattern: Pattern, warnings: Warning[] = []): CasePlan {
+  const spec: CaseSpec = {
+    id: `pipe/blocking/process/${pattern}/64B`,
+    mechanism: 'pipe',
+    mode: 'blocking',
+    endpoints: 'process',
+    pattern,
+    sizeBytes: 64,
+  }
+  return {
+    spec,
+    loop: { sizeBytes: 64, warmup: 20, durationMs: 20, maxMessages: 200 },
+    placement: { requested: 'none', applied: 'none' },
+    timeoutMs: 1000,
+    warnings,
+  }
+}
+
+const zeroCost = { userUsPerMsg: 0, sysUsPerMsg: 0, voluntaryCtxPerMsg: 0, involuntaryCtxPerMsg: 0, scope: 'process' as const }
+
+/** A successful repetition: ping-pong with these samples, or a stream at this rate. */
+function ok(index: number, o: { samples?: number[]; bytesPerSec?: number; warnings?: Warning[]; describe?: Record<string, string> }): RepOutcome {
+  const samples = Float64Array.from(o.samples ?? [])
+  const rep: RepetitionResult = {
+    index,
+    messages: 1000,
+    elapsedNs: 1e6,
+    batch: 1,
+    cpu: { a: { ...zeroCost }, b: { ...zeroCost } },
+    placement: { requested: 'none', applied: 'none', cpusA: [0], cpusB: [1] },
+  }
+  if (samples.length > 0) rep.latencyNs = summarizeNs(samples)
+  if (o.bytesPerSec !== undefined) rep.throughput = { bytesPerSec: o.bytesPerSec, msgsPerSec: o.bytesPerSec / 64 }
+  return { ok: true, rep, samples, describe: o.describe ?? { io: 'fake' }, warnings: o.warnings ?? [] }
+}
+
+const failed = (state: 'errored' | 'skipped' | 'aborted', error: CaseError): RepOutcome => ({ ok: false, state, error })
+
+/** An executor answering repetition i with outcome(i), recording each call in `log`. */
+function fake(name: 'node' | 'floor', log: string[], outcome: (i: number) => RepOutcome, unsupported?: string): RepetitionExecutor {
+  return {
+    name,
+    ...(unsupported !== undefined ? { unsupported: () => unsupported } : {}),
+    async run(_plan, i) {
+      log.push(`${name} ${i}`)
+      return outcome(i)
+    },
+  }
+}
+
+const nodePing = (i: number) => ok(i, { samples: [200, 200, 200] })
+const floorPing = (i: number) => ok(i, { samples: [50, 50, 50], describe: { channel: 'pipe(2)' } })
+
+function completed(c: CaseResult): CompletedCase {
+  expect(c.state, 'reason' in c ? c.reason : '').toBe('completed')
+  return c as CompletedCase
+}
+
+describe('runCase: order', () => {
+  it('runs the floor repetition before each Node repetition', async () => {
+    const log: string[] = []
+    const c = completed(
+      await runCase(
+        planFor('pingpong'),
+        { repetitions: 3, subtractOverhead: false },
+        { node: fake('node', log, nodePing), floor: fake('floor', log, floorPing) },
+      ),
+    )
+    expect(log).toEqual(['floor 0', 'node 0', 'floor 1', 'node 1', 'floor 2', 'node 2'])
+    expect(c.repetitions.map((r) => r.index)).toEqual([0, 1, 2])
+    expect(c.floor).toMatchObject({ state: 'completed', describe: { channel: 'pipe(2)' } })
+    expect(c.floor!.repetitions).toHaveLength(3)
+    expect(c.describe).toEqual({ io: 'fake' })
+  })
+
+  it('without a floor executor there is no floor and no ratio', async () => {
+    const log: string[] = []
+    const c = completed(await runCase(planFor('pingpong'), { repetitions: 2, subtractOverhead: false }, { node: fake('node', log, nodePing) }))
+    expect(log).toEqual(['node 0', 'node 1'])
+    expect(c.floor).toBeUndefined()
+    expect(c.ratioToFloor).toBeUndefined()
+  })
+})
+
+describe('runCase: the floor failing ends only the floor', () => {
+  it.each(['skipped', 'errored'] as const)('a floor %s at repetition 1: not asked again, the case completes, no ratio', async (state) => {
+    const log: string[] = []
+    const floor = fake('floor', log, (i) => (i === 1 ? failed(state, { message: `floor ${state} here` }) : floorPing(i)))
+    const c = completed(await runCase(planFor('pingpong'), { repetitions: 3, subtractOverhead: false }, { node: fake('node', log, nodePing), floor }))
+    expect(log).toEqual(['floor 0', 'node 0', 'floor 1', 'node 1', 'node 2'])
+    expect(c.repetitions).toHaveLength(3)
+    expect(c.floor).toMatchObject({ state, reason: `floor ${state} here` })
+    expect(c.floor!.repetitions).toHaveLength(1)
+    expect(c.ratioToFloor).toBeUndefined()
+  })
+
+  it('a floor failing at its first repetition leaves a floor with the state, the reason and no repetitions', async () => {
+    const log: string[] = []
+    const floor = fake('floor', log, () => failed('errored', { message: 'ipcfloor: exit code 3' }))
+    const c = completed(await runCase(planFor('pingpong'), { repetitions: 2, subtractOverhead: false }, { node: fake('node', log, nodePing), floor }))
+    expect(log).toEqual(['floor 0', 'node 0', 'node 1'])
+    expect(c.floor).toEqual({ state: 'errored', reason: 'ipcfloor: exit code 3', repetitions: [] })
+    expect(c.ratioToFloor).toBeUndefined()
+  })
+
+  it('unsupported() skips the floor without ever calling run', async () => {
+    const log: string[] = []
+    const floor = fake('floor', log, floorPing, 'no C counterpart of this mechanism')
+    const c = completed(await runCase(planFor('pingpong'), { repetitions: 2, subtractOverhead: false }, { node: fake('node', log, nodePing), floor }))
+    expect(log).toEqual(['node 0', 'node 1'])
+    expect(c.floor).toEqual({ state: 'skipped', reason: 'no C counterpart of this mechanism', repetitions: [] })
+  })
+})
+
+describe('runCase: a Node failure ends the case', () => {
+  it.each([
+    ['b', 'peer (side b): read failed'],
+    ['a', 'side a: read failed'],
+    ['harness', 'harness: read failed'],
+    [undefined, 'harness: read failed'],
+  ] as const)('side %s: errored, reason prefixed, error kept, repetitions so far kept', async (side, reason) => {
+    const log: string[] = []
+    const error: CaseError = { message: 'read failed', code: 'EIO', errno: 5, syscall: 'read', ...(side ? { side } : {}) }
+    const node = fake('node', log, (i) => (i === 1 ? failed('errored', error) : nodePing(i)))
+    const c = await runCase(planFor('pingpong'), { repetitions: 3, subtractOverhead: false }, { node, floor: fake('floor', log, floorPing) })
+    expect(c.state).toBe('errored')
+    const e = c as ErroredCase
+    expect(e.reason).toBe(reason)
+    expect(e.error).toEqual(error)
+    expect(e.repetitions.map((r) => r.index)).toEqual([0])
+    expect(e.describe).toEqual({ io: 'fake' })
+    expect(log).toEqual(['floor 0', 'node 0', 'floor 1', 'node 1'])
+    expect('latencyNs' in e).toBe(false)
+  })
+
+  it('a signal already aborted: aborted, nothing run', async () => {
+    const log: string[] = []
+    const ac = new AbortController()
+    ac.abort()
+    const c = await runCase(
+      planFor('pingpong'),
+      { repetitions: 3, subtractOverhead: false },
+      { node: fake('node', log, nodePing) },
+      undefined,
+      ac.signal,
+    )
+    expect(c).toMatchObject({ state: 'aborted', reason: 'interrupted (SIGINT/SIGTERM) while this case was running', repetitions: [] })
+    expect(log).toEqual([])
+  })
+
+  it('aborted during a repetition: aborted, the repetitions before it kept, no later one run', async () => {
+    const log: string[] = []
+    const ac = new AbortController()
+    const node = fake('node', log, (i) => {
+      if (i === 1) ac.abort()
+      return nodePing(i)
+    })
+    const c = await runCase(planFor('pingpong'), { repetitions: 3, subtractOverhead: false }, { node }, undefined, ac.signal)
+    expect(c.state).toBe('aborted')
+    expect(c.repetitions.map((r) => r.index)).toEqual([0, 1])
+    expect(log).toEqual(['node 0', 'node 1'])
+  })
+
+  it("the Node executor's own 'aborted' outcome ends the case aborted", async () => {
+    const log: string[] = []
+    const node = fake('node', log, (i) => (i === 1 ? failed('aborted', { message: 'interrupted', side: 'harness' }) : nodePing(i)))
+    const c = await runCase(planFor('pingpong'), { repetitions: 3, subtractOverhead: false }, { node })
+    expect(c).toMatchObject({ state: 'aborted', reason: 'interrupted (SIGINT/SIGTERM) while this case was running' })
+    expect(c.repetitions).toHaveLength(1)
+  })
+})
+
+describe('runCase: figures', () => {
+  it('ping-pong: ratioToFloor is node p50 over floor p50, latency pooled over repetitions', async () => {
+    const log: string[] = []
+    const node = fake('node', log, (i) => ok(i, { samples: i === 0 ? [100, 200, 300] : [200, 200, 400] }))
+    const c = completed(
+      await runCase(planFor('pingpong'), { repetitions: 2, subtractOverhead: false }, { node, floor: fake('floor', log, floorPing) }),
+    )
+    expect(c.latencyNs).toMatchObject({ n: 6, p50: 200, max: 400 })
+    expect(c.floor!.latencyNs).toMatchObject({ n: 6, p50: 50 })
+    expect(c.ratioToFloor).toEqual({ p50: 4 })
+  })
+
+  it('stream: ratioToFloor is floor throughput over node throughput', async () => {
+    const log: string[] = []
+    const node = fake('node', log, (i) => ok(i, { bytesPerSec: [100, 300, 200][i] }))
+    const floor = fake('floor', log, (i) => ok(i, { bytesPerSec: 600 }))
+    const c = completed(await runCase(planFor('stream'), { repetitions: 3, subtractOverhead: false }, { node, floor }))
+    expect(c.throughput).toEqual({ bytesPerSec: 200, msgsPerSec: 200 / 64 })
+    expect(c.floor!.throughput!.bytesPerSec).toBe(600)
+    expect(c.ratioToFloor).toEqual({ throughput: 3 })
+  })
+
+  it('--subtract-overhead takes the calibrated echo off every latency figure, before the ratio, and records it', async () => {
+    const log: string[] = []
+    const calibration = { emptySampleNs: 20, sameThreadEchoNs: 30 }
+    const c = completed(
+      await runCase(
+        planFor('pingpong'),
+        { repetitions: 2, subtractOverhead: true },
+        { node: fake('node', log, nodePing), floor: fake('floor', log, floorPing) },
+        calibration,
+      ),
+    )
+    expect(c.overheadSubtractedNs).toBe(30)
+    expect(c.latencyNs).toMatchObject({ p50: 170, min: 170, max: 170, p99: 170 })
+    for (const r of c.repetitions) expect(r.latencyNs).toMatchObject({ p50: 170, mean: 170 })
+    // The C floor is not the harness: its figures stay.
+    expect(c.floor!.latencyNs!.p50).toBe(50)
+    expect(c.ratioToFloor).toEqual({ p50: 170 / 50 })
+    expect(c.warnings.map((w) => w.code)).toEqual([])
+  })
+
+  it('a calibration without --subtract-overhead changes no figure', async () => {
+    const c = completed(
+      await runCase(
+        planFor('pingpong'),
+        { repetitions: 1, subtractOverhead: false },
+        { node: fake('node', [], nodePing) },
+        { emptySampleNs: 20, sameThreadEchoNs: 30 },
+      ),
+    )
+    expect(c.overheadSubtractedNs).toBeUndefined()
+    expect(c.latencyNs!.p50).toBe(200)
+  })
+
+  it("a p50 within 5× the harness's own round trip gets a 'near-harness-cost' warning", async () => {
+    const c = completed(
+      await runCase(
+        planFor('pingpong'),
+        { repetitions: 1, subtractOverhead: false },
+        { node: fake('node', [], nodePing) },
+        { emptySampleNs: 20, sameThreadEchoNs: 41 },
+      ),
+    )
+    expect(c.warnings.map((w) => w.code)).toEqual(['near-harness-cost'])
+    const far = completed(
+      await runCase(
+        planFor('pingpong'),
+        { repetitions: 1, subtractOverhead: false },
+        { node: fake('node', [], nodePing) },
+        { emptySampleNs: 20, sameThreadEchoNs: 40 },
+      ),
+    )
+    expect(far.warnings).toEqual([])
+  })
+
+  it("the plan's warnings come first and a repetition's warning repeated in each repetition is kept once", async () => {
+    const mismatch = warning('count-mismatch', 'sender counted 200 messages, receiver 199')
+    const node = fake('node', [], (i) => ok(i, { bytesPerSec: 6400, warnings: [mismatch] }))
+    const c = completed(
+      await runCase(planFor('stream', [warning('placement', 'could not pin')]), { repetitions: 3, subtractOverhead: false }, { node }),
+    )
+    expect(c.warnings).toEqual([{ code: 'placement', message: 'could not pin' }, mismatch])
+  })
+})

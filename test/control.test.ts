@@ -222,10 +222,7 @@ describe("Control's own close()", () => {
     await expect(a.next('x')).rejects.toThrow(/^control channel closed$/)
   })
 
-  // BUG (src/harness/case/control.ts, Control.close): close() sets closedError before the
-  // port/socket 'close' event calls fail(), and fail() returns early when closedError is
-  // set, so a next() already waiting is never settled. Remove `.fails` once fixed.
-  it.fails('rejects a next() that is already waiting', async () => {
+  it('rejects a next() that is already waiting', async () => {
     const [a] = portPair()
     const waiting = a.next('x')
     a.close()

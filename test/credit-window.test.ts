@@ -1,7 +1,6 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { afterEach, describe, expect, it } from 'vitest'
 import { PeerGoneError } from '../src/core/errors.js'
-import { holdEarlyMessages } from '../src/harness/case/early-messages.js'
 import { asyncLinkEndpoint, cloneCodec, CREDIT_BATCH, portLink, transferCodec, WINDOW } from '../src/mechanisms/common/port-endpoint.js'
 
 /**
@@ -131,29 +130,6 @@ describe('the credit window (asyncLinkEndpoint, stream)', () => {
     expect(released).toBe(1)
     expect(transfer.transfers).toBe(true)
     expect(buf.byteLength).toBe(0)
-  })
-})
-
-describe('the credit window under side b as the harness opens it (holdEarlyMessages on top)', () => {
-  // BUG (src/mechanisms/common/port-endpoint.ts asyncLinkEndpoint + src/harness/case/early-messages.ts):
-  // credits are posted when a message reaches the endpoint, not when the loop takes it.
-  // Side b wraps its endpoint in holdEarlyMessages before "go", so everything that
-  // arrives before its loop starts is acknowledged while still unconsumed: the sender
-  // is never held at WINDOW, the held backlog is unbounded, and asyncStreamB later
-  // replays it in a burst (a worker-message stream whose receiver is slow reports
-  // ~0.05 ms for 200 messages). Remove `.fails` once credits follow consumption.
-  it.fails(`a receiver whose loop has not started holds the sender at ${WINDOW} messages`, async () => {
-    const { port1, port2 } = channel()
-    const a = asyncLinkEndpoint(portLink(port1), cloneCodec, true)
-    holdEarlyMessages(asyncLinkEndpoint(portLink(port2), cloneCodec, true))
-    let sent = 0
-    const pump = () => {
-      while (sent < 4 * WINDOW) if (!a.send(message(sent++))) return
-    }
-    a.onDrain(pump)
-    pump()
-    await new Promise((r) => setTimeout(r, 50))
-    expect(sent).toBe(WINDOW)
   })
 })
 

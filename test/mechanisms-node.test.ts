@@ -72,6 +72,9 @@ describe('runtime mechanisms say what they really used', () => {
       expect.soft(c.warnings.filter((w) => w.code === 'count-mismatch'), c.id).toEqual([])
       // The receiver never fell more than the window behind: its phase ends soon after the sender's.
       expect.soft(rep?.elapsedNs ?? Infinity, c.id).toBeLessThan(sendPhaseNs + WINDOW * delayNs + 500e6)
+      // …and never faster than it can take them: messages acknowledged before the loop took
+      // them would be replayed in a burst and report an impossible rate.
+      expect.soft(rep?.elapsedNs ?? 0, c.id).toBeGreaterThanOrEqual(0.9 * (rep?.messages ?? 0) * delayNs)
       expect.soft(c.describe.flowControl, c.id).toMatch(new RegExp(`^credit window of ${WINDOW} messages`))
     }
   })

@@ -85,7 +85,7 @@ export class Control<In extends Message, Out extends Message> {
   }
 
   close(): void {
-    this.closedError ??= new Error('control channel closed')
+    this.fail(new Error('control channel closed'))
     this.closeRaw()
   }
 

@@ -106,6 +106,12 @@ async function closeQuietly(ep: Endpoint | undefined): Promise<void> {
 }
 
 /** When our loop failed because the peer went away, the peer's own report (or its exit) says more. */
+function peerEnded(pid: number, how: string): PeerError {
+  const e = new PeerError(`peer (pid ${pid}) ended: ${how}`)
+  e.side = 'b'
+  return e
+}
+
 async function preferPeerError(err: unknown, peer: StartedPeer): Promise<unknown> {
   const grace = new Promise<undefined>((r) => setTimeout(() => r(undefined), 500).unref())
   const never = new Promise<undefined>(() => {})
@@ -114,7 +120,7 @@ async function preferPeerError(err: unknown, peer: StartedPeer): Promise<unknown
     () => never,
     (e: unknown) => (e instanceof PeerError && e.message !== CHANNEL_CLOSED ? e : never),
   )
-  const exited = peer.exited.then((how) => (how === 'exit code 0' ? never : new PeerError(`peer (pid ${peer.link.pid}) ended: ${how}`)))
+  const exited = peer.exited.then((how) => (how === 'exit code 0' ? never : peerEnded(peer.link.pid, how)))
   const better = await Promise.race([fromPeer, exited, grace])
   return better ?? err
 }

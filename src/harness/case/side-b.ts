@@ -4,10 +4,16 @@ import { getMechanism } from '../../mechanisms/registry.js'
 import type { Endpoint } from '../../mechanisms/types.js'
 import type { Control } from './control.js'
 import { meterFor, pinThisThread } from './cpu.js'
-import { holdEarlyMessages } from './early-messages.js'
 import { wrapWithFault } from './faults.js'
 import { asyncEchoB, asyncStreamB, syncEchoB, syncStreamB } from './loops.js'
-import type { Done, FromPeer, Hello, ToPeer } from './protocol.js'
+import type { CostSnapshot, FromPeer, Hello, ToPeer } from './protocol.js'
+
+/** What side b's loop measured: messages, its CPU, and for a stream the receiving time. */
+interface SideBResult {
+  messages: number
+  cost: CostSnapshot
+  elapsedNs?: number
+}
 
 /**
  * Side b: opens its endpoint, says ready, waits for go, echoes (ping-pong) or
@@ -20,20 +26,21 @@ export async function runSideB(ctl: Control<ToPeer, FromPeer>, hello: Hello, own
     const impl = await getMechanism(hello.spec.mechanism).load()
     let opened: Endpoint = await impl.openB({ spec: hello.spec, info: hello.info, fds: hello.fds, parentPid: hello.parentPid, transferred })
     if (hello.fault) opened = wrapWithFault(opened, hello.fault)
-    if (opened.kind === 'async') opened = holdEarlyMessages(opened)
     ep = opened
     const { meter, scope } = meterFor(ownsProcess)
+    const pingpong = hello.spec.pattern === 'pingpong'
+    // An event-loop side listens before it says ready: side a's first message, sent
+    // right after "go" on another channel, can then never arrive unheard, and a
+    // credit-window endpoint acknowledges only what this loop has taken.
+    const listening: Promise<SideBResult> | undefined =
+      opened.kind === 'async' ? (pingpong ? asyncEchoB(opened, hello.plan, meter) : asyncStreamB(opened, hello.plan, meter)) : undefined
+    listening?.catch(() => {}) // awaited below, after "go"
     ctl.send({ type: 'ready', cpus: allowedCpus(), scope })
     await ctl.next('go')
-    let done: Done
-    if (hello.spec.pattern === 'pingpong') {
-      const r = opened.kind === 'sync' ? syncEchoB(opened, hello.plan, meter) : await asyncEchoB(opened, hello.plan, meter)
-      done = { type: 'done', messages: r.messages, cost: r.cost, scope }
-    } else {
-      const r = opened.kind === 'sync' ? syncStreamB(opened, hello.plan, meter) : await asyncStreamB(opened, hello.plan, meter)
-      done = { type: 'done', messages: r.messages, elapsedNs: r.elapsedNs, cost: r.cost, scope }
-    }
-    ctl.send(done)
+    let r: SideBResult
+    if (opened.kind === 'async') r = await listening!
+    else r = pingpong ? syncEchoB(opened, hello.plan, meter) : syncStreamB(opened, hello.plan, meter)
+    ctl.send({ type: 'done', messages: r.messages, elapsedNs: r.elapsedNs, cost: r.cost, scope })
   } catch (err) {
     ctl.sendError(err)
   } finally {

@@ -58,4 +58,6 @@ try {
 }
 mkdirSync(BUILD, { recursive: true })
 writeFileSync(join(BUILD, 'status.json'), JSON.stringify({ addon, floor, builtAt: new Date().toISOString(), node: process.version }, null, 2) + '\n')
-process.stderr.write(`ipcbench native helper: ${addon.ok ? 'built' : `not built (${addon.error})`}; C floor: ${floor.ok ? 'built' : `not built (${floor.error})`}\n`)
+process.stderr.write(
+  `ipcbench native helper: ${addon.ok ? 'built' : `not built (${addon.error})`}; C floor: ${floor.ok ? 'built' : `not built (${floor.error})`}\n`,
+)

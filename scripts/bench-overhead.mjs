@@ -52,7 +52,29 @@ function collect(child) {
 function ipcbench(caseId) {
   const dir = mkdtempSync(join(tmpdir(), 'ipcbench-overhead-'))
   const out = join(dir, 'r.json')
-  execFileSync(process.execPath, [join(ROOT, 'bin', 'ipcbench.js'), 'run', '--cases', caseId, '--no-floor', '--pin', 'split', '--repetitions', '1', '--warmup', '1000', '--max-messages', COUNT, '--duration', '10s', '--out', out], { stdio: 'ignore' })
+  execFileSync(
+    process.execPath,
+    [
+      join(ROOT, 'bin', 'ipcbench.js'),
+      'run',
+      '--cases',
+      caseId,
+      '--no-floor',
+      '--pin',
+      'split',
+      '--repetitions',
+      '1',
+      '--warmup',
+      '1000',
+      '--max-messages',
+      COUNT,
+      '--duration',
+      '10s',
+      '--out',
+      out,
+    ],
+    { stdio: 'ignore' },
+  )
   const run = JSON.parse(readFileSync(out, 'utf8'))
   rmSync(dir, { recursive: true, force: true })
   const c = run.cases[0]
@@ -73,5 +95,7 @@ for (const [id, hand] of cases) {
     i.push(ipcbench(id))
   }
   const ratio = median(i) / median(h)
-  console.log(`${id}: hand-written p50 ${(median(h) / 1000).toFixed(2)} µs, ipcbench p50 ${(median(i) / 1000).toFixed(2)} µs, ratio ${ratio.toFixed(3)} (${rounds} alternating rounds; p50s hand ${h.map((x) => (x / 1000).toFixed(1)).join('/')}, ipcbench ${i.map((x) => (x / 1000).toFixed(1)).join('/')})`)
+  console.log(
+    `${id}: hand-written p50 ${(median(h) / 1000).toFixed(2)} µs, ipcbench p50 ${(median(i) / 1000).toFixed(2)} µs, ratio ${ratio.toFixed(3)} (${rounds} alternating rounds; p50s hand ${h.map((x) => (x / 1000).toFixed(1)).join('/')}, ipcbench ${i.map((x) => (x / 1000).toFixed(1)).join('/')})`,
+  )
 }

@@ -17,10 +17,22 @@ export const LAYERS = [
   { part: 'harness/host', prefix: 'src/harness/host/', may: ['core', 'native', 'mechanisms', 'harness/host'] },
   { part: 'harness/case', prefix: 'src/harness/case/', may: ['core', 'native', 'mechanisms', 'harness/host', 'harness/case'] },
   { part: 'harness/plan', prefix: 'src/harness/plan/', may: ['core', 'native', 'mechanisms', 'harness/host', 'harness/case', 'harness/plan'] },
-  { part: 'harness/run', prefix: 'src/harness/run/', may: ['core', 'native', 'mechanisms', 'harness/host', 'harness/case', 'harness/plan', 'harness/run'] },
+  {
+    part: 'harness/run',
+    prefix: 'src/harness/run/',
+    may: ['core', 'native', 'mechanisms', 'harness/host', 'harness/case', 'harness/plan', 'harness/run'],
+  },
   { part: 'report', prefix: 'src/report/', may: ['core', 'report'] },
-  { part: 'api', prefix: 'src/index.ts', may: ['core', 'native', 'mechanisms', 'harness/host', 'harness/case', 'harness/plan', 'harness/run', 'report', 'api'] },
-  { part: 'cli', prefix: 'src/cli', may: ['core', 'native', 'mechanisms', 'harness/host', 'harness/case', 'harness/plan', 'harness/run', 'report', 'api', 'cli'] },
+  {
+    part: 'api',
+    prefix: 'src/index.ts',
+    may: ['core', 'native', 'mechanisms', 'harness/host', 'harness/case', 'harness/plan', 'harness/run', 'report', 'api'],
+  },
+  {
+    part: 'cli',
+    prefix: 'src/cli',
+    may: ['core', 'native', 'mechanisms', 'harness/host', 'harness/case', 'harness/plan', 'harness/run', 'report', 'api', 'cli'],
+  },
 ]
 
 const partOf = (rel) => LAYERS.find((l) => rel === l.prefix || rel.startsWith(l.prefix))
@@ -67,13 +79,17 @@ export function checkLayers(root) {
     }
     const text = readFileSync(file, 'utf8')
     for (const spec of importsOf(text)) {
-      const target = relative(root, resolve(dirname(file), spec.replace(/\.js$/, '.ts'))).split('\\').join('/')
+      const target = relative(root, resolve(dirname(file), spec.replace(/\.js$/, '.ts')))
+        .split('\\')
+        .join('/')
       const to = partOf(target)
       if (!to) problems.push(`${rel}: imports ${spec}, outside every layer`)
       else if (!from.may.includes(to.part)) problems.push(`${rel}: ${from.part} imports ${to.part} (${spec}), an import that runs upward`)
     }
     if (from.part !== 'mechanisms') {
-      for (const id of ids) if (namesMechanism(text, id)) problems.push(`${rel}: names the mechanism "${id}"; let its descriptor in src/mechanisms/registry.ts carry what is needed`)
+      for (const id of ids)
+        if (namesMechanism(text, id))
+          problems.push(`${rel}: names the mechanism "${id}"; let its descriptor in src/mechanisms/registry.ts carry what is needed`)
     }
   }
   return problems

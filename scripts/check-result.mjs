@@ -36,9 +36,15 @@ for (const m of list) {
   }
 }
 const leftovers = [
-  ...readdirSync('/dev/shm').filter((n) => n.startsWith('ipcbench-')).map((n) => `/dev/shm/${n}`),
-  ...(safeList('/dev/mqueue').filter((n) => n.startsWith('ipcbench-')).map((n) => `/dev/mqueue/${n}`)),
-  ...readdirSync(tmpdir()).filter((n) => /^ipcbench-\d+-/.test(n)).map((n) => `${tmpdir()}/${n}`),
+  ...readdirSync('/dev/shm')
+    .filter((n) => n.startsWith('ipcbench-'))
+    .map((n) => `/dev/shm/${n}`),
+  ...safeList('/dev/mqueue')
+    .filter((n) => n.startsWith('ipcbench-'))
+    .map((n) => `/dev/mqueue/${n}`),
+  ...readdirSync(tmpdir())
+    .filter((n) => /^ipcbench-\d+-/.test(n))
+    .map((n) => `${tmpdir()}/${n}`),
 ]
 if (leftovers.length > 0) problems.push(`left behind: ${leftovers.join(', ')}`)
 function safeList(d) {

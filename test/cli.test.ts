@@ -22,9 +22,17 @@ const BAD_ARGS: Array<[string[], string]> = [
 ]
 
 const BAD_FILES: Array<[string, (p: string) => void, RegExp]> = [
-  ['truncated', (p: string) => writeFileSync(p, readFileSync(join(ROOT, 'test', 'fixtures', 'run-a.json'), 'utf8').slice(0, 5000)), /not valid JSON .*interrupted while writing/],
+  [
+    'truncated',
+    (p: string) => writeFileSync(p, readFileSync(join(ROOT, 'test', 'fixtures', 'run-a.json'), 'utf8').slice(0, 5000)),
+    /not valid JSON .*interrupted while writing/,
+  ],
   ['of another schema', (p: string) => writeFileSync(p, JSON.stringify({ name: 'x', version: '1.0.0' })), /not an ipcbench result/],
-  ['of a future schema version', (p: string) => writeFileSync(p, JSON.stringify({ schema: 'ipcbench/run@9', context: {}, cases: [] })), /newer than this ipcbench understands.*upgrade/],
+  [
+    'of a future schema version',
+    (p: string) => writeFileSync(p, JSON.stringify({ schema: 'ipcbench/run@9', context: {}, cases: [] })),
+    /newer than this ipcbench understands.*upgrade/,
+  ],
   ['empty', (p: string) => writeFileSync(p, ''), /the file is empty/],
 ]
 /** Each bad file is tried with `report` and with `compare`. */
@@ -45,7 +53,10 @@ describe('the command line as a user runs it', () => {
   it.each(BAD_FILES)('report and compare on a %s file: exit 2 naming the file and the problem', (_what, make, problem) => {
     const bad = tempFile('bad.json')
     make(bad)
-    const commands = [['report', bad], ['compare', bad, join(ROOT, 'test', 'fixtures', 'run-a.json')]]
+    const commands = [
+      ['report', bad],
+      ['compare', bad, join(ROOT, 'test', 'fixtures', 'run-a.json')],
+    ]
     expect(commands).toHaveLength(BAD_FILE_COMMANDS)
     for (const args of commands) {
       badInputs.tried++
@@ -89,7 +100,25 @@ describe('the command line as a user runs it', () => {
 
   it('run --json prints only the result, which is also in the file', () => {
     const out = tempFile('r.json')
-    const r = runCli(['run', 'fifo', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong', '--quick', '--no-floor', '--repetitions', '2', '--duration', '30ms', '--json', '--out', out])
+    const r = runCli([
+      'run',
+      'fifo',
+      '--modes',
+      'blocking',
+      '--endpoints',
+      'process',
+      '--patterns',
+      'pingpong',
+      '--quick',
+      '--no-floor',
+      '--repetitions',
+      '2',
+      '--duration',
+      '30ms',
+      '--json',
+      '--out',
+      out,
+    ])
     expect(r.code).toBe(0)
     const run = JSON.parse(r.stdout)
     expect(run.schema).toBe('ipcbench/run@2')

@@ -145,7 +145,11 @@ describe('compare(): verdicts on synthetic runs (10 repetitions)', () => {
   it('identical distributions stay unchanged in at least 95% of 200 seeded trials', () => {
     let unchanged = 0
     for (let t = 0; t < 200; t++) {
-      const cmp = compare(makeRun({ [PING]: { centre: 10_000, noise: 0.03 } }, 1000 + t), makeRun({ [PING]: { centre: 10_000, noise: 0.03 } }, 5000 + t), { resamples: 500 })
+      const cmp = compare(
+        makeRun({ [PING]: { centre: 10_000, noise: 0.03 } }, 1000 + t),
+        makeRun({ [PING]: { centre: 10_000, noise: 0.03 } }, 5000 + t),
+        { resamples: 500 },
+      )
       if (one(cmp, PING).verdict === 'unchanged') unchanged++
     }
     expect(unchanged).toBeGreaterThanOrEqual(190)
@@ -153,7 +157,11 @@ describe('compare(): verdicts on synthetic runs (10 repetitions)', () => {
 
   it('throughput: −30% regressed, +30% improved', () => {
     const base = makeRun({ [STREAM]: { centre: 2e9 } }, 5)
-    expect(one(compare(base, makeRun({ [STREAM]: { centre: 1.4e9 } }, 6)), STREAM)).toMatchObject({ verdict: 'regressed', metric: 'throughput', worseWhen: 'lower' })
+    expect(one(compare(base, makeRun({ [STREAM]: { centre: 1.4e9 } }, 6)), STREAM)).toMatchObject({
+      verdict: 'regressed',
+      metric: 'throughput',
+      worseWhen: 'lower',
+    })
     expect(one(compare(base, makeRun({ [STREAM]: { centre: 2.6e9 } }, 7)), STREAM)).toMatchObject({ verdict: 'improved' })
   })
 
@@ -176,7 +184,9 @@ describe('compare(): verdicts on synthetic runs (10 repetitions)', () => {
 
   it('--metric chooses the figure and the cases; cases in one run only are added/removed', () => {
     const base = makeRun({ [PING]: { centre: 10_000 }, [STREAM]: { centre: 2e9 }, [PING2]: { centre: 9_000 } }, 12)
-    const cur = makeRun({ [PING]: { centre: 10_000 }, [STREAM]: { centre: 2e9 } }, 13, 10, (r) => r.cases.push({ ...r.cases[0], id: 'new/blocking/process/pingpong/64B' }))
+    const cur = makeRun({ [PING]: { centre: 10_000 }, [STREAM]: { centre: 2e9 } }, 13, 10, (r) =>
+      r.cases.push({ ...r.cases[0], id: 'new/blocking/process/pingpong/64B' }),
+    )
     const cmp = compare(base, cur, { metric: 'p99' })
     expect(cmp.cases.map((c) => [c.id, c.metric])).toEqual([[PING, 'p99']])
     expect(cmp.notCompared).toEqual([{ id: STREAM, kind: 'metric', reason: '--metric p99 applies to ping-pong cases only' }])
@@ -211,13 +221,20 @@ describe('compare(): verdicts on synthetic runs (10 repetitions)', () => {
   })
 
   it('calibrate suggests the smallest whole percent that flags none of the A/A pairs', () => {
-    const runs = [20, 21, 22].map((seed) => ({ label: `aa${seed}.json`, run: makeRun({ [PING]: { centre: 10_000, noise: 0.03 }, [STREAM]: { centre: 2e9, noise: 0.03 } }, seed) }))
+    const runs = [20, 21, 22].map((seed) => ({
+      label: `aa${seed}.json`,
+      run: makeRun({ [PING]: { centre: 10_000, noise: 0.03 }, [STREAM]: { centre: 2e9, noise: 0.03 } }, seed),
+    }))
     const cal = calibrate(runs)
     expect(cal.pairs).toHaveLength(3)
     const worst = Math.max(...cal.pairs.flatMap((p) => p.cases.map((c) => c.neededPct)))
     expect(cal.suggestedThresholdPct).toBe(Math.max(1, Math.ceil(worst)))
     // At the suggested threshold no A/A pair flags anything.
-    for (const [i, j] of [[0, 1], [0, 2], [1, 2]]) {
+    for (const [i, j] of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ]) {
       const { counts } = compare(runs[i].run, runs[j].run, { thresholdPct: cal.suggestedThresholdPct })
       expect(counts.regressed + counts.improved).toBe(0)
     }
@@ -303,7 +320,21 @@ describe('the compare command as a user runs it', () => {
 
   it('writes markdown, JSON and every --export kind=FILE', () => {
     const [md, js, gl, gt, bm] = ['s.md', 'c.json', 'gl.json', 'gt.json', 'out/bmf.json'].map(tmp)
-    const r = cli(['compare', base, regressed, '--markdown', md, '--json', js, '--export', `gab-latency=${gl}`, '--export', `gab-throughput=${gt}`, '--export', `bmf=${bm}`])
+    const r = cli([
+      'compare',
+      base,
+      regressed,
+      '--markdown',
+      md,
+      '--json',
+      js,
+      '--export',
+      `gab-latency=${gl}`,
+      '--export',
+      `gab-throughput=${gt}`,
+      '--export',
+      `bmf=${bm}`,
+    ])
     expect(r.code).toBe(0)
     expect(readFileSync(md, 'utf8')).toMatch(/^### ipcbench compare: 1 regressed/)
     const cmp = JSON.parse(readFileSync(js, 'utf8'))
@@ -319,10 +350,17 @@ describe('the compare command as a user runs it', () => {
     ['a missing file', () => tmp('nope.json'), 'no such file'],
     ['truncated JSON', () => write('trunc.json', readFileSync(base, 'utf8').slice(0, 500)), 'not valid JSON'],
     ['a JSON of another schema', () => write('foreign.json', { name: 'x' }), 'not an ipcbench result'],
-    ['a future schema version', () => write('future.json', { ...JSON.parse(readFileSync(base, 'utf8')), schema: 'ipcbench/run@9' }), 'schema "ipcbench/run@9" is newer than this ipcbench understands'],
+    [
+      'a future schema version',
+      () => write('future.json', { ...JSON.parse(readFileSync(base, 'utf8')), schema: 'ipcbench/run@9' }),
+      'schema "ipcbench/run@9" is newer than this ipcbench understands',
+    ],
   ])('exit 2 for %s, naming the file', (_what, file, text) => {
     const path = file()
-    for (const args of [['compare', path, base], ['compare', base, path, '--fail-on-regression']]) {
+    for (const args of [
+      ['compare', path, base],
+      ['compare', base, path, '--fail-on-regression'],
+    ]) {
       const r = cli(args)
       expect(r.code).toBe(2)
       expect(r.stderr).toContain(`Error: ${path}: ${text}`)
@@ -342,7 +380,10 @@ describe('the compare command as a user runs it', () => {
   })
 
   it('environment mismatch: exit 2 naming it; --force compares and warns', () => {
-    const other = write('other-kernel.json', makeRun({ [PING]: { centre: 10_000 }, [STREAM]: { centre: 2e9 } }, 43, 10, (r) => (r.context.env.host.kernel = '7.0.0')))
+    const other = write(
+      'other-kernel.json',
+      makeRun({ [PING]: { centre: 10_000 }, [STREAM]: { centre: 2e9 } }, 43, 10, (r) => (r.context.env.host.kernel = '7.0.0')),
+    )
     const refused = cli(['compare', base, other])
     expect(refused.code).toBe(2)
     expect(refused.stderr).toContain('kernel: "6.18.44-fc-v782" vs "7.0.0"')
@@ -361,9 +402,34 @@ describe('the compare command as a user runs it', () => {
   it('--save-baseline then --baseline: a round trip under results/baselines of the working directory', () => {
     const cwd = tmp('project')
     mkdirSync(cwd)
-    expect(cli(['run', 'fifo', '--save-baseline', 'a/b'], cwd)).toMatchObject({ code: 2, stderr: expect.stringContaining('--save-baseline: "a/b" is not a baseline name') })
+    expect(cli(['run', 'fifo', '--save-baseline', 'a/b'], cwd)).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--save-baseline: "a/b" is not a baseline name'),
+    })
     const out = join(cwd, 'r.json')
-    const run = cli(['run', 'fifo', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong', '--quick', '--no-baseline', '--repetitions', '2', '--duration', '30ms', '--out', out, '--save-baseline', 'main'], cwd)
+    const run = cli(
+      [
+        'run',
+        'fifo',
+        '--modes',
+        'blocking',
+        '--endpoints',
+        'process',
+        '--patterns',
+        'pingpong',
+        '--quick',
+        '--no-baseline',
+        '--repetitions',
+        '2',
+        '--duration',
+        '30ms',
+        '--out',
+        out,
+        '--save-baseline',
+        'main',
+      ],
+      cwd,
+    )
     expect(run.code).toBe(0)
     expect(existsSync(join(cwd, 'results/baselines/main.json'))).toBe(true)
     const r = cli(['compare', '--baseline', 'main', out, '--fail-on-regression'], cwd)

@@ -17,7 +17,12 @@ const n = loadNative()
 const tally = { injected: 0, survived: 0, leaked: 0 }
 
 function leftovers(): string[] {
-  const names = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => /^ipcbench-\d+-/.test(f) && !f.includes('-test-')).map((f) => `${dir}/${f}`) : [])
+  const names = (dir: string) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => /^ipcbench-\d+-/.test(f) && !f.includes('-test-'))
+          .map((f) => `${dir}/${f}`)
+      : []
   const sysv = execFileSync('ipcs', ['-q', '-m'], { encoding: 'utf8' })
     .split('\n')
     .filter((l) => /^0x0+\s+\d+\s+\S+\s+600\b/.test(l))
@@ -40,7 +45,10 @@ const FAMILIES: Array<[family: string, args: string[], native: boolean]> = [
 
 const TIMEOUT_MS = 4000
 const faultRun = (args: string[], fault: string) =>
-  quickRun([...args, '--patterns', 'pingpong', '--timeout', `${TIMEOUT_MS / 1000}s`, '--warmup', '200'], { IPCBENCH_TEST_FAULTS: '1', IPCBENCH_TEST_FAULT: fault })
+  quickRun([...args, '--patterns', 'pingpong', '--timeout', `${TIMEOUT_MS / 1000}s`, '--warmup', '200'], {
+    IPCBENCH_TEST_FAULTS: '1',
+    IPCBENCH_TEST_FAULT: fault,
+  })
 
 /** The reason the time-out gives (src/harness/run/node-executor.ts), with the harness as the side. */
 const TIMED_OUT = `harness: timed out after ${TIMEOUT_MS} ms (a peer stopped answering); both sides killed`
@@ -98,7 +106,10 @@ describe('faults: a peer killed or hung mid-case', () => {
 
   it('the run goes on after a killed case', () => {
     tally.injected++
-    const { run } = quickRun(['fifo', 'tcp', '--modes', 'nonblocking', '--endpoints', 'process', '--patterns', 'pingpong'], { IPCBENCH_TEST_FAULTS: '1', IPCBENCH_TEST_FAULT: 'kill:100@fifo/*' })
+    const { run } = quickRun(['fifo', 'tcp', '--modes', 'nonblocking', '--endpoints', 'process', '--patterns', 'pingpong'], {
+      IPCBENCH_TEST_FAULTS: '1',
+      IPCBENCH_TEST_FAULT: 'kill:100@fifo/*',
+    })
     expect(run.cases.map((c) => [c.mechanism, c.state])).toEqual([
       ['fifo', 'errored'],
       ['tcp', 'completed'],
@@ -108,7 +119,7 @@ describe('faults: a peer killed or hung mid-case', () => {
 })
 
 describe.skipIf(!n.ok)('objects left by a crashed ipcbench', () => {
-  it('clean removes what dead ipcbench processes left (names and ledgers), never a live owner\'s or another program\'s', () => {
+  it("clean removes what dead ipcbench processes left (names and ledgers), never a live owner's or another program's", () => {
     const api = n.ok ? n.api : undefined!
     const deadPid = 999_999_1
     const livePid = process.pid
@@ -126,7 +137,9 @@ describe.skipIf(!n.ok)('objects left by a crashed ipcbench', () => {
     try {
       const alive = (pid: number) => pid === livePid
       const report = cleanStale({ isAlive: alive })
-      expect(report.removed).toEqual(expect.arrayContaining([`/dev/shm${shmDead}`, `sysv msg ${msgDead}`, `sysv shm ${segDead}`, `mq ${mqDead}`, dir]))
+      expect(report.removed).toEqual(
+        expect.arrayContaining([`/dev/shm${shmDead}`, `sysv msg ${msgDead}`, `sysv shm ${segDead}`, `mq ${mqDead}`, dir]),
+      )
       expect(report.kept).toContain(`/dev/shm${shmLive}`)
       expect(existsSync(`/dev/shm${shmOther}`)).toBe(true)
       expect(existsSync(`/dev/shm${shmDead}`)).toBe(false)

@@ -28,7 +28,11 @@ function floor(args: (string | number)[]): { reply: FloorReply; code: number | n
   const line = r.stdout.trim().split('\n').pop() ?? ''
   const bytes = existsSync(samplesPath) ? readFileSync(samplesPath) : Buffer.alloc(0)
   rmSync(samplesPath, { force: true })
-  return { reply: line ? (JSON.parse(line) as FloorReply) : { type: 'none', message: r.stderr }, code: r.status, samples: new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) }
+  return {
+    reply: line ? (JSON.parse(line) as FloorReply) : { type: 'none', message: r.stderr },
+    code: r.status,
+    samples: new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)),
+  }
 }
 
 const ipcbenchSysv = (): string => execFileSync('ipcs', ['-q', '-m'], { encoding: 'utf8' })
@@ -97,7 +101,26 @@ describe.skipIf(!status.ok)('the C floor (native-helpers/floor/ipcfloor)', () =>
 describe.skipIf(!status.ok)('the C floor in a run', () => {
   it('interleaves the C floor with every case that has one, gives the ratio, and says why the others have none', () => {
     const out = tempFile('run.json')
-    const cli = runCli(['run', 'pipe', 'worker-message', '--quick', '--modes', 'blocking,nonblocking', '--patterns', 'pingpong', '--sizes', '64', '--repetitions', '2', '--duration', '30ms', '--warmup', '50', '--out', out])
+    const cli = runCli([
+      'run',
+      'pipe',
+      'worker-message',
+      '--quick',
+      '--modes',
+      'blocking,nonblocking',
+      '--patterns',
+      'pingpong',
+      '--sizes',
+      '64',
+      '--repetitions',
+      '2',
+      '--duration',
+      '30ms',
+      '--warmup',
+      '50',
+      '--out',
+      out,
+    ])
     expect(cli.code, cli.stderr).toBe(0)
     const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
     const pipe = run.cases.find((c) => c.id === 'pipe/blocking/process/pingpong/64B')!
@@ -118,7 +141,25 @@ describe.skipIf(!status.ok)('the C floor in a run', () => {
 
   it('--no-floor runs no floor; --subtract-overhead takes the calibrated echo off and says how much', () => {
     const out = tempFile('run.json')
-    const cli = runCli(['run', 'pipe', '--no-floor', '--subtract-overhead', '--quick', '--modes', 'blocking', '--patterns', 'pingpong', '--sizes', '64', '--repetitions', '1', '--duration', '30ms', '--out', out])
+    const cli = runCli([
+      'run',
+      'pipe',
+      '--no-floor',
+      '--subtract-overhead',
+      '--quick',
+      '--modes',
+      'blocking',
+      '--patterns',
+      'pingpong',
+      '--sizes',
+      '64',
+      '--repetitions',
+      '1',
+      '--duration',
+      '30ms',
+      '--out',
+      out,
+    ])
     expect(cli.code, cli.stderr).toBe(0)
     const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
     const c = run.cases[0]

@@ -6,7 +6,10 @@ import { quickRun, why } from './helpers.js'
 
 /** The harness through a fake mechanism (real loopback TCP with a failure injected at one step). */
 const fake = (behaviour: string, extra: string[] = []) =>
-  quickRun(['fake', '--endpoints', 'process', '--patterns', 'pingpong', '--timeout', '3s', ...extra], { IPCBENCH_TEST_FAKE: '1', IPCBENCH_FAKE: behaviour })
+  quickRun(['fake', '--endpoints', 'process', '--patterns', 'pingpong', '--timeout', '3s', ...extra], {
+    IPCBENCH_TEST_FAKE: '1',
+    IPCBENCH_FAKE: behaviour,
+  })
 
 const ourTmpDirs = () => readdirSync(tmpdir()).filter((n) => /^ipcbench-\d+-/.test(n))
 
@@ -30,13 +33,21 @@ describe('harness lifecycle', () => {
   it('a failing setup errors the case with code and syscall, and the run goes on', () => {
     const { cli, run } = fake('setup-throws')
     expect(cli.code).toBe(1)
-    expect(run.cases[0]).toMatchObject({ state: 'errored', reason: 'side a: fake setup failure', error: { message: 'fake setup failure', code: 'EFAKE', syscall: 'fake_setup', side: 'a' } })
+    expect(run.cases[0]).toMatchObject({
+      state: 'errored',
+      reason: 'side a: fake setup failure',
+      error: { message: 'fake setup failure', code: 'EFAKE', syscall: 'fake_setup', side: 'a' },
+    })
     expect(cli.stderr).toMatch(/1 case\(s\) errored/)
   })
 
   it("side b's own error is reported, not the symptom side a saw", () => {
     const { run } = fake('open-b-throws')
-    expect(run.cases[0]).toMatchObject({ state: 'errored', reason: 'peer (side b): fake open failure in side b', error: { message: 'fake open failure in side b', code: 'EFAKE', side: 'b' } })
+    expect(run.cases[0]).toMatchObject({
+      state: 'errored',
+      reason: 'peer (side b): fake open failure in side b',
+      error: { message: 'fake open failure in side b', code: 'EFAKE', side: 'b' },
+    })
   })
 
   it('a peer killed mid-case errors it, naming the peer and the signal', () => {
@@ -49,7 +60,11 @@ describe('harness lifecycle', () => {
   it('a peer that stops answering is ended by the time-out, and nothing is left behind', () => {
     const before = ourTmpDirs()
     const { run } = fake('b-hangs')
-    expect(run.cases[0]).toMatchObject({ state: 'errored', reason: 'harness: timed out after 3000 ms (a peer stopped answering); both sides killed', error: { code: 'ETIMEDOUT', side: 'harness' } })
+    expect(run.cases[0]).toMatchObject({
+      state: 'errored',
+      reason: 'harness: timed out after 3000 ms (a peer stopped answering); both sides killed',
+      error: { code: 'ETIMEDOUT', side: 'harness' },
+    })
     expect(ourTmpDirs().filter((d) => !before.includes(d))).toEqual([])
   })
 })

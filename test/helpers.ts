@@ -16,7 +16,12 @@ export interface CliResult {
 
 /** Runs the CLI as a user would (compiled dist/, a fresh process). */
 export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env }, timeout: timeoutMs })
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    timeout: timeoutMs,
+  })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
@@ -35,7 +40,25 @@ export function tempFile(name: string): string {
 /** A short real run of some cases; returns the parsed result file. */
 export function quickRun(args: string[], env: Record<string, string> = {}): { cli: CliResult; run: RunResult } {
   const out = tempFile('run.json')
-  const cli = runCli(['run', '--quick', '--endpoints', 'process,thread', '--no-floor', '--repetitions', '1', '--duration', '40ms', '--warmup', '50', '--out', out, ...args], env)
+  const cli = runCli(
+    [
+      'run',
+      '--quick',
+      '--endpoints',
+      'process,thread',
+      '--no-floor',
+      '--repetitions',
+      '1',
+      '--duration',
+      '40ms',
+      '--warmup',
+      '50',
+      '--out',
+      out,
+      ...args,
+    ],
+    env,
+  )
   const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
   return { cli, run }
 }

@@ -19,8 +19,18 @@ const mech = (over: Partial<Mechanism>): Mechanism => ({
   },
   ...over,
 })
-const all = { modes: ['blocking', 'nonblocking', 'busy-poll'] as const, endpoints: ['process', 'thread'] as const, patterns: ['pingpong', 'stream'] as const }
-const opts = { ...all, modes: [...all.modes], endpoints: [...all.endpoints], patterns: [...all.patterns], sizesBytes: { pingpong: [64, 1024], stream: [65536] } }
+const all = {
+  modes: ['blocking', 'nonblocking', 'busy-poll'] as const,
+  endpoints: ['process', 'thread'] as const,
+  patterns: ['pingpong', 'stream'] as const,
+}
+const opts = {
+  ...all,
+  modes: [...all.modes],
+  endpoints: [...all.endpoints],
+  patterns: [...all.patterns],
+  sizesBytes: { pingpong: [64, 1024], stream: [65536] },
+}
 
 describe('expandMatrix', () => {
   it('crosses what the mechanism offers with what was asked, sizes per pattern', () => {
@@ -31,7 +41,10 @@ describe('expandMatrix', () => {
     expect(cases.some((c) => c.mode === 'busy-poll')).toBe(false)
   })
   it('honours variants and fixed sizes', () => {
-    const cases = expandMatrix([mech({ id: 'v', variants: ['json', 'advanced'], modes: ['nonblocking'], endpoints: ['process'], patterns: ['pingpong'], fixedSizeBytes: 0 })], opts)
+    const cases = expandMatrix(
+      [mech({ id: 'v', variants: ['json', 'advanced'], modes: ['nonblocking'], endpoints: ['process'], patterns: ['pingpong'], fixedSizeBytes: 0 })],
+      opts,
+    )
     expect(cases.map((c) => c.id)).toEqual(['v:json/nonblocking/process/pingpong/0B', 'v:advanced/nonblocking/process/pingpong/0B'])
   })
   it('with one endpoint kind per mechanism (--quick), processes where offered, threads otherwise', () => {
@@ -40,7 +53,9 @@ describe('expandMatrix', () => {
     expect(new Set(cases.filter((c) => c.mechanism === 't').map((c) => c.endpoints))).toEqual(new Set(['thread']))
   })
   it('builds ids from parameters', () => {
-    expect(caseId({ mechanism: 'pipe', mode: 'blocking', endpoints: 'process', pattern: 'pingpong', sizeBytes: 1048576 })).toBe('pipe/blocking/process/pingpong/1MiB')
+    expect(caseId({ mechanism: 'pipe', mode: 'blocking', endpoints: 'process', pattern: 'pingpong', sizeBytes: 1048576 })).toBe(
+      'pipe/blocking/process/pingpong/1MiB',
+    )
   })
   it('selects cases by id or * pattern', () => {
     expect(matchesCase('pipe/blocking/process/pingpong/64B', ['pipe/blocking/*'])).toBe(true)
@@ -51,7 +66,14 @@ describe('expandMatrix', () => {
 })
 
 describe('planPlacement', () => {
-  const spec = (mode: CaseSpec['mode'], endpoints: CaseSpec['endpoints'] = 'process'): CaseSpec => ({ id: 'x', mechanism: 'x', mode, endpoints, pattern: 'pingpong', sizeBytes: 64 })
+  const spec = (mode: CaseSpec['mode'], endpoints: CaseSpec['endpoints'] = 'process'): CaseSpec => ({
+    id: 'x',
+    mechanism: 'x',
+    mode,
+    endpoints,
+    pattern: 'pingpong',
+    sizeBytes: 64,
+  })
   it('auto splits across two CPUs', () => {
     expect(planPlacement(spec('blocking'), 'auto', [0, 1], true)).toEqual({ applied: 'split', cpuA: 0, cpuB: 1 })
   })
@@ -61,7 +83,10 @@ describe('planPlacement', () => {
     expect(planPlacement(spec('blocking'), 'same', [0, 1], true)).toEqual({ applied: 'same', cpuA: 0, cpuB: 0 })
   })
   it('says when threads cannot be pinned', () => {
-    expect(planPlacement(spec('blocking', 'thread'), 'split', [0, 1], false)).toMatchObject({ applied: 'none', warning: expect.stringMatching(/native helper/) })
+    expect(planPlacement(spec('blocking', 'thread'), 'split', [0, 1], false)).toMatchObject({
+      applied: 'none',
+      warning: expect.stringMatching(/native helper/),
+    })
   })
 })
 

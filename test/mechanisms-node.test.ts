@@ -4,19 +4,22 @@ import { WINDOW } from '../src/mechanisms/common/port-endpoint.js'
 import { quickRun, why } from './helpers.js'
 
 /** One real exchange per mechanism, mode, endpoints and pattern, payloads verified by the harness. */
-describe.each(['pipe', 'fifo', 'unix-stream', 'tcp', 'sab-ring', 'signal', 'worker-message', 'message-channel', 'child-ipc', 'piscina'])('%s', (mechanism) => {
-  it('completes every case it offers, with payloads verified both ways', () => {
-    const { cli, run } = quickRun([mechanism])
-    expect(run.cases.length).toBeGreaterThan(0)
-    for (const c of run.cases) {
-      expect.soft(c.state, `${c.id}: ${why(c)}`).toBe('completed')
-      expect.soft(c.repetitions[0]?.messages ?? 0, c.id).toBeGreaterThan(0)
-      if (c.pattern === 'pingpong') expect.soft(hasLatency(c) ? c.latencyNs.p50 : 0, c.id).toBeGreaterThan(0)
-      else expect.soft(hasThroughput(c) ? c.throughput.bytesPerSec : 0, c.id).toBeGreaterThan(0)
-    }
-    expect(cli.code).toBe(0)
-  })
-})
+describe.each(['pipe', 'fifo', 'unix-stream', 'tcp', 'sab-ring', 'signal', 'worker-message', 'message-channel', 'child-ipc', 'piscina'])(
+  '%s',
+  (mechanism) => {
+    it('completes every case it offers, with payloads verified both ways', () => {
+      const { cli, run } = quickRun([mechanism])
+      expect(run.cases.length).toBeGreaterThan(0)
+      for (const c of run.cases) {
+        expect.soft(c.state, `${c.id}: ${why(c)}`).toBe('completed')
+        expect.soft(c.repetitions[0]?.messages ?? 0, c.id).toBeGreaterThan(0)
+        if (c.pattern === 'pingpong') expect.soft(hasLatency(c) ? c.latencyNs.p50 : 0, c.id).toBeGreaterThan(0)
+        else expect.soft(hasThroughput(c) ? c.throughput.bytesPerSec : 0, c.id).toBeGreaterThan(0)
+      }
+      expect(cli.code).toBe(0)
+    })
+  },
+)
 
 describe('fd kinds are the kernel objects the names promise', () => {
   it('fifo fds are FIFOs; unix-stream fds are sockets', () => {
@@ -33,7 +36,10 @@ describe('integrity: corruption, loss and duplication fail the case with the mes
     ['drop:130', /message 130: sequence number 131 \(lost message\)/],
     ['dup:140', /message 140: sequence number 139 \(duplicated or reordered message\)/],
   ])('%s', (fault, expected) => {
-    const { run } = quickRun(['fifo', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong'], { IPCBENCH_TEST_FAULTS: '1', IPCBENCH_TEST_FAULT: fault })
+    const { run } = quickRun(['fifo', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong'], {
+      IPCBENCH_TEST_FAULTS: '1',
+      IPCBENCH_TEST_FAULT: fault,
+    })
     const c = run.cases[0]
     expect(c.state).toBe('errored')
     expect(why(c)).toMatch(expected)
@@ -53,7 +59,10 @@ describe('runtime mechanisms say what they really used', () => {
     // queue tens of thousands of messages in the 40 ms send phase and the receiver would
     // take seconds to drain them. With the window, at most WINDOW messages are in flight.
     const delayNs = 200_000
-    const { run } = quickRun(['message-channel', 'worker-message', '--patterns', 'stream', '--sizes', '64'], { IPCBENCH_TEST_FAULTS: '1', IPCBENCH_TEST_FAULT: `delay:${delayNs}` })
+    const { run } = quickRun(['message-channel', 'worker-message', '--patterns', 'stream', '--sizes', '64'], {
+      IPCBENCH_TEST_FAULTS: '1',
+      IPCBENCH_TEST_FAULT: `delay:${delayNs}`,
+    })
     expect(run.cases.map((c) => c.id).sort()).toEqual([
       'message-channel:clone/busy-poll/thread/stream/64B',
       'message-channel:clone/nonblocking/thread/stream/64B',
@@ -69,7 +78,12 @@ describe('runtime mechanisms say what they really used', () => {
       const rep = c.repetitions[0]
       expect.soft(rep?.messages ?? 0, c.id).toBeGreaterThan(0)
       // The sender's count and the receiver's agree.
-      expect.soft(c.warnings.filter((w) => w.code === 'count-mismatch'), c.id).toEqual([])
+      expect
+        .soft(
+          c.warnings.filter((w) => w.code === 'count-mismatch'),
+          c.id,
+        )
+        .toEqual([])
       // The receiver never fell more than the window behind: its phase ends soon after the sender's.
       expect.soft(rep?.elapsedNs ?? Infinity, c.id).toBeLessThan(sendPhaseNs + WINDOW * delayNs + 500e6)
       // …and never faster than it can take them: messages acknowledged before the loop took
@@ -90,7 +104,9 @@ describe('pipe is a real pipe(2)', () => {
 
 describe('without the native helper', () => {
   it('native mechanisms are skipped with the reason and the rest still runs', () => {
-    const { cli, run } = quickRun(['pipe', 'fifo', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong'], { IPCBENCH_NATIVE: 'off' })
+    const { cli, run } = quickRun(['pipe', 'fifo', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong'], {
+      IPCBENCH_NATIVE: 'off',
+    })
     expect(cli.code).toBe(0)
     const pipe = run.cases.find((c) => c.mechanism === 'pipe')!
     expect(pipe).toMatchObject({ state: 'skipped', reason: 'native helper not built (disabled by IPCBENCH_NATIVE=off)' })

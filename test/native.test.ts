@@ -51,7 +51,9 @@ describe.skipIf(!n.ok)('native helper', () => {
     expect(api.gettid()).toBeGreaterThan(0)
   })
   it('the same binary loads in a fresh process (N-API only)', () => {
-    const out = execFileSync(process.execPath, ['-e', "console.log(typeof require('./native-helpers/build/Release/ipcbench_native.node').pipe2)"], { encoding: 'utf8' })
+    const out = execFileSync(process.execPath, ['-e', "console.log(typeof require('./native-helpers/build/Release/ipcbench_native.node').pipe2)"], {
+      encoding: 'utf8',
+    })
     expect(out.trim()).toBe('function')
   })
 })

@@ -20,7 +20,8 @@ const mechanisms = (cases: CaseResult[]): string[] => [...new Set(cases.map((c) 
 /** Data marks vega drew (points, line paths, rules, bars, labels), not axes or legends. */
 function countMarks(svg: string, mark: 'symbol' | 'line' | 'rule' | 'rect' | 'text'): number {
   let n = 0
-  for (const m of svg.matchAll(new RegExp(`<g class="mark-${mark} role-mark[^"]*"[^>]*>(.*?)</g>`, 'gs'))) n += (m[1].match(/<(path|line|text)\b/g) ?? []).length
+  for (const m of svg.matchAll(new RegExp(`<g class="mark-${mark} role-mark[^"]*"[^>]*>(.*?)</g>`, 'gs')))
+    n += (m[1].match(/<(path|line|text)\b/g) ?? []).length
   return n
 }
 /** Each text element's content (multi-line titles come as <tspan>s, one entry each). */
@@ -50,7 +51,15 @@ describe('charts from the frozen fixture', () => {
   })
 
   it('has the six questions answered, and a note where there is no C floor', () => {
-    expect(charts.map((c) => c.id)).toEqual(['latency-by-mechanism', 'latency-vs-size', 'throughput-vs-size', 'latency-percentiles', 'cost-vs-speed', 'node-vs-c', 'blocking-vs-nonblocking'])
+    expect(charts.map((c) => c.id)).toEqual([
+      'latency-by-mechanism',
+      'latency-vs-size',
+      'throughput-vs-size',
+      'latency-percentiles',
+      'cost-vs-speed',
+      'node-vs-c',
+      'blocking-vs-nonblocking',
+    ])
     for (const c of charts) {
       expect(c.title.length).toBeGreaterThan(10)
       expect(c.question).toMatch(/\?$/)
@@ -183,7 +192,8 @@ describe('the HTML report', () => {
 
   it('has the environment, the charts with their questions, the tables, warnings and skips', () => {
     const run = fixture()
-    for (const text of ['AMD EPYC × 2', '6.18.44-fc-v782', 'v20.20.2', 'ipcbench', run.context.runId, '2026-11-23T10:38:12.592Z', 'repetitions 3']) expect(html).toContain(text)
+    for (const text of ['AMD EPYC × 2', '6.18.44-fc-v782', 'v20.20.2', 'ipcbench', run.context.runId, '2026-11-23T10:38:12.592Z', 'repetitions 3'])
+      expect(html).toContain(text)
     for (const c of buildCharts([run])) {
       expect(html).toContain(c.question.replace(/'/g, '&#39;'))
     }
@@ -204,7 +214,13 @@ describe('the HTML report', () => {
   it('renders a run of a few hundred cases in well under 5 s', async () => {
     const run = fixture()
     const big = structuredClone(run)
-    big.cases = [0, 1, 2, 3].flatMap((k) => run.cases.map((c) => ({ ...structuredClone(c), mechanism: k ? `${c.mechanism}-${k}` : c.mechanism, id: k ? c.id.replace(/^[^/]+/, (m) => `${m}-${k}`) : c.id })))
+    big.cases = [0, 1, 2, 3].flatMap((k) =>
+      run.cases.map((c) => ({
+        ...structuredClone(c),
+        mechanism: k ? `${c.mechanism}-${k}` : c.mechanism,
+        id: k ? c.id.replace(/^[^/]+/, (m) => `${m}-${k}`) : c.id,
+      })),
+    )
     expect(big.cases.length).toBeGreaterThan(300)
     const t0 = performance.now()
     const page = await renderHtmlReport([big])

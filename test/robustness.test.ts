@@ -52,64 +52,102 @@ describe('interrupted by the user', () => {
   it.each([
     ['SIGINT', 130, 'shm-ring'],
     ['SIGTERM', 143, 'fifo'],
-  ] as const)('%s mid-case: finished cases kept, the running one aborted, exit %i, nothing left', async (sig, code, hung) => {
-    const out = tempFile('run.json')
-    // The first case finishes; the second (hung in its peer by a test-only fault) is interrupted.
-    const child = spawn(process.execPath, [BIN, 'run', 'pipe', hung, '--quick', '--no-floor', '--modes', 'blocking', '--patterns', 'pingpong', '--endpoints', 'process', '--repetitions', '1', '--duration', '30ms', '--out', out], {
-      cwd: ROOT,
-      env: { ...process.env, NO_COLOR: '1', IPCBENCH_TEST_FAULTS: '1', IPCBENCH_TEST_FAULT: `hang:150@${hung}/*` },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)))
-    // Wait until the hung case is running: the result file has the first case.
-    await waitFor('the first case', () => {
-      try {
-        const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
-        return run.cases.length === 1 ? true : undefined
-      } catch {
-        return undefined
+  ] as const)(
+    '%s mid-case: finished cases kept, the running one aborted, exit %i, nothing left',
+    async (sig, code, hung) => {
+      const out = tempFile('run.json')
+      // The first case finishes; the second (hung in its peer by a test-only fault) is interrupted.
+      const child = spawn(
+        process.execPath,
+        [
+          BIN,
+          'run',
+          'pipe',
+          hung,
+          '--quick',
+          '--no-floor',
+          '--modes',
+          'blocking',
+          '--patterns',
+          'pingpong',
+          '--endpoints',
+          'process',
+          '--repetitions',
+          '1',
+          '--duration',
+          '30ms',
+          '--out',
+          out,
+        ],
+        {
+          cwd: ROOT,
+          env: { ...process.env, NO_COLOR: '1', IPCBENCH_TEST_FAULTS: '1', IPCBENCH_TEST_FAULT: `hang:150@${hung}/*` },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
+      let stderr = ''
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+      const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)))
+      // Wait until the hung case is running: the result file has the first case.
+      await waitFor('the first case', () => {
+        try {
+          const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
+          return run.cases.length === 1 ? true : undefined
+        } catch {
+          return undefined
+        }
+      })
+      // The hung case's objects exist now; the shared memory is private (0600).
+      if (hung === 'shm-ring' && n.ok) {
+        const shm = await waitFor('the ring in /dev/shm', () =>
+          readdirSync('/dev/shm').find((f) => f.startsWith('ipcbench-') && alive(Number(f.split('-')[1]))),
+        )
+        expect(statSync(join('/dev/shm', shm)).mode & 0o777).toBe(0o600)
+        expect(shm).toMatch(/^ipcbench-\d+-[0-9a-f]{8,}/)
       }
-    })
-    // The hung case's objects exist now; the shared memory is private (0600).
-    if (hung === 'shm-ring' && n.ok) {
-      const shm = await waitFor('the ring in /dev/shm', () => readdirSync('/dev/shm').find((f) => f.startsWith('ipcbench-') && alive(Number(f.split('-')[1]))))
-      expect(statSync(join('/dev/shm', shm)).mode & 0o777).toBe(0o600)
-      expect(shm).toMatch(/^ipcbench-\d+-[0-9a-f]{8,}/)
-    }
-    // The running case's private directories: mkdtemp names, 0700.
-    const dirs = await waitFor('the private directories', () => {
-      const d = readdirSync(tmpdir()).filter((f) => /^ipcbench-\d+-/.test(f) && !f.includes('-test-') && alive(Number(f.split('-')[1])))
-      return d.length > 0 ? d : undefined
-    })
-    for (const d of dirs) {
-      expect(statSync(join(tmpdir(), d)).mode & 0o777, d).toBe(0o700)
-      expect(d).toMatch(/^ipcbench-\d+-([a-z]+-)?[A-Za-z0-9]{6}$/)
-    }
-    await new Promise((r) => setTimeout(r, 200))
-    child.kill(sig)
-    expect(await exited).toBe(code)
-    const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
-    expect(run.context.status).toBe('interrupted')
-    expect(run.cases.map((c) => c.state)).toEqual(['completed', 'aborted'])
-    expect(run.cases[1]).toMatchObject({ state: 'aborted', reason: 'interrupted (SIGINT/SIGTERM) while this case was running' })
-    expect(stderr).toMatch(new RegExp(`Interrupted by ${sig}; the result file keeps 1 finished case`))
-    expect(orphans()).toEqual([])
-    const peers = execFileSync('ps', ['-eo', 'ppid,args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('dist/harness/case/main.js') && l.trim().startsWith(String(child.pid)))
-    expect(peers).toEqual([])
-  }, 60_000)
+      // The running case's private directories: mkdtemp names, 0700.
+      const dirs = await waitFor('the private directories', () => {
+        const d = readdirSync(tmpdir()).filter((f) => /^ipcbench-\d+-/.test(f) && !f.includes('-test-') && alive(Number(f.split('-')[1])))
+        return d.length > 0 ? d : undefined
+      })
+      for (const d of dirs) {
+        expect(statSync(join(tmpdir(), d)).mode & 0o777, d).toBe(0o700)
+        expect(d).toMatch(/^ipcbench-\d+-([a-z]+-)?[A-Za-z0-9]{6}$/)
+      }
+      await new Promise((r) => setTimeout(r, 200))
+      child.kill(sig)
+      expect(await exited).toBe(code)
+      const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
+      expect(run.context.status).toBe('interrupted')
+      expect(run.cases.map((c) => c.state)).toEqual(['completed', 'aborted'])
+      expect(run.cases[1]).toMatchObject({ state: 'aborted', reason: 'interrupted (SIGINT/SIGTERM) while this case was running' })
+      expect(stderr).toMatch(new RegExp(`Interrupted by ${sig}; the result file keeps 1 finished case`))
+      expect(orphans()).toEqual([])
+      const peers = execFileSync('ps', ['-eo', 'ppid,args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes('dist/harness/case/main.js') && l.trim().startsWith(String(child.pid)))
+      expect(peers).toEqual([])
+    },
+    60_000,
+  )
 })
 
 describe('low limits', () => {
   it('ulimit -n 64: cases run or fail with EMFILE named, and nothing is left', () => {
     const out = tempFile('run.json')
-    const r = spawnSync('bash', ['-c', `ulimit -n 64 && exec "${process.execPath}" "${BIN}" run pipe fifo unix-stream shm-ring posix-mq sab-ring --quick --no-floor --patterns pingpong --endpoints process,thread --repetitions 1 --duration 30ms --out "${out}"`], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, NO_COLOR: '1' },
-      timeout: 120_000,
-    })
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `ulimit -n 64 && exec "${process.execPath}" "${BIN}" run pipe fifo unix-stream shm-ring posix-mq sab-ring --quick --no-floor --patterns pingpong --endpoints process,thread --repetitions 1 --duration 30ms --out "${out}"`,
+      ],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+        timeout: 120_000,
+      },
+    )
     expect(r.stderr).not.toMatch(/\n\s+at /)
     expect([0, 1]).toContain(r.status)
     const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult

@@ -4,7 +4,7 @@ import { cleanStale } from '../harness/host/cleanup.js'
 export function registerCleanCommand(program: Command): void {
   program
     .command('clean')
-    .description('remove shared memory, queues, FIFOs, sockets and System V objects left by dead ipcbench runs (never a live run\'s)')
+    .description("remove shared memory, queues, FIFOs, sockets and System V objects left by dead ipcbench runs (never a live run's)")
     .option('--dry-run', 'only list what would be removed')
     .option('--json', 'print JSON')
     .action((flags: { dryRun?: boolean; json?: boolean }) => {

@@ -42,7 +42,11 @@ export function registerCompareCommands(program: Command): void {
     .option('--force', 'compare runs from different environments (CPU, kernel, Node major, --pin, --subtract-overhead) anyway')
     .option('--markdown <file>', 'also write the comparison as markdown (e.g. for $GITHUB_STEP_SUMMARY)')
     .option('--json <file>', 'also write the comparison as JSON')
-    .option('--export <kind=file>', 'write the CURRENT run for a tracking service: gab-latency=FILE, gab-throughput=FILE or bmf=FILE (repeatable)', collect)
+    .option(
+      '--export <kind=file>',
+      'write the CURRENT run for a tracking service: gab-latency=FILE, gab-throughput=FILE or bmf=FILE (repeatable)',
+      collect,
+    )
     .action(async (files: string[], flags: CompareFlags) => compareCommand(files, flags))
 
   program
@@ -52,7 +56,10 @@ export function registerCompareCommands(program: Command): void {
     .option('--metric <metric>', 'auto|p50|p99|throughput (default auto)')
     .option('--force', 'calibrate across different environments anyway')
     .action(async (files: string[], flags: RawCompareOptions) => {
-      if (files.length < 2) throw new UsageError(`calibrate: needs two or more result files of the same build (got ${files.length}); run "ipcbench all --quick" twice first`)
+      if (files.length < 2)
+        throw new UsageError(
+          `calibrate: needs two or more result files of the same build (got ${files.length}); run "ipcbench all --quick" twice first`,
+        )
       const options = resolveCompareOptions({ metric: flags.metric, force: flags.force })
       const runs = files.map((f) => ({ label: f, run: loadRun(f) }))
       process.stdout.write(renderCalibration(calibrate(runs, options), { color: useColor(process.stdout) }) + '\n')
@@ -66,11 +73,13 @@ async function compareCommand(files: string[], flags: CompareFlags): Promise<voi
   let basePath: string
   let currentPath: string
   if (flags.baseline !== undefined) {
-    if (files.length !== 1) throw new UsageError(`compare --baseline ${flags.baseline}: pass exactly one result file, CURRENT.json (got ${files.length})`)
+    if (files.length !== 1)
+      throw new UsageError(`compare --baseline ${flags.baseline}: pass exactly one result file, CURRENT.json (got ${files.length})`)
     basePath = findBaseline(flags.baseline)
     currentPath = files[0]
   } else {
-    if (files.length !== 2) throw new UsageError(`compare: pass BASE.json CURRENT.json, or --baseline NAME CURRENT.json (got ${files.length} file(s))`)
+    if (files.length !== 2)
+      throw new UsageError(`compare: pass BASE.json CURRENT.json, or --baseline NAME CURRENT.json (got ${files.length} file(s))`)
     ;[basePath, currentPath] = files
   }
 

@@ -25,7 +25,10 @@ export function registerHistoryCommand(program: Command): void {
     .action(async (files: string[], flags: HistoryFlags) => {
       if (files.length < 2) throw new UsageError('history: give at least two result files')
       const runs = files.map(loadRun)
-      const patterns = flags.cases?.split(',').map((s) => s.trim()).filter(Boolean)
+      const patterns = flags.cases
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
       const points = historyPoints(runs, patterns)
       if (points.chosen.length === 0) throw new UsageError(`--cases: no completed case in two or more of these runs matches ${flags.cases ?? ''}`)
       if (!flags.html && !flags.svg) {

@@ -27,7 +27,12 @@ export interface MechanismListing {
 
 export function listMechanisms(env: Environment): MechanismListing[] {
   return MECHANISMS.map((m) => {
-    const cases = expandMatrix([m], { modes: [...MODES], endpoints: [...ENDPOINTS], patterns: [...PATTERNS], sizesBytes: { pingpong: [64], stream: [64] } })
+    const cases = expandMatrix([m], {
+      modes: [...MODES],
+      endpoints: [...ENDPOINTS],
+      patterns: [...PATTERNS],
+      sizesBytes: { pingpong: [64], stream: [64] },
+    })
     const first = cases[0]
     const reason = first ? skipReason({ ...first, sizeBytes: m.fixedSizeBytes ?? 64 }, env) : 'offers no case'
     const limit = m.maxMessage?.(env.limits)
@@ -59,10 +64,25 @@ export function registerInfoCommands(program: Command): void {
         process.stdout.write(JSON.stringify(listing, null, 2) + '\n')
         return
       }
-      const table = new Table({ head: ['mechanism', 'modes', 'endpoints', 'patterns', 'max size here', 'available'], style: { head: [], border: [] } })
+      const table = new Table({
+        head: ['mechanism', 'modes', 'endpoints', 'patterns', 'max size here', 'available'],
+        style: { head: [], border: [] },
+      })
       for (const l of listing) {
-        const size = l.fixedSizeBytes !== undefined ? `fixed ${l.fixedSizeBytes} B` : l.maxMessageBytes !== undefined ? `${formatSizeBytes(l.maxMessageBytes)} (${l.maxMessageLimit})` : 'any'
-        table.push([`${l.id}${l.variants.length ? ` (${l.variants.join(', ')})` : ''}\n${l.summary}`, l.modes.join('\n'), l.endpoints.join('\n'), l.patterns.join('\n'), size, l.available ? 'yes' : `no: ${l.reason}`])
+        const size =
+          l.fixedSizeBytes !== undefined
+            ? `fixed ${l.fixedSizeBytes} B`
+            : l.maxMessageBytes !== undefined
+              ? `${formatSizeBytes(l.maxMessageBytes)} (${l.maxMessageLimit})`
+              : 'any'
+        table.push([
+          `${l.id}${l.variants.length ? ` (${l.variants.join(', ')})` : ''}\n${l.summary}`,
+          l.modes.join('\n'),
+          l.endpoints.join('\n'),
+          l.patterns.join('\n'),
+          size,
+          l.available ? 'yes' : `no: ${l.reason}`,
+        ])
       }
       process.stdout.write(table.toString() + '\n')
     })

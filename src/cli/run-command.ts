@@ -39,7 +39,10 @@ function addRunOptions(cmd: Command): Command {
     .option('--max-messages <n>', 'upper bound of measured messages per repetition')
     .option('--timeout <time>', 'a repetition still running after this is killed and the case errored (default 30s)')
     .option('--pin <placement>', 'auto|none|same|split: both ends on one CPU, or on different CPUs (default auto)')
-    .option('--quick', 'a smaller matrix: 64 B ping-pong, 64 KiB streams, 3 short repetitions, processes only where a mechanism offers both (unless --endpoints)')
+    .option(
+      '--quick',
+      'a smaller matrix: 64 B ping-pong, 64 KiB streams, 3 short repetitions, processes only where a mechanism offers both (unless --endpoints)',
+    )
     .option('--no-floor', 'do not run the C floor beside the Node cases')
     .addOption(new Option('--no-baseline', 'deprecated name of --no-floor').hideHelp())
     .option('--subtract-overhead', "take the harness's own round trip (measured at the start of the run) off every latency figure")
@@ -58,8 +61,8 @@ export function registerRunCommands(program: Command): void {
       .argument('[mechanism...]', 'mechanisms to run, see "ipcbench list"'),
   ).action(async (mechanisms: string[], flags: RunFlags) => runCommand(mechanisms, flags, false))
 
-  addRunOptions(program.command('all').description('run the whole matrix with good defaults and write the HTML report')).action(async (flags: RunFlags) =>
-    runCommand([], flags, true),
+  addRunOptions(program.command('all').description('run the whole matrix with good defaults and write the HTML report')).action(
+    async (flags: RunFlags) => runCommand([], flags, true),
   )
 }
 
@@ -67,7 +70,10 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
   const runId = newRunId()
   const o = resolveRunOptions({ ...flags, mechanisms }, MECHANISMS, runId)
   if (flags.saveBaseline !== undefined) checkBaselineName('--save-baseline', flags.saveBaseline)
-  const patterns = flags.cases?.split(',').map((s) => s.trim()).filter(Boolean)
+  const patterns = flags.cases
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
   const specs = planCases(o, patterns ? (id) => matchesCase(id, patterns) : undefined)
   if (specs.length === 0) throw new UsageError('no case matches the options given; "ipcbench list" shows what each mechanism offers')
   checkWritable(o.out)
@@ -75,10 +81,19 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
   const env = captureEnvironment()
   const warnings: Warning[] = deprecations(flags)
   for (const w of warnings) process.stderr.write(`Warning: ${w.message}\n`)
-  if (env.host.loadAvg[0] > env.host.cpuCount * 0.5) warnings.push(warning('busy-host', `busy host: load average ${env.host.loadAvg[0].toFixed(2)} on ${env.host.cpuCount} CPUs; figures will be noisy`))
-  if (env.host.governor && env.host.governor !== 'performance') warnings.push(warning('cpu-governor', `CPU frequency governor is "${env.host.governor}", not "performance"`))
+  if (env.host.loadAvg[0] > env.host.cpuCount * 0.5)
+    warnings.push(
+      warning('busy-host', `busy host: load average ${env.host.loadAvg[0].toFixed(2)} on ${env.host.cpuCount} CPUs; figures will be noisy`),
+    )
+  if (env.host.governor && env.host.governor !== 'performance')
+    warnings.push(warning('cpu-governor', `CPU frequency governor is "${env.host.governor}", not "performance"`))
   if (o.repetitions < 5) {
-    warnings.push(warning('few-repetitions', `${o.repetitions} repetitions per case: too few for "ipcbench compare" to call a change significant at alpha 0.05 (use --repetitions 5 or more)`))
+    warnings.push(
+      warning(
+        'few-repetitions',
+        `${o.repetitions} repetitions per case: too few for "ipcbench compare" to call a change significant at alpha 0.05 (use --repetitions 5 or more)`,
+      ),
+    )
   }
   if (stale.removed.length > 0) warnings.push(warning('stale-objects', `removed ${stale.removed.length} object(s) left by dead ipcbench runs`))
   const floor = o.floor ? floorExecutor(env) : {}
@@ -101,7 +116,11 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
   progress.start(specs.length, o)
   let run: RunResult
   try {
-    const hooks = { executors: { node, floor: floor.executor }, onCaseStart: progress.caseStart.bind(progress), onCaseEnd: progress.caseEnd.bind(progress) }
+    const hooks = {
+      executors: { node, floor: floor.executor },
+      onCaseStart: progress.caseStart.bind(progress),
+      onCaseEnd: progress.caseEnd.bind(progress),
+    }
     run = await runSession(session, o, hooks, controller.signal)
   } finally {
     node.dispose()
@@ -110,7 +129,8 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
     progress.stop()
   }
 
-  const htmlPath = flags.html === undefined ? (all ? defaultHtml(o.out) : undefined) : typeof flags.html === 'string' ? flags.html : defaultHtml(o.out)
+  const htmlPath =
+    flags.html === undefined ? (all ? defaultHtml(o.out) : undefined) : typeof flags.html === 'string' ? flags.html : defaultHtml(o.out)
   if (htmlPath) await writeHtmlReport(run, htmlPath)
   // An interrupted run lacks cases; as a baseline it would make them all look "added".
   const baselinePath = flags.saveBaseline && !interrupted ? saveBaseline(o.out, flags.saveBaseline) : undefined
@@ -124,7 +144,9 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
   }
   if (interrupted) {
     if (flags.saveBaseline) process.stderr.write(`Baseline "${flags.saveBaseline}" not saved: the run was interrupted\n`)
-    process.stderr.write(`Interrupted by ${interrupted}; the result file keeps ${run.cases.filter((c) => c.state !== 'aborted').length} finished case(s): ${o.out}\n`)
+    process.stderr.write(
+      `Interrupted by ${interrupted}; the result file keeps ${run.cases.filter((c) => c.state !== 'aborted').length} finished case(s): ${o.out}\n`,
+    )
     process.exitCode = interrupted === 'SIGINT' ? 130 : 143
     return
   }

@@ -68,7 +68,7 @@ export function checkMessage(buf: Uint8Array, expectedSeq: number, sizeBytes: nu
   if (sizeBytes >= 8) {
     const n = sizeBytes
     const trailer = (buf[n - 4] | (buf[n - 3] << 8) | (buf[n - 2] << 16) | (buf[n - 1] << 24)) >>> 0
-    if (trailer !== ((seq ^ TRAILER_XOR) >>> 0)) return `message ${expectedSeq}: trailer corrupted`
+    if (trailer !== (seq ^ TRAILER_XOR) >>> 0) return `message ${expectedSeq}: trailer corrupted`
   }
   return undefined
 }

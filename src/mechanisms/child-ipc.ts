@@ -21,53 +21,53 @@ const advanced = cloneCodec
 const gone = (what: string) => new PeerGoneError(what)
 
 export const childIpc: MechanismImpl = {
-      async setup(ctx) {
-        const serialization = ctx.spec.variant === 'advanced' ? 'advanced' : 'json'
-        return {
-          peer: { info: {}, ipc: serialization },
-          async openA(peer) {
-            const child = peer.child as ChildProcess
-            const link: Link = {
-              post: (v) => child.send(v as string),
-              listen: (cb) => child.on('message', cb),
-              unlisten: () => child.removeAllListeners('message'),
-              onGone: (cb) => child.once('disconnect', () => cb(gone('the peer closed the IPC channel'))),
-            }
-            return asyncLinkEndpoint(link, serialization === 'json' ? base64 : advanced, ctx.spec.pattern === 'stream')
-          },
-          describe: () => ({
-            serialization,
-            payload: serialization === 'json' ? 'base64 string (json cannot carry bytes)' : 'Uint8Array (V8 serializer)',
-            ...(ctx.spec.pattern === 'stream' ? { flowControl: `credit window of ${WINDOW} messages` } : {}),
-          }),
-          async teardown() {},
-        }
-      },
-      async openB(ctx) {
-        if (!process.send) throw new Error('child-ipc: the peer was started without an IPC channel')
-        // Disconnect only once every message is written: a 1 MiB message may still be
-        // on its way into the socket when the exchange ends, and disconnecting then cuts it off.
-        let unsent = 0
-        let closing = false
-        const disconnectWhenFlushed = (): void => {
-          if (closing && unsent === 0 && process.connected) process.disconnect()
-        }
+  async setup(ctx) {
+    const serialization = ctx.spec.variant === 'advanced' ? 'advanced' : 'json'
+    return {
+      peer: { info: {}, ipc: serialization },
+      async openA(peer) {
+        const child = peer.child as ChildProcess
         const link: Link = {
-          post: (v) => {
-            unsent++
-            process.send!(v as string, undefined, undefined, () => {
-              unsent--
-              disconnectWhenFlushed()
-            })
-          },
-          listen: (cb) => process.on('message', cb),
-          unlisten: () => {
-            process.removeAllListeners('message')
-            closing = true
-            disconnectWhenFlushed()
-          },
-          onGone: (cb) => process.once('disconnect', () => cb(gone('side a closed the IPC channel'))),
+          post: (v) => child.send(v as string),
+          listen: (cb) => child.on('message', cb),
+          unlisten: () => child.removeAllListeners('message'),
+          onGone: (cb) => child.once('disconnect', () => cb(gone('the peer closed the IPC channel'))),
         }
-        return asyncLinkEndpoint(link, ctx.spec.variant === 'advanced' ? advanced : base64, ctx.spec.pattern === 'stream')
+        return asyncLinkEndpoint(link, serialization === 'json' ? base64 : advanced, ctx.spec.pattern === 'stream')
       },
+      describe: () => ({
+        serialization,
+        payload: serialization === 'json' ? 'base64 string (json cannot carry bytes)' : 'Uint8Array (V8 serializer)',
+        ...(ctx.spec.pattern === 'stream' ? { flowControl: `credit window of ${WINDOW} messages` } : {}),
+      }),
+      async teardown() {},
+    }
+  },
+  async openB(ctx) {
+    if (!process.send) throw new Error('child-ipc: the peer was started without an IPC channel')
+    // Disconnect only once every message is written: a 1 MiB message may still be
+    // on its way into the socket when the exchange ends, and disconnecting then cuts it off.
+    let unsent = 0
+    let closing = false
+    const disconnectWhenFlushed = (): void => {
+      if (closing && unsent === 0 && process.connected) process.disconnect()
+    }
+    const link: Link = {
+      post: (v) => {
+        unsent++
+        process.send!(v as string, undefined, undefined, () => {
+          unsent--
+          disconnectWhenFlushed()
+        })
+      },
+      listen: (cb) => process.on('message', cb),
+      unlisten: () => {
+        process.removeAllListeners('message')
+        closing = true
+        disconnectWhenFlushed()
+      },
+      onGone: (cb) => process.once('disconnect', () => cb(gone('side a closed the IPC channel'))),
+    }
+    return asyncLinkEndpoint(link, ctx.spec.variant === 'advanced' ? advanced : base64, ctx.spec.pattern === 'stream')
+  },
 }

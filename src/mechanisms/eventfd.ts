@@ -16,33 +16,41 @@ const COUNTER_BYTES = 8
  * on a pool thread.
  */
 export const eventfd: MechanismImpl = {
-      async setup(ctx) {
-        const api = native()
-        const nonblock = ctx.spec.mode !== 'blocking'
-        const a2b = api.eventfd(0, nonblock)
-        const b2a = api.eventfd(0, nonblock)
-        const isProcess = ctx.spec.endpoints === 'process'
-        let kinds = ''
-        return {
-          peer: { info: {}, fds: [a2b, b2a] },
-          async openA(peer) {
-            kinds = `a: ${fdKind(b2a)} ${fdKind(a2b)}`
-            if (isProcess) kinds += `; b: ${peer.fds.map((fd) => fdKind(fd, peer.pid)).join(' ')}`
-            return counterEndpoint(api, ctx.spec.mode, b2a, a2b, isProcess ? peer.pid : undefined, false)
-          },
-          describe: () => ({ fdKinds: kinds, io: ctx.spec.mode === 'nonblocking' ? 'EFD_NONBLOCK + poll(2) on a pool thread' : ctx.spec.mode === 'busy-poll' ? 'read/write on EFD_NONBLOCK, retried' : 'read/write, blocking' }),
-          async teardown() {
-            // Both sides use both counters; a worker shares these very fds, so only
-            // side a closes them, after both sides are done.
-            safeClose(api, a2b)
-            safeClose(api, b2a)
-          },
-        }
+  async setup(ctx) {
+    const api = native()
+    const nonblock = ctx.spec.mode !== 'blocking'
+    const a2b = api.eventfd(0, nonblock)
+    const b2a = api.eventfd(0, nonblock)
+    const isProcess = ctx.spec.endpoints === 'process'
+    let kinds = ''
+    return {
+      peer: { info: {}, fds: [a2b, b2a] },
+      async openA(peer) {
+        kinds = `a: ${fdKind(b2a)} ${fdKind(a2b)}`
+        if (isProcess) kinds += `; b: ${peer.fds.map((fd) => fdKind(fd, peer.pid)).join(' ')}`
+        return counterEndpoint(api, ctx.spec.mode, b2a, a2b, isProcess ? peer.pid : undefined, false)
       },
-      async openB(ctx) {
-        const [rx, tx] = ctx.fds
-        return counterEndpoint(native(), ctx.spec.mode, rx, tx, ctx.parentPid, ctx.spec.endpoints === 'process')
+      describe: () => ({
+        fdKinds: kinds,
+        io:
+          ctx.spec.mode === 'nonblocking'
+            ? 'EFD_NONBLOCK + poll(2) on a pool thread'
+            : ctx.spec.mode === 'busy-poll'
+              ? 'read/write on EFD_NONBLOCK, retried'
+              : 'read/write, blocking',
+      }),
+      async teardown() {
+        // Both sides use both counters; a worker shares these very fds, so only
+        // side a closes them, after both sides are done.
+        safeClose(api, a2b)
+        safeClose(api, b2a)
       },
+    }
+  },
+  async openB(ctx) {
+    const [rx, tx] = ctx.fds
+    return counterEndpoint(native(), ctx.spec.mode, rx, tx, ctx.parentPid, ctx.spec.endpoints === 'process')
+  },
 }
 
 function counterEndpoint(api: NativeApi, mode: string, rx: number, tx: number, peerPid: number | undefined, ownsFds: boolean): Endpoint {

@@ -20,41 +20,46 @@ import { PeerGoneError } from '../core/errors.js'
  * Never fs streams: each pending read holds a thread-pool thread (docs/ARCHITECTURE.md, traps).
  */
 export const fifo: MechanismImpl = {
-      async setup(ctx) {
-        const a2b = join(ctx.tmpDir, 'a2b.fifo')
-        const b2a = join(ctx.tmpDir, 'b2a.fifo')
-        makeFifo(a2b)
-        makeFifo(b2a)
-        let fds: number[] = []
-        // A worker peer's non-blocking fds are opened here, on the main thread: Node
-        // closes the fds a worker opened with fs.open when the worker exits, even
-        // after net.Socket has closed them, and the second close hits whatever file
-        // has taken the number meanwhile (seen as an EBADF abort in side a).
-        const early = ctx.spec.endpoints === 'thread' && ctx.spec.mode === 'nonblocking' ? openFourNonBlocking(a2b, b2a) : undefined
-        return {
-          peer: { info: { a2b, b2a }, fds: early ? [early.bRead, early.bWrite] : undefined },
-          async openA() {
-            if (early) {
-              fds = [early.aRead, early.aWrite]
-              return socketPair(early.aRead, early.aWrite, ctx.spec.sizeBytes)
-            }
-            const { ep, fds: opened } = await openPair(ctx.spec.mode, b2a, a2b, ctx.spec.sizeBytes)
-            fds = opened
-            return ep
-          },
-          describe: () => ({
-            fdKinds: fds.map((fd) => (safeFstat(fd)?.isFIFO() ? 'fifo' : 'unknown')).join(','),
-            paths: 'a2b.fifo, b2a.fifo in a private 0700 directory',
-            io: ctx.spec.mode === 'blocking' ? (loadNative().ok ? 'read/write (native helper) on blocking fds' : 'fs.readSync/fs.writeSync on blocking fds') : 'net.Socket on O_NONBLOCK fds (libuv epoll)',
-          }),
-          async teardown() {},
+  async setup(ctx) {
+    const a2b = join(ctx.tmpDir, 'a2b.fifo')
+    const b2a = join(ctx.tmpDir, 'b2a.fifo')
+    makeFifo(a2b)
+    makeFifo(b2a)
+    let fds: number[] = []
+    // A worker peer's non-blocking fds are opened here, on the main thread: Node
+    // closes the fds a worker opened with fs.open when the worker exits, even
+    // after net.Socket has closed them, and the second close hits whatever file
+    // has taken the number meanwhile (seen as an EBADF abort in side a).
+    const early = ctx.spec.endpoints === 'thread' && ctx.spec.mode === 'nonblocking' ? openFourNonBlocking(a2b, b2a) : undefined
+    return {
+      peer: { info: { a2b, b2a }, fds: early ? [early.bRead, early.bWrite] : undefined },
+      async openA() {
+        if (early) {
+          fds = [early.aRead, early.aWrite]
+          return socketPair(early.aRead, early.aWrite, ctx.spec.sizeBytes)
         }
+        const { ep, fds: opened } = await openPair(ctx.spec.mode, b2a, a2b, ctx.spec.sizeBytes)
+        fds = opened
+        return ep
       },
-      async openB(ctx) {
-        if (ctx.fds.length === 2) return socketPair(ctx.fds[0], ctx.fds[1], ctx.spec.sizeBytes)
-        const { a2b, b2a } = ctx.info as { a2b: string; b2a: string }
-        return (await openPair(ctx.spec.mode, a2b, b2a, ctx.spec.sizeBytes)).ep
-      },
+      describe: () => ({
+        fdKinds: fds.map((fd) => (safeFstat(fd)?.isFIFO() ? 'fifo' : 'unknown')).join(','),
+        paths: 'a2b.fifo, b2a.fifo in a private 0700 directory',
+        io:
+          ctx.spec.mode === 'blocking'
+            ? loadNative().ok
+              ? 'read/write (native helper) on blocking fds'
+              : 'fs.readSync/fs.writeSync on blocking fds'
+            : 'net.Socket on O_NONBLOCK fds (libuv epoll)',
+      }),
+      async teardown() {},
+    }
+  },
+  async openB(ctx) {
+    if (ctx.fds.length === 2) return socketPair(ctx.fds[0], ctx.fds[1], ctx.spec.sizeBytes)
+    const { a2b, b2a } = ctx.info as { a2b: string; b2a: string }
+    return (await openPair(ctx.spec.mode, a2b, b2a, ctx.spec.sizeBytes)).ep
+  },
 }
 
 function makeFifo(path: string): void {

@@ -9,21 +9,21 @@ import { asyncLinkEndpoint, cloneCodec, portLink, spinPortEndpoint, transferCode
  * busy-poll: receiveMessageOnPort in a loop on both ends.
  */
 export const messageChannel: MechanismImpl = {
-      async setup(ctx) {
-        const { port1, port2 } = new MessageChannel()
-        return {
-          peer: { info: {}, transfer: [port2] },
-          openA: async () => open(port1, ctx.spec.mode, ctx.spec.variant, ctx.spec.pattern === 'stream'),
-          describe: () => describePort(ctx.spec.mode, ctx.spec.variant, ctx.spec.pattern),
-          async teardown() {
-            port1.close()
-          },
-        }
+  async setup(ctx) {
+    const { port1, port2 } = new MessageChannel()
+    return {
+      peer: { info: {}, transfer: [port2] },
+      openA: async () => open(port1, ctx.spec.mode, ctx.spec.variant, ctx.spec.pattern === 'stream'),
+      describe: () => describePort(ctx.spec.mode, ctx.spec.variant, ctx.spec.pattern),
+      async teardown() {
+        port1.close()
       },
-      async openB(ctx) {
-        const port = ctx.transferred[0] as MessagePort
-        return open(port, ctx.spec.mode, ctx.spec.variant, ctx.spec.pattern === 'stream')
-      },
+    }
+  },
+  async openB(ctx) {
+    const port = ctx.transferred[0] as MessagePort
+    return open(port, ctx.spec.mode, ctx.spec.variant, ctx.spec.pattern === 'stream')
+  },
 }
 
 function open(port: MessagePort, mode: string, variant: string | undefined, stream: boolean) {

@@ -19,41 +19,41 @@ import { safeClose } from './common/native-endpoints.js'
  * leak from one side to the other.
  */
 export const pipe: MechanismImpl = {
-      async setup(ctx) {
-        const api = native()
-        const spin = ctx.spec.mode === 'busy-poll'
-        const [a2bR, a2bW] = api.pipe2(spin)
-        const [b2aR, b2aW] = api.pipe2(spin)
-        const isProcess = ctx.spec.endpoints === 'process'
-        let peerKinds = ''
-        let closed = false
-        const closeAll = (fds: number[]): void => fds.forEach((fd) => safeClose(api, fd))
-        return {
-          peer: { info: {}, fds: [a2bR, b2aW] },
-          async openA(peer) {
-            const kinds = `a: ${fdKind(b2aR)} ${fdKind(a2bW)}`
-            if (isProcess) {
-              peerKinds = `b: ${peer.fds.map((fd) => fdKind(fd, peer.pid)).join(' ')}`
-              // The child has its own copies now; without ours, its death is our EOF.
-              closeAll([a2bR, b2aW])
-            }
-            peerKinds = `${kinds}; ${peerKinds}`.replace(/; $/, '')
-            return open(api, ctx.spec.mode, b2aR, a2bW, ctx.spec.sizeBytes, () => {
-              closed = true
-            })
-          },
-          describe: () => ({ fdKinds: peerKinds, pipeSizeBytes: String(safePipeSize(api, a2bW)), io: io(ctx.spec.mode) }),
-          async teardown() {
-            // Side b's endpoint closes its own ends (a worker shares our fd table:
-            // closing them again here could close a number already reused).
-            if (!closed) closeAll([b2aR, a2bW])
-          },
+  async setup(ctx) {
+    const api = native()
+    const spin = ctx.spec.mode === 'busy-poll'
+    const [a2bR, a2bW] = api.pipe2(spin)
+    const [b2aR, b2aW] = api.pipe2(spin)
+    const isProcess = ctx.spec.endpoints === 'process'
+    let peerKinds = ''
+    let closed = false
+    const closeAll = (fds: number[]): void => fds.forEach((fd) => safeClose(api, fd))
+    return {
+      peer: { info: {}, fds: [a2bR, b2aW] },
+      async openA(peer) {
+        const kinds = `a: ${fdKind(b2aR)} ${fdKind(a2bW)}`
+        if (isProcess) {
+          peerKinds = `b: ${peer.fds.map((fd) => fdKind(fd, peer.pid)).join(' ')}`
+          // The child has its own copies now; without ours, its death is our EOF.
+          closeAll([a2bR, b2aW])
         }
+        peerKinds = `${kinds}; ${peerKinds}`.replace(/; $/, '')
+        return open(api, ctx.spec.mode, b2aR, a2bW, ctx.spec.sizeBytes, () => {
+          closed = true
+        })
       },
-      async openB(ctx) {
-        const [rfd, wfd] = ctx.fds
-        return open(native(), ctx.spec.mode, rfd, wfd, ctx.spec.sizeBytes, () => {})
+      describe: () => ({ fdKinds: peerKinds, pipeSizeBytes: String(safePipeSize(api, a2bW)), io: io(ctx.spec.mode) }),
+      async teardown() {
+        // Side b's endpoint closes its own ends (a worker shares our fd table:
+        // closing them again here could close a number already reused).
+        if (!closed) closeAll([b2aR, a2bW])
       },
+    }
+  },
+  async openB(ctx) {
+    const [rfd, wfd] = ctx.fds
+    return open(native(), ctx.spec.mode, rfd, wfd, ctx.spec.sizeBytes, () => {})
+  },
 }
 
 function io(mode: string): string {

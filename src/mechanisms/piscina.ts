@@ -13,55 +13,58 @@ import { stamp, STOP, wireBytes } from '../core/wire.js'
  * Variants: `atomics` (piscina's default, atomics: 'sync') and `no-atomics`.
  */
 export const piscina: MechanismImpl = {
-      async setup(ctx) {
-        const atomics = ctx.spec.variant === 'no-atomics' ? 'disabled' : 'sync'
-        const pool = new Piscina({
-          filename: new URL('./piscina-task.js', import.meta.url).href,
-          minThreads: 1,
-          maxThreads: 1,
-          idleTimeout: 60_000,
-          atomics,
-        })
-        return {
-          peer: { info: {} },
-          async openA(): Promise<AsyncEndpoint> {
-            let onMessage: (m: Uint8Array) => void = () => {}
-            let onError: (e: Error) => void = () => {}
-            return {
-              kind: 'async',
-              send(buf) {
-                pool.run(buf).then((r: Uint8Array) => onMessage(r), (e: Error) => onError(e))
-                return true
-              },
-              onMessage: (cb) => {
-                onMessage = cb
-              },
-              onDrain: () => {},
-              onError: (cb) => {
-                onError = cb
-              },
-              close: () => {},
-            }
-          },
-          describe: () => ({ pool: 'piscina, 1 worker', atomics, peer: 'the harness peer idles; the pool worker echoes' }),
-          async teardown() {
-            await pool.destroy()
-          },
-        }
-      },
-      async openB(ctx): Promise<AsyncEndpoint> {
-        // Not part of the exchange: hand the harness an immediate end-of-stream.
+  async setup(ctx) {
+    const atomics = ctx.spec.variant === 'no-atomics' ? 'disabled' : 'sync'
+    const pool = new Piscina({
+      filename: new URL('./piscina-task.js', import.meta.url).href,
+      minThreads: 1,
+      maxThreads: 1,
+      idleTimeout: 60_000,
+      atomics,
+    })
+    return {
+      peer: { info: {} },
+      async openA(): Promise<AsyncEndpoint> {
+        let onMessage: (m: Uint8Array) => void = () => {}
+        let onError: (e: Error) => void = () => {}
         return {
           kind: 'async',
-          send: () => true,
-          onMessage(cb) {
-            const stop = new Uint8Array(wireBytes(ctx.spec.sizeBytes))
-            stamp(stop, STOP)
-            queueMicrotask(() => cb(stop))
+          send(buf) {
+            pool.run(buf).then(
+              (r: Uint8Array) => onMessage(r),
+              (e: Error) => onError(e),
+            )
+            return true
+          },
+          onMessage: (cb) => {
+            onMessage = cb
           },
           onDrain: () => {},
-          onError: () => {},
+          onError: (cb) => {
+            onError = cb
+          },
           close: () => {},
         }
       },
+      describe: () => ({ pool: 'piscina, 1 worker', atomics, peer: 'the harness peer idles; the pool worker echoes' }),
+      async teardown() {
+        await pool.destroy()
+      },
+    }
+  },
+  async openB(ctx): Promise<AsyncEndpoint> {
+    // Not part of the exchange: hand the harness an immediate end-of-stream.
+    return {
+      kind: 'async',
+      send: () => true,
+      onMessage(cb) {
+        const stop = new Uint8Array(wireBytes(ctx.spec.sizeBytes))
+        stamp(stop, STOP)
+        queueMicrotask(() => cb(stop))
+      },
+      onDrain: () => {},
+      onError: () => {},
+      close: () => {},
+    }
+  },
 }

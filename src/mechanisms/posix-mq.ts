@@ -21,47 +21,47 @@ interface MqInfo {
  * so poll(2) on a pool thread says when it is readable or writable.
  */
 export const posixMq: MechanismImpl = {
-      async setup(ctx) {
-        const api = native()
-        const { mode, sizeBytes } = ctx.spec
-        const maxmsg = Math.max(1, Math.min(WANT_MAXMSG, ctx.limits.mqueue?.msgMax ?? WANT_MAXMSG))
-        const info: MqInfo = { a2b: `/${ctx.objectName()}`, b2a: `/${ctx.objectName()}` }
-        const created: string[] = []
-        const mqds: number[] = []
-        try {
-          for (const name of [info.a2b, info.b2a]) {
-            ctx.ledger('mq', name)
-            mqds.push(api.mqOpen(name, true, maxmsg, sizeBytes, mode !== 'blocking'))
-            created.push(name)
-          }
-        } catch (err) {
-          mqds.forEach((q) => safeClose(api, q))
-          created.forEach((name) => api.mqUnlink(name))
-          throw explainMqError(err, maxmsg, sizeBytes)
-        }
-        const attr = api.mqGetattr(mqds[0])
-        let closed = false
-        return {
-          peer: { info },
-          openA: async (peer) =>
-            mqEndpoint(api, mode, mqds[1], mqds[0], sizeBytes, ctx.spec.endpoints === 'process' ? peer.pid : undefined, () => {
-              closed = true
-            }),
-          describe: () => ({ queues: `${info.a2b}, ${info.b2a}`, maxmsg: String(attr.maxmsg), msgsize: String(attr.msgsize), io: ioText(mode) }),
-          async teardown() {
-            if (!closed) mqds.forEach((q) => safeClose(api, q))
-            created.forEach((name) => api.mqUnlink(name))
-          },
-        }
+  async setup(ctx) {
+    const api = native()
+    const { mode, sizeBytes } = ctx.spec
+    const maxmsg = Math.max(1, Math.min(WANT_MAXMSG, ctx.limits.mqueue?.msgMax ?? WANT_MAXMSG))
+    const info: MqInfo = { a2b: `/${ctx.objectName()}`, b2a: `/${ctx.objectName()}` }
+    const created: string[] = []
+    const mqds: number[] = []
+    try {
+      for (const name of [info.a2b, info.b2a]) {
+        ctx.ledger('mq', name)
+        mqds.push(api.mqOpen(name, true, maxmsg, sizeBytes, mode !== 'blocking'))
+        created.push(name)
+      }
+    } catch (err) {
+      mqds.forEach((q) => safeClose(api, q))
+      created.forEach((name) => api.mqUnlink(name))
+      throw explainMqError(err, maxmsg, sizeBytes)
+    }
+    const attr = api.mqGetattr(mqds[0])
+    let closed = false
+    return {
+      peer: { info },
+      openA: async (peer) =>
+        mqEndpoint(api, mode, mqds[1], mqds[0], sizeBytes, ctx.spec.endpoints === 'process' ? peer.pid : undefined, () => {
+          closed = true
+        }),
+      describe: () => ({ queues: `${info.a2b}, ${info.b2a}`, maxmsg: String(attr.maxmsg), msgsize: String(attr.msgsize), io: ioText(mode) }),
+      async teardown() {
+        if (!closed) mqds.forEach((q) => safeClose(api, q))
+        created.forEach((name) => api.mqUnlink(name))
       },
-      async openB(ctx) {
-        const api = native()
-        const { a2b, b2a } = ctx.info as MqInfo
-        const nonblock = ctx.spec.mode !== 'blocking'
-        const rx = api.mqOpen(a2b, false, 0, 0, nonblock)
-        const tx = api.mqOpen(b2a, false, 0, 0, nonblock)
-        return mqEndpoint(api, ctx.spec.mode, rx, tx, ctx.spec.sizeBytes, ctx.parentPid, () => {})
-      },
+    }
+  },
+  async openB(ctx) {
+    const api = native()
+    const { a2b, b2a } = ctx.info as MqInfo
+    const nonblock = ctx.spec.mode !== 'blocking'
+    const rx = api.mqOpen(a2b, false, 0, 0, nonblock)
+    const tx = api.mqOpen(b2a, false, 0, 0, nonblock)
+    return mqEndpoint(api, ctx.spec.mode, rx, tx, ctx.spec.sizeBytes, ctx.parentPid, () => {})
+  },
 }
 
 function ioText(mode: string): string {

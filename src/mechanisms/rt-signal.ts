@@ -52,7 +52,9 @@ function signalImpl(withMemory: boolean): MechanismImpl {
         describe: () => ({
           signal: `SIGRTMIN+${SIGNAL_OFFSET} (${info.signo}), rt_tgsigqueueinfo to the waiting thread`,
           wait: ctx.spec.mode === 'blocking' ? 'sigwaitinfo' : 'sigtimedwait(0), retried',
-          ...(info.shm ? { memory: `shm_open ${info.shm.name} + mmap, one ${size}-byte slot per direction` } : { payload: 'the signal\'s int (4 bytes: the message)' }),
+          ...(info.shm
+            ? { memory: `shm_open ${info.shm.name} + mmap, one ${size}-byte slot per direction` }
+            : { payload: "the signal's int (4 bytes: the message)" }),
         }),
         async teardown() {
           if (info.shm) api.shmUnlink(info.shm.name)

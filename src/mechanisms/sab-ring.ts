@@ -19,27 +19,31 @@ export const sabWaiter: Waiter = {
  * spin (+ Atomics.pause where the runtime has it); nonblocking: Atomics.waitAsync.
  */
 export const sabRing: MechanismImpl = {
-      async setup(ctx) {
-        const g = ringGeometry(wireBytes(ctx.spec.sizeBytes))
-        const sab = new SharedArrayBuffer(2 * g.ringBytes)
-        const ab = new Ring(sab, 0, g)
-        const ba = new Ring(sab, g.ringBytes, g)
-        return {
-          peer: { info: { sab } },
-          openA: async () => open(ctx.spec.mode, ab, ba, ctx.spec.sizeBytes),
-          describe: () => ({
-            slots: String(g.slots),
-            slotBytes: String(g.slotBytes),
-            wait: { blocking: 'Atomics.wait/notify', 'busy-poll': `Atomics.load spin${'pause' in Atomics ? ' + Atomics.pause' : ''}`, nonblocking: 'Atomics.waitAsync' }[ctx.spec.mode],
-          }),
-          async teardown() {},
-        }
-      },
-      async openB(ctx) {
-        const { sab } = ctx.info as { sab: SharedArrayBuffer }
-        const g = ringGeometry(wireBytes(ctx.spec.sizeBytes))
-        return open(ctx.spec.mode, new Ring(sab, g.ringBytes, g), new Ring(sab, 0, g), ctx.spec.sizeBytes)
-      },
+  async setup(ctx) {
+    const g = ringGeometry(wireBytes(ctx.spec.sizeBytes))
+    const sab = new SharedArrayBuffer(2 * g.ringBytes)
+    const ab = new Ring(sab, 0, g)
+    const ba = new Ring(sab, g.ringBytes, g)
+    return {
+      peer: { info: { sab } },
+      openA: async () => open(ctx.spec.mode, ab, ba, ctx.spec.sizeBytes),
+      describe: () => ({
+        slots: String(g.slots),
+        slotBytes: String(g.slotBytes),
+        wait: {
+          blocking: 'Atomics.wait/notify',
+          'busy-poll': `Atomics.load spin${'pause' in Atomics ? ' + Atomics.pause' : ''}`,
+          nonblocking: 'Atomics.waitAsync',
+        }[ctx.spec.mode],
+      }),
+      async teardown() {},
+    }
+  },
+  async openB(ctx) {
+    const { sab } = ctx.info as { sab: SharedArrayBuffer }
+    const g = ringGeometry(wireBytes(ctx.spec.sizeBytes))
+    return open(ctx.spec.mode, new Ring(sab, g.ringBytes, g), new Ring(sab, 0, g), ctx.spec.sizeBytes)
+  },
 }
 
 function open(mode: string, tx: Ring, rx: Ring, size: number) {

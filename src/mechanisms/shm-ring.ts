@@ -52,7 +52,12 @@ function ringImpl(source: Source): MechanismImpl {
           memory: source === 'posix' ? `shm_open ${info.name} + mmap(MAP_SHARED), ${bytes} bytes` : `shmget id ${info.id} + shmat, ${bytes} bytes`,
           slots: String(g.slots),
           slotBytes: String(g.slotBytes),
-          wait: { blocking: 'futex wait/wake (non-private)', 'busy-poll': `Atomics.load spin${'pause' in Atomics ? ' + Atomics.pause' : ''}`, nonblocking: 'futex wait on a pool thread → promise' }[ctx.spec.mode] ?? '',
+          wait:
+            {
+              blocking: 'futex wait/wake (non-private)',
+              'busy-poll': `Atomics.load spin${'pause' in Atomics ? ' + Atomics.pause' : ''}`,
+              nonblocking: 'futex wait on a pool thread → promise',
+            }[ctx.spec.mode] ?? '',
         }),
         async teardown() {
           // The mappings go when their buffers are collected or the processes exit;
@@ -72,7 +77,15 @@ function ringImpl(source: Source): MechanismImpl {
   }
 }
 
-function open(api: NativeApi, mode: string, memory: ArrayBuffer, g: RingGeometry, side: 'a' | 'b', size: number, peerPid: () => number | undefined): Endpoint {
+function open(
+  api: NativeApi,
+  mode: string,
+  memory: ArrayBuffer,
+  g: RingGeometry,
+  side: 'a' | 'b',
+  size: number,
+  peerPid: () => number | undefined,
+): Endpoint {
   const ab = new Ring(memory, 0, g)
   const ba = new Ring(memory, g.ringBytes, g)
   const [tx, rx] = side === 'a' ? [ab, ba] : [ba, ab]

@@ -14,18 +14,18 @@ const END: NodeJS.Signals = 'SIGWINCH'
  * shows up as a stalled case that the time-out ends, not as a sequence gap.
  */
 export const signal: MechanismImpl = {
-      async setup() {
-        let ep: AsyncEndpoint | undefined
-        return {
-          peer: { info: {} },
-          openA: async (peer) => (ep = signalEndpoint(peer.pid)),
-          describe: () => ({ ping: PING, end: END, payload: 'none (a signal carries no data)' }),
-          async teardown() {
-            await ep?.close()
-          },
-        }
+  async setup() {
+    let ep: AsyncEndpoint | undefined
+    return {
+      peer: { info: {} },
+      openA: async (peer) => (ep = signalEndpoint(peer.pid)),
+      describe: () => ({ ping: PING, end: END, payload: 'none (a signal carries no data)' }),
+      async teardown() {
+        await ep?.close()
       },
-      openB: async (ctx) => signalEndpoint(ctx.parentPid),
+    }
+  },
+  openB: async (ctx) => signalEndpoint(ctx.parentPid),
 }
 
 function signalEndpoint(peerPid: number): AsyncEndpoint {

@@ -15,23 +15,28 @@ const B_TO_A = 2
  * System V queues are not file descriptors, so there is no event-loop mode.
  */
 export const sysvMsg: MechanismImpl = {
-      async setup(ctx) {
-        const api = native()
-        const id = api.msgGet()
-        ctx.ledger('msg', id)
-        return {
-          peer: { info: { id } },
-          openA: async (peer) => msgEndpoint(api, ctx.spec.mode, id, A_TO_B, B_TO_A, ctx.spec.sizeBytes, ctx.spec.endpoints === 'process' ? peer.pid : undefined),
-          describe: () => ({ queue: `msqid ${id}`, types: 'a→b 1, b→a 2', io: ctx.spec.mode === 'blocking' ? 'msgsnd/msgrcv (blocking)' : 'msgsnd/msgrcv with IPC_NOWAIT, retried' }),
-          async teardown() {
-            api.msgRmid(id)
-          },
-        }
+  async setup(ctx) {
+    const api = native()
+    const id = api.msgGet()
+    ctx.ledger('msg', id)
+    return {
+      peer: { info: { id } },
+      openA: async (peer) =>
+        msgEndpoint(api, ctx.spec.mode, id, A_TO_B, B_TO_A, ctx.spec.sizeBytes, ctx.spec.endpoints === 'process' ? peer.pid : undefined),
+      describe: () => ({
+        queue: `msqid ${id}`,
+        types: 'a→b 1, b→a 2',
+        io: ctx.spec.mode === 'blocking' ? 'msgsnd/msgrcv (blocking)' : 'msgsnd/msgrcv with IPC_NOWAIT, retried',
+      }),
+      async teardown() {
+        api.msgRmid(id)
       },
-      async openB(ctx) {
-        const { id } = ctx.info as { id: number }
-        return msgEndpoint(native(), ctx.spec.mode, id, B_TO_A, A_TO_B, ctx.spec.sizeBytes, ctx.parentPid)
-      },
+    }
+  },
+  async openB(ctx) {
+    const { id } = ctx.info as { id: number }
+    return msgEndpoint(native(), ctx.spec.mode, id, B_TO_A, A_TO_B, ctx.spec.sizeBytes, ctx.parentPid)
+  },
 }
 
 function msgEndpoint(api: NativeApi, mode: string, id: number, txType: number, rxType: number, size: number, peerPid: number | undefined): Endpoint {

@@ -9,15 +9,15 @@ const noDelay = (s: net.Socket): void => {
 const connect = (info: unknown): net.Socket => net.connect({ host: '127.0.0.1', port: (info as { port: number }).port })
 
 export const tcp: MechanismImpl = {
-      setup: (ctx) =>
-        netPairSetup(ctx, {
-          async listen(server) {
-            await listenOn(server, 0, '127.0.0.1')
-            return { port: (server.address() as net.AddressInfo).port }
-          },
-          connect,
-          prepare: noDelay,
-          describe: { transport: 'net over 127.0.0.1, setNoDelay(true)' },
-        }),
-      openB: (ctx) => netPairOpenB(ctx, { connect, prepare: noDelay }),
+  setup: (ctx) =>
+    netPairSetup(ctx, {
+      async listen(server) {
+        await listenOn(server, 0, '127.0.0.1')
+        return { port: (server.address() as net.AddressInfo).port }
+      },
+      connect,
+      prepare: noDelay,
+      describe: { transport: 'net over 127.0.0.1, setNoDelay(true)' },
+    }),
+  openB: (ctx) => netPairOpenB(ctx, { connect, prepare: noDelay }),
 }

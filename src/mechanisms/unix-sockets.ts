@@ -8,7 +8,6 @@ import { fdKind } from './common/proc.js'
 
 type SocketType = 'stream' | 'dgram' | 'seqpacket'
 
-
 /**
  * A socketpair(2) of AF_UNIX sockets from the native helper; one end stays with
  * side a, the other is handed to the peer (fd 4 in a child). One socket carries
@@ -59,7 +58,12 @@ async function socketSetup(type: SocketType, ctx: SetupContext) {
       fdKinds: kinds,
       sndbufBytes: String(applied.sndbuf),
       rcvbufBytes: String(applied.rcvbuf),
-      io: mode === 'blocking' ? 'read(2)/write(2), blocking' : mode === 'busy-poll' ? 'read(2)/write(2) on O_NONBLOCK, retried on EAGAIN' : 'O_NONBLOCK + poll(2) readiness on a pool thread',
+      io:
+        mode === 'blocking'
+          ? 'read(2)/write(2), blocking'
+          : mode === 'busy-poll'
+            ? 'read(2)/write(2) on O_NONBLOCK, retried on EAGAIN'
+            : 'O_NONBLOCK + poll(2) readiness on a pool thread',
     }),
     async teardown() {
       // A worker peer shares our fd table and closes its own end.
@@ -68,7 +72,15 @@ async function socketSetup(type: SocketType, ctx: SetupContext) {
   }
 }
 
-function socketOpen(api: NativeApi, type: SocketType, mode: string, fd: number, size: number, peerPid: number | undefined, onClose: () => void): Endpoint {
+function socketOpen(
+  api: NativeApi,
+  type: SocketType,
+  mode: string,
+  fd: number,
+  size: number,
+  peerPid: number | undefined,
+  onClose: () => void,
+): Endpoint {
   const close = (): void => {
     onClose()
     safeClose(api, fd)

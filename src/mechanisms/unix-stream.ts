@@ -11,10 +11,10 @@ import { listenOn, netPairOpenB, netPairSetup } from './common/net-pair.js'
  * without the helper those cases are skipped with its reason.
  */
 export const unixStream: MechanismImpl = {
-      setup: (ctx) =>
-        ctx.spec.mode !== 'nonblocking'
-          ? unixStreamNativeSetup(ctx)
-          : netPairSetup(ctx, {
+  setup: (ctx) =>
+    ctx.spec.mode !== 'nonblocking'
+      ? unixStreamNativeSetup(ctx)
+      : netPairSetup(ctx, {
           async listen(server, c) {
             const path = join(c.tmpDir, 's.sock')
             await listenOn(server, path)
@@ -23,5 +23,8 @@ export const unixStream: MechanismImpl = {
           connect: (info) => net.connect((info as { path: string }).path),
           describe: { transport: 'net.Server on a socket file (event loop)' },
         }),
-      openB: async (ctx) => (ctx.spec.mode !== 'nonblocking' ? unixStreamNativeOpenB(ctx) : netPairOpenB(ctx, { connect: (info) => net.connect((info as { path: string }).path) })),
+  openB: async (ctx) =>
+    ctx.spec.mode !== 'nonblocking'
+      ? unixStreamNativeOpenB(ctx)
+      : netPairOpenB(ctx, { connect: (info) => net.connect((info as { path: string }).path) }),
 }

@@ -10,31 +10,31 @@ import { PeerGoneError } from '../core/errors.js'
  * internal), so a busy-poll mode would not be this mechanism.
  */
 export const workerMessage: MechanismImpl = {
-      async setup(ctx) {
-        return {
-          peer: { info: {} },
-          async openA(peer) {
-            const w = peer.worker!
-            const link: Link = {
-              post: (v, t) => w.postMessage(v, t),
-              listen: (cb) => w.on('message', cb),
-              unlisten: () => w.removeAllListeners('message'),
-              onGone: (cb) => w.once('exit', () => cb(new PeerGoneError('the worker exited'))),
-            }
-            return asyncLinkEndpoint(link, ctx.spec.variant === 'transfer' ? transferCodec : cloneCodec, ctx.spec.pattern === 'stream')
-          },
-          describe: () => describePort('nonblocking', ctx.spec.variant, ctx.spec.pattern),
-          async teardown() {},
-        }
-      },
-      async openB(ctx) {
-        const port = parentPort!
+  async setup(ctx) {
+    return {
+      peer: { info: {} },
+      async openA(peer) {
+        const w = peer.worker!
         const link: Link = {
-          post: (v, t) => port.postMessage(v, t),
-          listen: (cb) => port.on('message', cb),
-          unlisten: () => port.removeAllListeners('message'),
-          onGone: (cb) => port.once('close', () => cb(new PeerGoneError('the parent went away'))),
+          post: (v, t) => w.postMessage(v, t),
+          listen: (cb) => w.on('message', cb),
+          unlisten: () => w.removeAllListeners('message'),
+          onGone: (cb) => w.once('exit', () => cb(new PeerGoneError('the worker exited'))),
         }
         return asyncLinkEndpoint(link, ctx.spec.variant === 'transfer' ? transferCodec : cloneCodec, ctx.spec.pattern === 'stream')
       },
+      describe: () => describePort('nonblocking', ctx.spec.variant, ctx.spec.pattern),
+      async teardown() {},
+    }
+  },
+  async openB(ctx) {
+    const port = parentPort!
+    const link: Link = {
+      post: (v, t) => port.postMessage(v, t),
+      listen: (cb) => port.on('message', cb),
+      unlisten: () => port.removeAllListeners('message'),
+      onGone: (cb) => port.once('close', () => cb(new PeerGoneError('the parent went away'))),
+    }
+    return asyncLinkEndpoint(link, ctx.spec.variant === 'transfer' ? transferCodec : cloneCodec, ctx.spec.pattern === 'stream')
+  },
 }

@@ -1,5 +1,14 @@
 import type { TopLevelSpec } from 'vega-lite'
-import { hasLatency, hasThroughput, isCompleted, MODES, type CompletedCase, type LatencyCase, type RunResult, type ThroughputCase } from '../core/result.js'
+import {
+  hasLatency,
+  hasThroughput,
+  isCompleted,
+  MODES,
+  type CompletedCase,
+  type LatencyCase,
+  type RunResult,
+  type ThroughputCase,
+} from '../core/result.js'
 import { formatSizeBytes } from '../core/units.js'
 import { caseLabel, cpuUsPerMsg, mechanismLabel, runLabels } from './summary.js'
 
@@ -30,8 +39,14 @@ type Obj = Record<string, unknown>
 const MODE_COLORS = ['#4c78a8', '#f58518', '#e45756']
 const modeColor: Obj = { field: 'mode', type: 'nominal', title: 'mode', scale: { domain: MODES, range: MODE_COLORS } }
 const modeColumn: Obj = { field: 'mode', type: 'nominal', sort: MODES, title: null, header: { labelFontSize: 12, labelFontWeight: 'bold' } }
-const CONFIG = { font: 'Helvetica, Arial, sans-serif', axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 360 }, legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 }, title: { fontSize: 15, subtitleFontSize: 12, subtitleColor: '#555' } }
-const sizeLabelExpr = "datum.value >= 1048576 ? format(datum.value / 1048576, '~g') + ' MiB' : datum.value >= 1024 ? format(datum.value / 1024, '~g') + ' KiB' : datum.value + ' B'"
+const CONFIG = {
+  font: 'Helvetica, Arial, sans-serif',
+  axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 360 },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 },
+  title: { fontSize: 15, subtitleFontSize: 12, subtitleColor: '#555' },
+}
+const sizeLabelExpr =
+  "datum.value >= 1048576 ? format(datum.value / 1048576, '~g') + ' MiB' : datum.value >= 1024 ? format(datum.value / 1024, '~g') + ' KiB' : datum.value + ' B'"
 const ninesLabelExpr = "format(100 - 100 * pow(10, -datum.value), '.6~r')"
 
 const us = (ns: number): number => ns / 1000
@@ -56,7 +71,11 @@ function scaleFor(values: number[], format = '~g'): { log: boolean; scale: Obj; 
   // 10 ** -1 is 0.1 only after rounding; a label would read 0.10000000000000001.
   const decades = Array.from({ length: e1 - e0 + 1 }, (_, i) => Number((10 ** (e0 + i)).toPrecision(6)))
   const ticks = decades.length <= 3 ? decades.flatMap((d) => [d, 2 * d, 5 * d]).filter((t) => t <= decades[decades.length - 1]) : decades
-  return { log, scale: { type: 'log', domain: [decades[0], decades[decades.length - 1]], nice: false }, axis: { values: ticks, format, labelOverlap: 'greedy' } }
+  return {
+    log,
+    scale: { type: 'log', domain: [decades[0], decades[decades.length - 1]], nice: false },
+    axis: { values: ticks, format, labelOverlap: 'greedy' },
+  }
 }
 /** A quantitative encoding whose title names the unit and says when the scale is log. */
 function quant(field: string, values: number[], what: string, unit: string, format = '~g'): Obj {
@@ -66,11 +85,23 @@ function quant(field: string, values: number[], what: string, unit: string, form
 
 function sizeAxis(sizes: number[]): Obj {
   const scale = sizes.every((s) => s > 0) ? { type: 'log', base: 2 } : { type: 'symlog' }
-  return { field: 'sizeBytes', type: 'quantitative', title: 'message size (bytes, log scale)', scale, axis: { values: uniq(sizes).sort((a, b) => a - b), labelExpr: sizeLabelExpr, labelOverlap: false, labelFlush: true, grid: true } }
+  return {
+    field: 'sizeBytes',
+    type: 'quantitative',
+    title: 'message size (bytes, log scale)',
+    scale,
+    axis: { values: uniq(sizes).sort((a, b) => a - b), labelExpr: sizeLabelExpr, labelOverlap: false, labelFlush: true, grid: true },
+  }
 }
 
 function top(title: string, subtitle: string[], body: Obj): TopLevelSpec {
-  return { title: { text: title, subtitle: subtitle.length > 0 ? subtitle : undefined, anchor: 'start', offset: 12 }, background: 'white', padding: 10, config: CONFIG, ...body } as TopLevelSpec
+  return {
+    title: { text: title, subtitle: subtitle.length > 0 ? subtitle : undefined, anchor: 'start', offset: 12 },
+    background: 'white',
+    padding: 10,
+    config: CONFIG,
+    ...body,
+  } as TopLevelSpec
 }
 
 /** Where a value lands, in px from the low end, on an axis of `size` px drawn by `quant`. */
@@ -94,15 +125,28 @@ type Box = [number, number, number, number]
  * in the right quarter, where the legend starts), else the other side, else half a line
  * up or down; a name with no free place is left out (the tables name every case).
  */
-function placeLabels<T extends { text: string; px: number; py: number }>(points: T[], width: number, height: number, reserved: Box[]): Array<T & { left: boolean; dyPx: number }> {
+function placeLabels<T extends { text: string; px: number; py: number }>(
+  points: T[],
+  width: number,
+  height: number,
+  reserved: Box[],
+): Array<T & { left: boolean; dyPx: number }> {
   const taken: Box[] = [...reserved, ...points.map((p): Box => [p.px - 5, p.py - 5, p.px + 5, p.py + 5])]
   const placed: Array<T & { left: boolean; dyPx: number }> = []
   for (const p of [...points].sort((a, b) => a.py - b.py)) {
     const w = p.text.length * 5.2
     // Beside the point, or half a line above or below it: further away, a name would seem to belong to another point.
     const sides = p.px > width * 0.75 ? [true, false] : [false, true]
-    const spot = sides.flatMap((left) => [0, -9, 9].map((dy) => ({ left, dy, x0: left ? p.px - 7 - w : p.px + 7 }))).find(({ dy, x0 }) =>
-      p.py + dy - 5 >= 0 && p.py + dy + 5 <= height && x0 >= 0 && x0 + w <= width + 5 && !taken.some(([a, b, c, e]) => x0 < c && x0 + w > a && p.py + dy - 5 < e && p.py + dy + 5 > b))
+    const spot = sides
+      .flatMap((left) => [0, -9, 9].map((dy) => ({ left, dy, x0: left ? p.px - 7 - w : p.px + 7 })))
+      .find(
+        ({ dy, x0 }) =>
+          p.py + dy - 5 >= 0 &&
+          p.py + dy + 5 <= height &&
+          x0 >= 0 &&
+          x0 + w <= width + 5 &&
+          !taken.some(([a, b, c, e]) => x0 < c && x0 + w > a && p.py + dy - 5 < e && p.py + dy + 5 > b),
+      )
     if (!spot) continue
     taken.push([spot.x0, p.py + spot.dy - 5, spot.x0 + w, p.py + spot.dy + 5])
     placed.push({ ...p, left: spot.left, dyPx: spot.dy })
@@ -148,7 +192,12 @@ function chartContext(runs: RunResult[]): ChartContext {
   const labels = runLabels(runs)
   const multi = runs.length > 1
   const mechs = uniq(runs.flatMap((r) => r.cases.filter(isCompleted).map(mechanismLabel))).sort()
-  const mechColor: Obj = { field: 'mech', type: 'nominal', title: 'mechanism', scale: { domain: mechs, scheme: mechs.length <= 10 ? 'tableau10' : 'tableau20' } }
+  const mechColor: Obj = {
+    field: 'mech',
+    type: 'nominal',
+    title: 'mechanism',
+    scale: { domain: mechs, scheme: mechs.length <= 10 ? 'tableau10' : 'tableau20' },
+  }
   const ping: Array<Row<LatencyCase>> = runs.flatMap((run, i) => run.cases.filter(hasLatency).map((c) => ({ run: labels[i], c })))
   const stream: Array<Row<ThroughputCase>> = runs.flatMap((run, i) => run.cases.filter(hasThroughput).map((c) => ({ run: labels[i], c })))
   const sized = ping.length > 0 ? pickSizes(ping) : undefined
@@ -165,10 +214,21 @@ function chartContext(runs: RunResult[]): ChartContext {
     sizeNote: sized && sized.exceptions.length > 0 ? [`mechanisms without a ${sized.label} case: ${sized.exceptions.join(', ')}`] : [],
     runNote: multi ? [`runs: ${labels.join(' vs ')}`] : [],
     dash,
-    base: (r) => ({ run: r.run, mech: mechanismLabel(r.c), mode: r.c.mode, endpoints: r.c.endpoints, label: caseLabel(r.c), line: `${r.run} ${caseLabel(r.c)}`, sizeBytes: r.c.sizeBytes }),
+    base: (r) => ({
+      run: r.run,
+      mech: mechanismLabel(r.c),
+      mode: r.c.mode,
+      endpoints: r.c.endpoints,
+      label: caseLabel(r.c),
+      line: `${r.run} ${caseLabel(r.c)}`,
+      sizeBytes: r.c.sizeBytes,
+    }),
     lineLayers: ({ x, y }) => [
       { mark: { type: 'line', strokeWidth: 1.8 }, encoding: { x, y, color: mechColor, strokeDash: dash, detail: { field: 'line' } } },
-      { mark: { type: 'point', filled: true, size: 36 }, encoding: { x, y, color: mechColor, shape: { field: 'endpoints', type: 'nominal', title: 'endpoints' } } },
+      {
+        mark: { type: 'point', filled: true, size: 36 },
+        encoding: { x, y, color: mechColor, shape: { field: 'endpoints', type: 'nominal', title: 'endpoints' } },
+      },
     ],
   }
 }
@@ -176,29 +236,59 @@ function chartContext(runs: RunResult[]): ChartContext {
 /** 1. Round-trip p50 and p99 per mechanism, one panel per mode. */
 function latencyByMechanism({ multi, atSize, sizeLabel, sizeNote, runNote, base }: ChartContext): ChartEntry {
   const id = 'latency-by-mechanism'
-  const question = 'Which mechanism has the shortest round trip, typically (p50) and in the tail (p99), for each mode and for processes against threads?'
+  const question =
+    'Which mechanism has the shortest round trip, typically (p50) and in the tail (p99), for each mode and for processes against threads?'
   const title = `Round-trip latency at ${sizeLabel}: p50 and p99 per mechanism`
   if (atSize.length === 0) return { id, title, question, note: 'no completed ping-pong case in this run' }
-  const values = atSize.map((r) => ({ ...base(r), series: multi ? `${r.run} · ${r.c.endpoints}` : r.c.endpoints, p50Us: us(r.c.latencyNs.p50), p99Us: us(r.c.latencyNs.p99) }))
+  const values = atSize.map((r) => ({
+    ...base(r),
+    series: multi ? `${r.run} · ${r.c.endpoints}` : r.c.endpoints,
+    p50Us: us(r.c.latencyNs.p50),
+    p99Us: us(r.c.latencyNs.p99),
+  }))
   const y = { field: 'mech', type: 'nominal', title: 'mechanism', sort: 'ascending' }
   const series = { field: 'series', type: 'nominal', title: multi ? 'run · endpoints' : 'endpoints' }
-  const x = quant('p50Us', values.flatMap((v) => [v.p50Us, v.p99Us]), 'round trip', 'µs')
-  return { id, title, question, spec: top(title, ['bar from p50 (●) to p99 (▶)', ...sizeNote, ...runNote], {
-    data: { values },
-    facet: { column: modeColumn },
-    spec: {
-      width: 230,
-      height: { step: 12 },
-      layer: [
-        { mark: { type: 'rule', strokeWidth: 2, opacity: 0.6 }, encoding: { y, yOffset: series, x, x2: { field: 'p99Us' }, color: series } },
-        {
-          transform: [{ fold: ['p50Us', 'p99Us'], as: ['pctField', 'us'] }, { calculate: "datum.pctField === 'p50Us' ? 'p50' : 'p99'", as: 'percentile' }],
-          mark: { type: 'point', filled: true, size: 45, opacity: 1 },
-          encoding: { y, yOffset: series, x: { ...x, field: 'us' }, color: series, shape: { field: 'percentile', type: 'nominal', title: 'percentile', scale: { domain: ['p50', 'p99'], range: ['circle', 'triangle-right'] } } },
-        },
-      ],
-    },
-  }) }
+  const x = quant(
+    'p50Us',
+    values.flatMap((v) => [v.p50Us, v.p99Us]),
+    'round trip',
+    'µs',
+  )
+  return {
+    id,
+    title,
+    question,
+    spec: top(title, ['bar from p50 (●) to p99 (▶)', ...sizeNote, ...runNote], {
+      data: { values },
+      facet: { column: modeColumn },
+      spec: {
+        width: 230,
+        height: { step: 12 },
+        layer: [
+          { mark: { type: 'rule', strokeWidth: 2, opacity: 0.6 }, encoding: { y, yOffset: series, x, x2: { field: 'p99Us' }, color: series } },
+          {
+            transform: [
+              { fold: ['p50Us', 'p99Us'], as: ['pctField', 'us'] },
+              { calculate: "datum.pctField === 'p50Us' ? 'p50' : 'p99'", as: 'percentile' },
+            ],
+            mark: { type: 'point', filled: true, size: 45, opacity: 1 },
+            encoding: {
+              y,
+              yOffset: series,
+              x: { ...x, field: 'us' },
+              color: series,
+              shape: {
+                field: 'percentile',
+                type: 'nominal',
+                title: 'percentile',
+                scale: { domain: ['p50', 'p99'], range: ['circle', 'triangle-right'] },
+              },
+            },
+          },
+        ],
+      },
+    }),
+  }
 }
 
 /** 2. p50 against message size. */
@@ -208,8 +298,25 @@ function latencyVsSize({ ping, runNote, base, lineLayers }: ChartContext): Chart
   const title = 'Round-trip latency (p50) against message size'
   if (ping.length === 0) return { id, title, question, note: 'no completed ping-pong case in this run' }
   const values = ping.map((r) => ({ ...base(r), p50Us: us(r.c.latencyNs.p50) }))
-  const enc = { x: sizeAxis(values.map((v) => v.sizeBytes)), y: quant('p50Us', values.map((v) => v.p50Us), 'round trip p50', 'µs') }
-  return { id, title, question, spec: top(title, ['one line per mechanism/mode/endpoints; one panel per mode', ...runNote], { data: { values }, facet: { column: modeColumn }, spec: { width: 240, height: 220, layer: lineLayers(enc) } }) }
+  const enc = {
+    x: sizeAxis(values.map((v) => v.sizeBytes)),
+    y: quant(
+      'p50Us',
+      values.map((v) => v.p50Us),
+      'round trip p50',
+      'µs',
+    ),
+  }
+  return {
+    id,
+    title,
+    question,
+    spec: top(title, ['one line per mechanism/mode/endpoints; one panel per mode', ...runNote], {
+      data: { values },
+      facet: { column: modeColumn },
+      spec: { width: 240, height: 220, layer: lineLayers(enc) },
+    }),
+  }
 }
 
 /** 3. Stream throughput against message size, bytes and messages. */
@@ -221,30 +328,74 @@ function throughputVsSize({ stream, runNote, base, lineLayers }: ChartContext): 
   const values = stream.map((r) => ({ ...base(r), mbPerSec: r.c.throughput.bytesPerSec / 1e6, msgsPerSec: r.c.throughput.msgsPerSec }))
   const x = sizeAxis(values.map((v) => v.sizeBytes))
   const panel = (y: Obj): Obj => ({ facet: { column: modeColumn }, spec: { width: 240, height: 180, layer: lineLayers({ x, y }) } })
-  const mb = quant('mbPerSec', values.map((v) => v.mbPerSec), 'throughput', 'MB/s')
-  const msgs = quant('msgsPerSec', values.map((v) => v.msgsPerSec), 'messages', 'msgs/s', '~s')
-  return { id, title, question, spec: top(title, ['top: megabytes per second (10⁶ B/s); bottom: messages per second', ...runNote], { data: { values }, vconcat: [panel(mb), panel(msgs)] }) }
+  const mb = quant(
+    'mbPerSec',
+    values.map((v) => v.mbPerSec),
+    'throughput',
+    'MB/s',
+  )
+  const msgs = quant(
+    'msgsPerSec',
+    values.map((v) => v.msgsPerSec),
+    'messages',
+    'msgs/s',
+    '~s',
+  )
+  return {
+    id,
+    title,
+    question,
+    spec: top(title, ['top: megabytes per second (10⁶ B/s); bottom: messages per second', ...runNote], {
+      data: { values },
+      vconcat: [panel(mb), panel(msgs)],
+    }),
+  }
 }
 
 /** 4. Latency distribution on a "nines" axis. */
 function latencyPercentiles({ atSize, sizeLabel, sizeNote, runNote, base, lineLayers }: ChartContext): ChartEntry {
   const id = 'latency-percentiles'
-  const question = 'How heavy is each case\'s tail: how far do p90, p99, p99.9 and the worst round trip sit above the median?'
+  const question = "How heavy is each case's tail: how far do p90, p99, p99.9 and the worst round trip sit above the median?"
   const title = `Round-trip latency distribution at ${sizeLabel}`
   if (atSize.length === 0) return { id, title, question, note: 'no completed ping-pong case in this run' }
   const values = atSize.flatMap((r) => {
     const l = r.c.latencyNs
-    const pts: Array<[string, number, number]> = [['p50', Math.log10(2), l.p50], ['p90', 1, l.p90], ['p99', 2, l.p99], ['p99.9', 3, l.p999]]
+    const pts: Array<[string, number, number]> = [
+      ['p50', Math.log10(2), l.p50],
+      ['p90', 1, l.p90],
+      ['p99', 2, l.p99],
+      ['p99.9', 3, l.p999],
+    ]
     // The largest of n samples sits near the 1 − 1/n quantile; with n ≤ 1000 p99.9 already is (almost) the max.
     if (Math.log10(l.n) > 3) pts.push(['max', Math.log10(l.n), l.max])
     return pts.map(([pct, nines, ns]) => ({ ...base(r), pct, nines, us: us(ns) }))
   })
   const maxNines = Math.max(...values.map((v) => v.nines))
   const ticks = [Math.log10(2), ...Array.from({ length: Math.ceil(maxNines) }, (_, i) => i + 1)]
-  const x = { field: 'nines', type: 'quantitative', title: 'percentile (nines scale)', scale: { domain: [0, Math.ceil(maxNines)] }, axis: { values: ticks, labelExpr: ninesLabelExpr, labelOverlap: false, labelAngle: -40, labelAlign: 'right' } }
-  const y = quant('us', values.map((v) => v.us), 'round trip', 'µs')
+  const x = {
+    field: 'nines',
+    type: 'quantitative',
+    title: 'percentile (nines scale)',
+    scale: { domain: [0, Math.ceil(maxNines)] },
+    axis: { values: ticks, labelExpr: ninesLabelExpr, labelOverlap: false, labelAngle: -40, labelAlign: 'right' },
+  }
+  const y = quant(
+    'us',
+    values.map((v) => v.us),
+    'round trip',
+    'µs',
+  )
   const sub = ['x = −log10(1 − p): each step right is ten times rarer; last point = max, drawn at 1 − 1/n (n samples)']
-  return { id, title, question, spec: top(title, [...sub, ...sizeNote, ...runNote], { data: { values }, facet: { column: modeColumn }, spec: { width: 260, height: 240, layer: lineLayers({ x, y }) } }) }
+  return {
+    id,
+    title,
+    question,
+    spec: top(title, [...sub, ...sizeNote, ...runNote], {
+      data: { values },
+      facet: { column: modeColumn },
+      spec: { width: 260, height: 240, layer: lineLayers({ x, y }) },
+    }),
+  }
 }
 
 /** 5. CPU per message against round trip. */
@@ -261,22 +412,65 @@ function costVsSpeed({ atSize, sizeLabel, sizeNote, runNote, dash, base }: Chart
   const hi = Math.max(...values.map((v) => v.p50Us))
   // Reference lines: CPU time = k × round trip means k cores were busy all along.
   const cores = [1, 2].flatMap((k) => [lo, hi].map((t, i) => ({ p50Us: t, cpuUs: k * t, cores: `${k} core${k > 1 ? 's' : ''} busy`, end: i === 1 })))
-  const x = quant('p50Us', values.map((v) => v.p50Us), 'round trip p50', 'µs')
+  const x = quant(
+    'p50Us',
+    values.map((v) => v.p50Us),
+    'round trip p50',
+    'µs',
+  )
   const y = quant('cpuUs', [...values.map((v) => v.cpuUs), ...cores.map((c) => c.cpuUs)], 'CPU per round trip, user+sys, both sides', 'µs')
   // Screen y grows downwards: a label dy px lower sits at the value dy px lower on the axis.
-  const coreLabels = cores.filter((c) => c.end).map((c): Box => [toPx(c.p50Us, x, 560) - 2 - 5.6 * c.cores.length, 380 - toPx(c.cpuUs, y, 380) - 14, toPx(c.p50Us, x, 560), 380 - toPx(c.cpuUs, y, 380) - 2])
-  const labels = placeLabels(values.map((v) => ({ ...v, text: v.mech, px: toPx(v.p50Us, x, 560), py: 380 - toPx(v.cpuUs, y, 380) })), 560, 380, coreLabels).map((l) => ({ ...l, labelY: shiftPx(l.cpuUs, -l.dyPx, y, 380) }))
-  return { id, title, question, spec: top(title, ['dashed lines: CPU time = 1× and 2× the round trip (one or two cores busy all along)', 'thread cases with process-wide meters count one side only; names that would overlap are left out (the tables have every case)', ...sizeNote, ...runNote], {
-    width: 560,
-    height: 380, // toPx above assumes these
-    layer: [
-      { data: { values: cores }, mark: { type: 'line', color: '#999', strokeDash: [4, 4] }, encoding: { x, y, detail: { field: 'cores' } } },
-      { data: { values: cores.filter((c) => c.end) }, mark: { type: 'text', align: 'right', dx: -2, dy: -8, fontSize: 10, color: '#777' }, encoding: { x, y, text: { field: 'cores' } } },
-      { data: { values }, mark: { type: 'point', filled: true, size: 70, opacity: 0.9 }, encoding: { x, y, color: modeColor, shape: dash } },
-      { data: { values: labels.filter((l) => !l.left) }, mark: { type: 'text', align: 'left', dx: 7, fontSize: 9, color: '#333', baseline: 'middle' }, encoding: { x, y: { ...y, field: 'labelY' }, text: { field: 'mech' } } },
-      { data: { values: labels.filter((l) => l.left) }, mark: { type: 'text', align: 'right', dx: -7, fontSize: 9, color: '#333', baseline: 'middle' }, encoding: { x, y: { ...y, field: 'labelY' }, text: { field: 'mech' } } },
-    ],
-  }) }
+  const coreLabels = cores
+    .filter((c) => c.end)
+    .map((c): Box => [
+      toPx(c.p50Us, x, 560) - 2 - 5.6 * c.cores.length,
+      380 - toPx(c.cpuUs, y, 380) - 14,
+      toPx(c.p50Us, x, 560),
+      380 - toPx(c.cpuUs, y, 380) - 2,
+    ])
+  const labels = placeLabels(
+    values.map((v) => ({ ...v, text: v.mech, px: toPx(v.p50Us, x, 560), py: 380 - toPx(v.cpuUs, y, 380) })),
+    560,
+    380,
+    coreLabels,
+  ).map((l) => ({ ...l, labelY: shiftPx(l.cpuUs, -l.dyPx, y, 380) }))
+  return {
+    id,
+    title,
+    question,
+    spec: top(
+      title,
+      [
+        'dashed lines: CPU time = 1× and 2× the round trip (one or two cores busy all along)',
+        'thread cases with process-wide meters count one side only; names that would overlap are left out (the tables have every case)',
+        ...sizeNote,
+        ...runNote,
+      ],
+      {
+        width: 560,
+        height: 380, // toPx above assumes these
+        layer: [
+          { data: { values: cores }, mark: { type: 'line', color: '#999', strokeDash: [4, 4] }, encoding: { x, y, detail: { field: 'cores' } } },
+          {
+            data: { values: cores.filter((c) => c.end) },
+            mark: { type: 'text', align: 'right', dx: -2, dy: -8, fontSize: 10, color: '#777' },
+            encoding: { x, y, text: { field: 'cores' } },
+          },
+          { data: { values }, mark: { type: 'point', filled: true, size: 70, opacity: 0.9 }, encoding: { x, y, color: modeColor, shape: dash } },
+          {
+            data: { values: labels.filter((l) => !l.left) },
+            mark: { type: 'text', align: 'left', dx: 7, fontSize: 9, color: '#333', baseline: 'middle' },
+            encoding: { x, y: { ...y, field: 'labelY' }, text: { field: 'mech' } },
+          },
+          {
+            data: { values: labels.filter((l) => l.left) },
+            mark: { type: 'text', align: 'right', dx: -7, fontSize: 9, color: '#333', baseline: 'middle' },
+            encoding: { x, y: { ...y, field: 'labelY' }, text: { field: 'mech' } },
+          },
+        ],
+      },
+    ),
+  }
 }
 
 /** 6. Node against the C floor. */
@@ -284,23 +478,45 @@ function nodeVsC({ runs, multi, ping, runNote, base }: ChartContext): ChartEntry
   const id = 'node-vs-c'
   const question = 'How much does Node add over the same mechanism driven from C (ratio of p50 round trips; 1 = as fast as C)?'
   const title = 'Node against the C floor: p50 round trip, Node ÷ C'
-  const values = ping.filter((r) => r.c.ratioToFloor?.p50 !== undefined).map((r) => ({ ...base(r), label: `${caseLabel(r.c)}/${formatSizeBytes(r.c.sizeBytes)}`, ratio: r.c.ratioToFloor!.p50! }))
+  const values = ping
+    .filter((r) => r.c.ratioToFloor?.p50 !== undefined)
+    .map((r) => ({ ...base(r), label: `${caseLabel(r.c)}/${formatSizeBytes(r.c.sizeBytes)}`, ratio: r.c.ratioToFloor!.p50! }))
   if (values.length === 0) {
     const reasons = uniq(runs.map((r) => r.context.env?.native?.floor?.reason).filter((s): s is string => !!s))
     return { id, title, question, note: `no C floor in this run${reasons.length > 0 ? `: ${reasons.join('; ')}` : ''}` }
   }
   const x = quant('ratio', [1, ...values.map((v) => v.ratio)], 'Node p50 ÷ C p50', '×')
   const color = multi ? { field: 'run', type: 'nominal', title: 'run' } : modeColor
-  return { id, title, question, spec: top(title, ['bars start at 1 (as fast as C); right of the line = Node slower', ...runNote], {
-    data: { values },
-    width: 480,
-    height: { step: multi ? 10 : 16 },
-    layer: [
-      { mark: { type: 'bar', height: { band: 0.8 } }, encoding: { y: { field: 'label', type: 'nominal', title: 'case (mechanism/mode/endpoints/size)', axis: { labelLimit: 360 }, sort: { field: 'ratio', order: 'ascending' } }, ...(multi ? { yOffset: { field: 'run' } } : {}), x, x2: { datum: 1 }, color } },
-      // Its own one-row data: inheriting the chart's would draw the rule once per case.
-      { data: { values: [{}] }, mark: { type: 'rule', color: '#222', strokeWidth: 1.5 }, encoding: { x: { datum: 1 } } },
-    ],
-  }) }
+  return {
+    id,
+    title,
+    question,
+    spec: top(title, ['bars start at 1 (as fast as C); right of the line = Node slower', ...runNote], {
+      data: { values },
+      width: 480,
+      height: { step: multi ? 10 : 16 },
+      layer: [
+        {
+          mark: { type: 'bar', height: { band: 0.8 } },
+          encoding: {
+            y: {
+              field: 'label',
+              type: 'nominal',
+              title: 'case (mechanism/mode/endpoints/size)',
+              axis: { labelLimit: 360 },
+              sort: { field: 'ratio', order: 'ascending' },
+            },
+            ...(multi ? { yOffset: { field: 'run' } } : {}),
+            x,
+            x2: { datum: 1 },
+            color,
+          },
+        },
+        // Its own one-row data: inheriting the chart's would draw the rule once per case.
+        { data: { values: [{}] }, mark: { type: 'rule', color: '#222', strokeWidth: 1.5 }, encoding: { x: { datum: 1 } } },
+      ],
+    }),
+  }
 }
 
 /** 7. Blocking against non-blocking, per mechanism. */
@@ -314,21 +530,45 @@ function blockingVsNonblocking({ multi, atSize, sizeLabel, sizeNote, runNote, ba
   const values = atSize.filter((r) => modesOf.get(key(r))!.size > 1).map((r) => ({ ...base(r), row: key(r), p50Us: us(r.c.latencyNs.p50) }))
   if (values.length === 0) return { id, title, question, note: 'no mechanism was measured in more than one mode' }
   const y = { field: 'row', type: 'nominal', title: 'mechanism (endpoints)', sort: 'ascending' }
-  const x = quant('p50Us', values.map((v) => v.p50Us), 'round trip p50', 'µs')
+  const x = quant(
+    'p50Us',
+    values.map((v) => v.p50Us),
+    'round trip p50',
+    'µs',
+  )
   const off = multi ? { yOffset: { field: 'run', type: 'nominal', sort: 'ascending' } } : {}
-  return { id, title, question, spec: top(title, ['one row per mechanism; the bar spans its fastest to slowest mode', ...sizeNote, ...runNote], {
-    data: { values },
-    width: 480,
-    height: { step: multi ? 12 : 20 },
-    layer: [
-      { mark: { type: 'rule', color: '#bbb', strokeWidth: 2 }, encoding: { y, ...off, x: { ...x, aggregate: 'min' }, x2: { field: 'p50Us', aggregate: 'max' }, detail: { field: 'run' } } },
-      { mark: { type: 'point', filled: true, size: 80 }, encoding: { y, ...off, x, color: modeColor, ...(multi ? { shape: { field: 'run', type: 'nominal', title: 'run' } } : {}) } },
-    ],
-  }) }
+  return {
+    id,
+    title,
+    question,
+    spec: top(title, ['one row per mechanism; the bar spans its fastest to slowest mode', ...sizeNote, ...runNote], {
+      data: { values },
+      width: 480,
+      height: { step: multi ? 12 : 20 },
+      layer: [
+        {
+          mark: { type: 'rule', color: '#bbb', strokeWidth: 2 },
+          encoding: { y, ...off, x: { ...x, aggregate: 'min' }, x2: { field: 'p50Us', aggregate: 'max' }, detail: { field: 'run' } },
+        },
+        {
+          mark: { type: 'point', filled: true, size: 80 },
+          encoding: { y, ...off, x, color: modeColor, ...(multi ? { shape: { field: 'run', type: 'nominal', title: 'run' } } : {}) },
+        },
+      ],
+    }),
+  }
 }
 
 /** The charts, in the order every report shows them. */
-const CHARTS: ReadonlyArray<(ctx: ChartContext) => ChartEntry> = [latencyByMechanism, latencyVsSize, throughputVsSize, latencyPercentiles, costVsSpeed, nodeVsC, blockingVsNonblocking]
+const CHARTS: ReadonlyArray<(ctx: ChartContext) => ChartEntry> = [
+  latencyByMechanism,
+  latencyVsSize,
+  throughputVsSize,
+  latencyPercentiles,
+  costVsSpeed,
+  nodeVsC,
+  blockingVsNonblocking,
+]
 
 export function buildCharts(runs: RunResult[]): ChartEntry[] {
   const ctx = chartContext(runs)

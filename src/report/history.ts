@@ -28,7 +28,10 @@ export const DEFAULT_CASES = 12
 /** The runs in the order they were taken. */
 const byStart = (runs: RunResult[]): RunResult[] => [...runs].sort((a, b) => a.context.startedAt.localeCompare(b.context.startedAt))
 
-export function historyPoints(runs: RunResult[], patterns?: string[]): { latency: HistoryPoint[]; throughput: HistoryPoint[]; chosen: string[]; note?: string } {
+export function historyPoints(
+  runs: RunResult[],
+  patterns?: string[],
+): { latency: HistoryPoint[]; throughput: HistoryPoint[]; chosen: string[]; note?: string } {
   const ordered = byStart(runs)
   const done = (r: RunResult) => new Map(r.cases.filter(isCompleted).map((c) => [c.id, c]))
   const maps = ordered.map(done)
@@ -37,7 +40,10 @@ export function historyPoints(runs: RunResult[], patterns?: string[]): { latency
   if (patterns) ids = ids.filter((id) => matchesCase(id, patterns))
   else if (ids.length > DEFAULT_CASES) {
     const moved = (id: string): number => {
-      const seen = maps.map((m) => m.get(id)).filter((c): c is CompletedCase => c !== undefined).map(figure)
+      const seen = maps
+        .map((m) => m.get(id))
+        .filter((c): c is CompletedCase => c !== undefined)
+        .map(figure)
       return Math.abs(Math.log(seen[seen.length - 1].value / seen[0].value))
     }
     ids = ids.sort((a, b) => moved(b) - moved(a)).slice(0, DEFAULT_CASES)
@@ -78,15 +84,23 @@ function trendSpec(points: HistoryPoint[], title: string, yTitle: string, subtit
     height: 320,
     data: { values: points },
     layer: [
-      { mark: { type: 'rule', opacity: 0.5 }, encoding: { x, y: { field: 'low', type: 'quantitative', scale: { type: 'log' } }, y2: { field: 'high' }, color } },
-      { mark: { type: 'line', point: true }, encoding: { x, y, color, tooltip: [{ field: 'run' }, { field: 'id' }, { field: 'value', format: '.3~g' }] } },
+      {
+        mark: { type: 'rule', opacity: 0.5 },
+        encoding: { x, y: { field: 'low', type: 'quantitative', scale: { type: 'log' } }, y2: { field: 'high' }, color },
+      },
+      {
+        mark: { type: 'line', point: true },
+        encoding: { x, y, color, tooltip: [{ field: 'run' }, { field: 'id' }, { field: 'value', format: '.3~g' }] },
+      },
     ],
   } as unknown as TopLevelSpec
 }
 
 export function historyCharts(runs: RunResult[], patterns?: string[]): ChartEntry[] {
   const { latency, throughput, note } = historyPoints(runs, patterns)
-  const runList = byStart(runs).map((r, i) => `${i}: ${r.context.runId}`).join(', ')
+  const runList = byStart(runs)
+    .map((r, i) => `${i}: ${r.context.runId}`)
+    .join(', ')
   const sub = [`runs ${runList}`, ...(note ? [note] : [])].join('; ')
   const question = 'Did this case get slower or faster from run to run, beyond the spread of its repetitions?'
   const entry = (id: string, title: string, points: HistoryPoint[], yTitle: string, none: string): ChartEntry =>
@@ -98,7 +112,15 @@ export function historyCharts(runs: RunResult[], patterns?: string[]): ChartEntr
 }
 
 /** The terminal table: one row per chosen case, one column per run (oldest first), the figure with its unit. */
-export function renderHistoryTable({ latency, throughput, chosen }: { latency: HistoryPoint[]; throughput: HistoryPoint[]; chosen: string[] }): string {
+export function renderHistoryTable({
+  latency,
+  throughput,
+  chosen,
+}: {
+  latency: HistoryPoint[]
+  throughput: HistoryPoint[]
+  chosen: string[]
+}): string {
   const points = [...latency, ...throughput]
   const order = [...new Set(points.map((p) => p.order))].sort((a, b) => a - b)
   const runIds = order.map((o) => points.find((p) => p.order === o)!.run)
@@ -106,7 +128,16 @@ export function renderHistoryTable({ latency, throughput, chosen }: { latency: H
   for (const id of chosen) {
     const pts = points.filter((p) => p.id === id)
     const unit = latency.some((p) => p.id === id) ? ' µs' : ' MB/s'
-    t.push([id, ...order.map((o) => pts.find((p) => p.order === o)?.value.toPrecision(3).concat(unit) ?? '–')])
+    t.push([
+      id,
+      ...order.map(
+        (o) =>
+          pts
+            .find((p) => p.order === o)
+            ?.value.toPrecision(3)
+            .concat(unit) ?? '–',
+      ),
+    ])
   }
   return t.toString()
 }

@@ -58,7 +58,9 @@ function environmentHtml(run: RunResult, label: string): string {
   const ctx = run.context
   const env = ctx.env
   const h = env?.host
-  const ver = env?.ipcbench ? `${env.ipcbench.version}${env.ipcbench.commit ? ` (${env.ipcbench.commit.slice(0, 12)}${env.ipcbench.dirty ? ', modified' : ''})` : ''}` : '–'
+  const ver = env?.ipcbench
+    ? `${env.ipcbench.version}${env.ipcbench.commit ? ` (${env.ipcbench.commit.slice(0, 12)}${env.ipcbench.dirty ? ', modified' : ''})` : ''}`
+    : '–'
   const rows: Array<[string, string]> = [
     ['run', `${label}${ctx.status && ctx.status !== 'finished' ? ` (${ctx.status})` : ''}`],
     ['date', `${ctx.startedAt ?? '–'}${ctx.finishedAt ? ` → ${ctx.finishedAt}` : ''}`],
@@ -66,7 +68,12 @@ function environmentHtml(run: RunResult, label: string): string {
     ['kernel', h ? `${h.kernel} (${h.platform}/${h.arch})` : '–'],
     ['Node', env?.node ? `${env.node.version} (V8 ${env.node.v8}, libuv ${env.node.libuv})` : '–'],
     ['ipcbench', ver],
-    ['native', env?.native ? `addon ${env.native.addon.loaded ? 'loaded' : `not loaded (${env.native.addon.reason ?? '?'})`}; C floor ${env.native.floor.available ? 'available' : `not available (${env.native.floor.reason ?? '?'})`}` : '–'],
+    [
+      'native',
+      env?.native
+        ? `addon ${env.native.addon.loaded ? 'loaded' : `not loaded (${env.native.addon.reason ?? '?'})`}; C floor ${env.native.floor.available ? 'available' : `not available (${env.native.floor.reason ?? '?'})`}`
+        : '–',
+    ],
     ['options', optionsText(run)],
   ]
   return `<dl class="env">${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>`
@@ -80,15 +87,24 @@ function chartHtml(c: RenderedChart, i: number): string {
 function tablesHtml(run: RunResult, label: string): string {
   const parts = summaryTables(run).map((t) => {
     const head = t.head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')
-    const body = t.rows.map((r) => `<tr>${r.map((cell, j) => (j === 0 ? `<td><code>${escapeHtml(cell)}</code></td>` : `<td class="num">${escapeHtml(cell)}</td>`)).join('')}</tr>`).join('\n')
+    const body = t.rows
+      .map(
+        (r) =>
+          `<tr>${r.map((cell, j) => (j === 0 ? `<td><code>${escapeHtml(cell)}</code></td>` : `<td class="num">${escapeHtml(cell)}</td>`)).join('')}</tr>`,
+      )
+      .join('\n')
     return `<table><caption>${escapeHtml(t.caption)}</caption><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`
   })
   const warnings = allWarnings(run)
   if (warnings.length > 0) parts.push(`<h3>Warnings</h3><ul class="warnings">${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`)
   const notDone = notCompleted(run)
   if (notDone.length > 0) {
-    const rows = notDone.map((c) => `<tr><td><code>${escapeHtml(c.id)}</code></td><td>${escapeHtml(c.state)}</td><td class="reason">${escapeHtml(c.reason)}</td></tr>`).join('\n')
-    parts.push(`<h3>Skipped and errored cases</h3><table><thead><tr><th>case</th><th>state</th><th>reason</th></tr></thead><tbody>\n${rows}\n</tbody></table>`)
+    const rows = notDone
+      .map((c) => `<tr><td><code>${escapeHtml(c.id)}</code></td><td>${escapeHtml(c.state)}</td><td class="reason">${escapeHtml(c.reason)}</td></tr>`)
+      .join('\n')
+    parts.push(
+      `<h3>Skipped and errored cases</h3><table><thead><tr><th>case</th><th>state</th><th>reason</th></tr></thead><tbody>\n${rows}\n</tbody></table>`,
+    )
   }
   if (parts.length === 0) parts.push('<p class="note">no case in this run</p>')
   return `<section class="summary"><h2>Summary: ${escapeHtml(label)}</h2>${parts.join('\n')}</section>`
@@ -130,7 +146,10 @@ ${runs.map((r, i) => tablesHtml(r, labels[i])).join('\n')}
 /** The `history --html` page: each trend chart under its title and question. */
 export function historyHtml(runs: RunResult[], charts: RenderedChart[]): string {
   const sections = charts
-    .map((c) => `<h2>${escapeHtml(c.title)}</h2><p class="question">${escapeHtml(c.question)}</p>${c.svg ? `<figure>${c.svg}</figure>` : `<p class="note">${escapeHtml(c.note ?? '')}</p>`}`)
+    .map(
+      (c) =>
+        `<h2>${escapeHtml(c.title)}</h2><p class="question">${escapeHtml(c.question)}</p>${c.svg ? `<figure>${c.svg}</figure>` : `<p class="note">${escapeHtml(c.note ?? '')}</p>`}`,
+    )
     .join('\n')
   return htmlPage({ title: 'ipcbench history', body: `<h1>ipcbench history of ${runs.length} runs</h1>\n${sections}\n` })
 }

@@ -15,7 +15,12 @@ export interface MarkdownOptions {
 }
 
 /** Text safe inside a table cell or a line: no HTML, no cell breaks, one line. */
-const md = (s: string): string => s.replace(/[\\|]/g, (ch) => `\\${ch}`).replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\s*\n\s*/g, ' ')
+const md = (s: string): string =>
+  s
+    .replace(/[\\|]/g, (ch) => `\\${ch}`)
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\s*\n\s*/g, ' ')
 const code = (s: string): string => `\`${s.replace(/`/g, "'")}\``
 const row = (cells: string[]): string => `| ${cells.join(' | ')} |`
 
@@ -37,7 +42,8 @@ export function renderMarkdown(runs: RunResult[], o: MarkdownOptions = {}): stri
   const labels = runLabels(runs)
   const out: string[] = [`# ipcbench report: ${md(labels.join(' vs '))}`, '', ...runs.map((r, i) => `- ${environmentLine(r, labels[i])}`), '']
 
-  const linkFor = (id: string): string | undefined => o.svgLinks?.[id] ?? (o.svgDir ? posix.join(o.svgDir.split('\\').join('/'), `${id}.svg`) : undefined)
+  const linkFor = (id: string): string | undefined =>
+    o.svgLinks?.[id] ?? (o.svgDir ? posix.join(o.svgDir.split('\\').join('/'), `${id}.svg`) : undefined)
   const charts = buildCharts(runs)
   if (charts.some((c) => c.spec && linkFor(c.id))) {
     out.push('## Charts', '')

@@ -8,9 +8,11 @@ import type { ChartEntry } from './charts.js'
  * loudly instead of fetching.
  */
 
-const refuse = (what: string) => async (uri: string): Promise<never> => {
-  throw new Error(`ipcbench charts never load external resources (${what} "${uri}" refused); put the data inline`)
-}
+const refuse =
+  (what: string) =>
+  async (uri: string): Promise<never> => {
+    throw new Error(`ipcbench charts never load external resources (${what} "${uri}" refused); put the data inline`)
+  }
 
 const noNetworkLoader: Vega.Loader = {
   load: refuse('load'),

@@ -54,7 +54,16 @@ export function summaryTables(run: RunResult): SummaryTable[] {
       head: ['case', 'p50', 'p99', 'p99.9', 'round trips/s', 'CPU µs/msg', 'spread', ...ratioHead],
       rows: bySize(ping, (c) => c.latencyNs.p50).map((c) => {
         const l = c.latencyNs
-        return [c.id, formatNs(l.p50), formatNs(l.p99), formatNs(l.p999), formatRate(1e9 / l.mean), cpuCell(c), spreadCell(c), ...(withRatio ? [ratioCell(c.ratioToFloor?.p50)] : [])]
+        return [
+          c.id,
+          formatNs(l.p50),
+          formatNs(l.p99),
+          formatNs(l.p999),
+          formatRate(1e9 / l.mean),
+          cpuCell(c),
+          spreadCell(c),
+          ...(withRatio ? [ratioCell(c.ratioToFloor?.p50)] : []),
+        ]
       }),
     })
   }

@@ -15,7 +15,8 @@ export interface TableOptions {
 const FIRST_HEAD = { pingpong: 'round trip (ping-pong)', stream: 'one way (stream)' } as const
 
 /** The look of every terminal table: cyan heads and grey borders in colour, plain otherwise. */
-export const tableStyle = (color: boolean): { head: string[]; border: string[] } => (color ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] })
+export const tableStyle = (color: boolean): { head: string[]; border: string[] } =>
+  color ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] }
 
 export function renderTables(run: RunResult, o: TableOptions): string {
   const style = tableStyle(o.color)
@@ -33,7 +34,9 @@ export function renderTables(run: RunResult, o: TableOptions): string {
   const cal = run.context.calibration
   if (cal) {
     const subtracted = run.context.options.subtractOverhead ? ' (subtracted from latency figures)' : ''
-    notes.push(`harness: ${cal.emptySampleNs.toFixed(0)} ns per timed section, ${cal.sameThreadEchoNs.toFixed(0)} ns per round trip with a same-thread echo${subtracted}`)
+    notes.push(
+      `harness: ${cal.emptySampleNs.toFixed(0)} ns per timed section, ${cal.sameThreadEchoNs.toFixed(0)} ns per round trip with a same-thread echo${subtracted}`,
+    )
   }
   if (notes.length > 0) parts.push(notes.join('\n'))
   const notDone = run.cases.flatMap((c) => (c.state === 'completed' ? [] : [`${c.state.padEnd(8)} ${c.id}: ${c.reason}`]))

@@ -56,7 +56,10 @@ function gitCommit(): { commit?: string; dirty?: boolean } {
   if (!existsSync(join(PACKAGE_ROOT, '.git'))) return {}
   try {
     const commit = execFileSync('git', ['-C', PACKAGE_ROOT, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
-    const status = execFileSync('git', ['-C', PACKAGE_ROOT, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    const status = execFileSync('git', ['-C', PACKAGE_ROOT, 'status', '--porcelain', '--untracked-files=no'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
     return { commit, dirty: status.trim().length > 0 }
   } catch {
     return {}

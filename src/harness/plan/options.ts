@@ -82,7 +82,9 @@ export function resolveRunOptions(raw: RawRunOptions, mechanisms: readonly Mecha
 
 /** Options that still work under an old name; each gets a warning in the result and on stderr. */
 export function deprecations(raw: RawRunOptions): Warning[] {
-  return raw.baseline === false ? [warning('deprecated-option', '--no-baseline is now --no-floor (the C floor); the old name will go in a later version')] : []
+  return raw.baseline === false
+    ? [warning('deprecated-option', '--no-baseline is now --no-floor (the C floor); the old name will go in a later version')]
+    : []
 }
 
 function checkMechanism(name: string, ids: readonly string[]): string {
@@ -99,7 +101,8 @@ export function parseSizes(text: string): number[] {
     const bytes = parseSizeBytes(p)
     if (bytes === undefined || !Number.isInteger(bytes)) throw new UsageError(`--sizes: "${p}" is not a size (use e.g. 64,1k,64k,1m)`)
     if (bytes <= 0) throw new UsageError(`--sizes: "${p}" is not a positive size (use e.g. 64,1k,64k,1m)`)
-    if (bytes < MIN_MESSAGE_BYTES) throw new UsageError(`--sizes: "${p}" is below the ${MIN_MESSAGE_BYTES}-byte minimum (every message carries a 32-bit sequence number)`)
+    if (bytes < MIN_MESSAGE_BYTES)
+      throw new UsageError(`--sizes: "${p}" is below the ${MIN_MESSAGE_BYTES}-byte minimum (every message carries a 32-bit sequence number)`)
     if (bytes > MAX_SIZE_BYTES) throw new UsageError(`--sizes: "${p}" is above the 64m maximum`)
     return bytes
   })
@@ -153,7 +156,9 @@ function resolveOut(out: string | undefined, runId: string): string {
 export function checkWritable(path: string): void {
   const dir = dirname(path)
   const fail = (err: unknown): never => {
-    throw new UsageError(`--out: cannot write results to ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose another place with --out FILE`)
+    throw new UsageError(
+      `--out: cannot write results to ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose another place with --out FILE`,
+    )
   }
   const missing: string[] = []
   for (let d = dir; !existsSync(d); d = dirname(d)) {

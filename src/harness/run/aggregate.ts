@@ -13,7 +13,11 @@ export const FEW_MESSAGES = 100
  * per-repetition throughput (stream), the median CPU per side, the spread of the
  * per-repetition figure, and what about them deserves a warning. Pure.
  */
-export function aggregate(pattern: Pattern, reps: readonly RepetitionResult[], pooled: readonly Float64Array[]): { figures: Figures; warnings: Warning[] } {
+export function aggregate(
+  pattern: Pattern,
+  reps: readonly RepetitionResult[],
+  pooled: readonly Float64Array[],
+): { figures: Figures; warnings: Warning[] } {
   const figures: Figures = {}
   const warnings: Warning[] = []
   if (reps.length === 0) return { figures, warnings }
@@ -27,7 +31,10 @@ export function aggregate(pattern: Pattern, reps: readonly RepetitionResult[], p
     }
     if (total > 0) figures.latencyNs = summarizeNs(all)
     const batch = Math.max(...reps.map((r) => r.batch))
-    figures.timing = batch > 1 ? `batches of ${batch} round trips, each sample the batch mean (a round trip is too short to time alone)` : 'each sample one round trip'
+    figures.timing =
+      batch > 1
+        ? `batches of ${batch} round trips, each sample the batch mean (a round trip is too short to time alone)`
+        : 'each sample one round trip'
     const p50s = reps.flatMap((r) => (r.latencyNs ? [r.latencyNs.p50] : []))
     if (p50s.length > 0) figures.spread = spreadOf('latencyNs.p50', p50s)
   } else {
@@ -43,10 +50,13 @@ export function aggregate(pattern: Pattern, reps: readonly RepetitionResult[], p
   }
   figures.cpu = medianCost(reps)
   if (figures.spread && figures.spread.cvPct > NOISY_CV_PCT && reps.length > 1) {
-    warnings.push(warning('noisy', `noisy: the per-repetition figure varies ${figures.spread.cvPct.toFixed(0)}% (cv) across ${reps.length} repetitions`))
+    warnings.push(
+      warning('noisy', `noisy: the per-repetition figure varies ${figures.spread.cvPct.toFixed(0)}% (cv) across ${reps.length} repetitions`),
+    )
   }
   const small = reps.filter((r) => r.messages < FEW_MESSAGES)
-  if (small.length > 0) warnings.push(warning('few-messages', `only ${Math.min(...small.map((r) => r.messages))} messages measured in a repetition; raise --duration`))
+  if (small.length > 0)
+    warnings.push(warning('few-messages', `only ${Math.min(...small.map((r) => r.messages))} messages measured in a repetition; raise --duration`))
   return { figures, warnings }
 }
 

@@ -1,4 +1,14 @@
-import type { CaseError, CaseResult, CaseSpec, CompletedCase, FloorRatio, FloorResult, HarnessCalibration, RepetitionResult, ResolvedOptions } from '../../core/result.js'
+import type {
+  CaseError,
+  CaseResult,
+  CaseSpec,
+  CompletedCase,
+  FloorRatio,
+  FloorResult,
+  HarnessCalibration,
+  RepetitionResult,
+  ResolvedOptions,
+} from '../../core/result.js'
 import { addWarning, type Warning } from '../../core/warnings.js'
 import type { CasePlan } from '../plan/case-plan.js'
 import { aggregate } from './aggregate.js'
@@ -40,7 +50,13 @@ export async function runCase(
   const elapsed = (): number => Date.now() - startedAt.getTime()
   const node = collected()
   // What the Node repetitions gave so far, kept when the case ends early.
-  const sofar = () => ({ ...base, repetitions: node.reps, describe: node.describe, warnings: [...base.warnings, ...node.warnings], durationMs: elapsed() })
+  const sofar = () => ({
+    ...base,
+    repetitions: node.reps,
+    describe: node.describe,
+    warnings: [...base.warnings, ...node.warnings],
+    durationMs: elapsed(),
+  })
   const aborted = (): CaseResult => ({ ...sofar(), state: 'aborted', reason: 'interrupted (SIGINT/SIGTERM) while this case was running' })
 
   const floor = executors.floor ? collected() : undefined
@@ -109,6 +125,7 @@ function floorResult(spec: CaseSpec, c: Collected): FloorResult {
 function ratioOf(node: CompletedCase, c: FloorResult): FloorRatio | undefined {
   if (c.state !== 'completed') return undefined
   if (node.latencyNs && c.latencyNs && c.latencyNs.p50 > 0) return { p50: node.latencyNs.p50 / c.latencyNs.p50 }
-  if (node.throughput && c.throughput && node.throughput.bytesPerSec > 0) return { throughput: c.throughput.bytesPerSec / node.throughput.bytesPerSec }
+  if (node.throughput && c.throughput && node.throughput.bytesPerSec > 0)
+    return { throughput: c.throughput.bytesPerSec / node.throughput.bytesPerSec }
   return undefined
 }

@@ -46,10 +46,23 @@ async function runOnce(path: string, plan: CasePlan, repetition: number): Promis
   try {
     const samplesPath = join(dir, 'samples.f64')
     const name = floorName(spec.mechanism)!
-    const args = [name, spec.mode, spec.endpoints, spec.pattern, loop.sizeBytes, loop.warmup, loop.durationMs, loop.maxMessages, placement.cpuA ?? -1, placement.cpuB ?? -1, samplesPath]
+    const args = [
+      name,
+      spec.mode,
+      spec.endpoints,
+      spec.pattern,
+      loop.sizeBytes,
+      loop.warmup,
+      loop.durationMs,
+      loop.maxMessages,
+      placement.cpuA ?? -1,
+      placement.cpuB ?? -1,
+      samplesPath,
+    ]
     const reply = await runFloor(path, args.map(String), join(dir, LEDGER), plan.timeoutMs)
     if (reply.type === 'skipped') return { ok: false, state: 'skipped', error: { message: reply.reason } }
-    if (reply.type === 'error') return { ok: false, state: 'errored', error: { ...reply, message: `C floor${reply.side === 'b' ? ' (side b)' : ''}: ${reply.message}` } }
+    if (reply.type === 'error')
+      return { ok: false, state: 'errored', error: { ...reply, message: `C floor${reply.side === 'b' ? ' (side b)' : ''}: ${reply.message}` } }
     const samples = readSamples(samplesPath, reply.sampleCount)
     return { ok: true, rep: buildRepetition(plan, repetition, reply, samples), samples, describe: reply.describe, warnings: reportWarnings(reply) }
   } finally {

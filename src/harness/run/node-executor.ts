@@ -74,7 +74,11 @@ function runInCaseProcess(plan: CasePlan, task: RepTask, signal?: AbortSignal): 
         finish({
           ok: false,
           state: 'errored',
-          error: { message: `timed out after ${plan.timeoutMs} ms (a peer stopped answering); both sides killed`, code: 'ETIMEDOUT', side: 'harness' },
+          error: {
+            message: `timed out after ${plan.timeoutMs} ms (a peer stopped answering); both sides killed`,
+            code: 'ETIMEDOUT',
+            side: 'harness',
+          },
         }),
       plan.timeoutMs,
     )
@@ -83,7 +87,9 @@ function runInCaseProcess(plan: CasePlan, task: RepTask, signal?: AbortSignal): 
     child.on('message', (m: CaseProcessReply) => {
       reply = m
     })
-    child.on('error', (err) => finish({ ok: false, state: 'errored', error: { message: `could not start the case process: ${err.message}`, side: 'harness' } }))
+    child.on('error', (err) =>
+      finish({ ok: false, state: 'errored', error: { message: `could not start the case process: ${err.message}`, side: 'harness' } }),
+    )
     child.on('exit', (code, sig) => {
       if (reply?.type === 'result') return finish(toOutcome(plan, task, reply))
       if (reply?.type === 'error') {

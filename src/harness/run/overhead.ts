@@ -55,7 +55,10 @@ export const OVERHEAD_WARN_FACTOR = 5
 export function overheadWarning(c: CompletedCase, cal: HarnessCalibration): Warning | undefined {
   const p50 = c.latencyNs?.p50
   if (p50 === undefined || p50 >= OVERHEAD_WARN_FACTOR * cal.sameThreadEchoNs) return undefined
-  return warning('near-harness-cost', `p50 ${p50.toFixed(0)} ns is within ${OVERHEAD_WARN_FACTOR}× of the harness's own round trip (${cal.sameThreadEchoNs.toFixed(0)} ns, a same-thread echo): much of this figure is ipcbench`)
+  return warning(
+    'near-harness-cost',
+    `p50 ${p50.toFixed(0)} ns is within ${OVERHEAD_WARN_FACTOR}× of the harness's own round trip (${cal.sameThreadEchoNs.toFixed(0)} ns, a same-thread echo): much of this figure is ipcbench`,
+  )
 }
 
 /** `--subtract-overhead`: takes the same-thread echo off every latency figure (never below 0). */

@@ -1,6 +1,14 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { RUN_SCHEMA, type CaseResult, type CaseSpec, type Environment, type HarnessCalibration, type ResolvedOptions, type RunResult } from '../../core/result.js'
+import {
+  RUN_SCHEMA,
+  type CaseResult,
+  type CaseSpec,
+  type Environment,
+  type HarnessCalibration,
+  type ResolvedOptions,
+  type RunResult,
+} from '../../core/result.js'
 import type { Warning } from '../../core/warnings.js'
 import { loadNative } from '../../native/index.js'
 import { planCase } from '../plan/case-plan.js'
@@ -26,7 +34,10 @@ export class ResultWriter {
 }
 
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
   return `${stamp}-${Math.random().toString(36).slice(2, 6)}`
 }
 
@@ -35,7 +46,14 @@ export interface Session {
   specs: CaseSpec[]
 }
 
-export function startSession(runId: string, o: ResolvedOptions, env: Environment, specs: CaseSpec[], warnings: Warning[] = [], calibration?: HarnessCalibration): Session {
+export function startSession(
+  runId: string,
+  o: ResolvedOptions,
+  env: Environment,
+  specs: CaseSpec[],
+  warnings: Warning[] = [],
+  calibration?: HarnessCalibration,
+): Session {
   const run: RunResult = {
     schema: RUN_SCHEMA,
     context: { runId, startedAt: new Date().toISOString(), status: 'running', env, options: o, ...(calibration ? { calibration } : {}), warnings },

@@ -34,7 +34,8 @@ export const transferCodec: Codec = { encode: (b) => b, decode: (v) => v as Uint
 interface Credit {
   credit: number
 }
-const isCredit = (v: unknown): v is Credit => typeof v === 'object' && v !== null && typeof (v as Credit).credit === 'number' && !(v instanceof Uint8Array)
+const isCredit = (v: unknown): v is Credit =>
+  typeof v === 'object' && v !== null && typeof (v as Credit).credit === 'number' && !(v instanceof Uint8Array)
 
 export function asyncLinkEndpoint(link: Link, codec: Codec, stream: boolean): AsyncEndpoint {
   let onMessage: (m: Uint8Array) => void = () => {}

@@ -30,7 +30,11 @@ const atomicsPause: Pause = (Atomics as unknown as { pause?: Pause }).pause?.bin
 export class Ring {
   readonly i32: Int32Array
   readonly bytes: Uint8Array
-  constructor(buffer: ArrayBufferLike, byteOffset: number, readonly g: RingGeometry) {
+  constructor(
+    buffer: ArrayBufferLike,
+    byteOffset: number,
+    readonly g: RingGeometry,
+  ) {
     this.i32 = new Int32Array(buffer, byteOffset, HEADER_BYTES / 4)
     this.bytes = new Uint8Array(buffer, byteOffset + HEADER_BYTES, g.slots * g.slotBytes)
   }

@@ -59,5 +59,7 @@ export function findBaseline(name: string): string {
   const saved = listBaselines()
   const where = relative(process.cwd(), baselinesDir()) || baselinesDir()
   const have = saved.length > 0 ? `saved baselines: ${saved.join(', ')}` : 'none saved yet'
-  throw new UsageError(`--baseline: no baseline "${name}" in ${where} (${have}); save one with "ipcbench run --save-baseline ${name}" or "ipcbench all --save-baseline ${name}"`)
+  throw new UsageError(
+    `--baseline: no baseline "${name}" in ${where} (${have}); save one with "ipcbench run --save-baseline ${name}" or "ipcbench all --save-baseline ${name}"`,
+  )
 }

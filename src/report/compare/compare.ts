@@ -102,13 +102,19 @@ export function metricFor(choice: MetricChoice, pattern: Pattern): CaseMetric | 
 
 /** The per-repetition figures a comparison is made over (missing or non-positive ones left out). */
 export function repetitionFigures(c: CaseResult, metric: CaseMetric): number[] {
-  const pick = (r: CaseResult['repetitions'][number]): number | undefined => (metric === 'throughput' ? r.throughput?.bytesPerSec : r.latencyNs?.[metric])
+  const pick = (r: CaseResult['repetitions'][number]): number | undefined =>
+    metric === 'throughput' ? r.throughput?.bytesPerSec : r.latencyNs?.[metric]
   return c.repetitions.map(pick).filter((v): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0)
 }
 
 export const formatP = (p: number): string => (p < 0.0001 ? '<0.0001' : p < 0.01 ? p.toFixed(4) : p.toFixed(3))
 
-export function compare(base: RunResult, current: RunResult, opts: Partial<CompareOptions> = {}, labels = { base: 'base', current: 'current' }): Comparison {
+export function compare(
+  base: RunResult,
+  current: RunResult,
+  opts: Partial<CompareOptions> = {},
+  labels = { base: 'base', current: 'current' },
+): Comparison {
   const o: CompareOptions = { ...COMPARE_DEFAULTS, ...opts }
 
   // Phase 1: may these runs be compared at all?
@@ -133,7 +139,11 @@ export function compare(base: RunResult, current: RunResult, opts: Partial<Compa
     if (!c) continue
     const metric = metricFor(o.metric, b.pattern)
     if (!metric) {
-      notCompared.push({ id: b.id, kind: 'metric', reason: `--metric ${o.metric} applies to ${o.metric === 'throughput' ? 'stream' : 'ping-pong'} cases only` })
+      notCompared.push({
+        id: b.id,
+        kind: 'metric',
+        reason: `--metric ${o.metric} applies to ${o.metric === 'throughput' ? 'stream' : 'ping-pong'} cases only`,
+      })
       continue
     }
     if (b.state !== 'completed' || c.state !== 'completed') {
@@ -146,14 +156,20 @@ export function compare(base: RunResult, current: RunResult, opts: Partial<Compa
     const bv = repetitionFigures(b, metric)
     const cv = repetitionFigures(c, metric)
     if (bv.length === 0 || cv.length === 0) {
-      notCompared.push({ id: b.id, kind: 'figures', reason: `no per-repetition ${metric} figures in ${bv.length === 0 ? labels.base : labels.current}` })
+      notCompared.push({
+        id: b.id,
+        kind: 'figures',
+        reason: `no per-repetition ${metric} figures in ${bv.length === 0 ? labels.base : labels.current}`,
+      })
       continue
     }
     cases.push(compareCase(b, metric, bv, cv, o))
   }
   if (cases.length === 0) {
     const why = o.metric === 'auto' ? '' : ` for --metric ${o.metric}`
-    throw new UsageError(`${labels.base} and ${labels.current} have no completed case in common${why}; nothing to compare (are they runs of the same matrix?)`)
+    throw new UsageError(
+      `${labels.base} and ${labels.current} have no completed case in common${why}; nothing to compare (are they runs of the same matrix?)`,
+    )
   }
 
   // Phase 3: order and summarise.
@@ -166,7 +182,18 @@ export function compare(base: RunResult, current: RunResult, opts: Partial<Compa
   }
   const counts = { regressed: 0, improved: 0, unchanged: 0 }
   for (const c of cases) counts[c.verdict]++
-  return { options: o, base: summarize(base, labels.base), current: summarize(current, labels.current), environmentDifferences: o.force ? diffs : [], warnings, cases, added, removed, notCompared, counts }
+  return {
+    options: o,
+    base: summarize(base, labels.base),
+    current: summarize(current, labels.current),
+    environmentDifferences: o.force ? diffs : [],
+    warnings,
+    cases,
+    added,
+    removed,
+    notCompared,
+    counts,
+  }
 }
 
 function compareCase(b: CaseResult, metric: CaseMetric, bv: number[], cv: number[], o: CompareOptions): CaseComparison {

@@ -13,7 +13,8 @@ export interface EnvDifference {
 }
 
 // Read defensively: a run written before the option existed has no such field (= off).
-const subtractsOverhead = (run: RunResult): string => String((run.context.options as { subtractOverhead?: boolean } | undefined)?.subtractOverhead === true)
+const subtractsOverhead = (run: RunResult): string =>
+  String((run.context.options as { subtractOverhead?: boolean } | undefined)?.subtractOverhead === true)
 
 const nodeMajor = (version: string | undefined): string => /^v?(\d+)/.exec(version ?? '')?.[1] ?? String(version)
 
@@ -39,12 +40,17 @@ export function softWarnings(base: RunResult, current: RunResult): string[] {
   const b = base.context
   const c = current.context
   if (b.env?.host?.cpuCount !== c.env?.host?.cpuCount) w.push(`CPU count differs: ${b.env?.host?.cpuCount} vs ${c.env?.host?.cpuCount}`)
-  if (b.env?.host?.governor !== c.env?.host?.governor) w.push(`CPU governor differs: ${b.env?.host?.governor ?? 'unknown'} vs ${c.env?.host?.governor ?? 'unknown'}`)
+  if (b.env?.host?.governor !== c.env?.host?.governor)
+    w.push(`CPU governor differs: ${b.env?.host?.governor ?? 'unknown'} vs ${c.env?.host?.governor ?? 'unknown'}`)
   if (b.env?.node?.version !== c.env?.node?.version && nodeMajor(b.env?.node?.version) === nodeMajor(c.env?.node?.version)) {
     w.push(`Node version differs: ${b.env?.node?.version} vs ${c.env?.node?.version}`)
   }
-  if (b.options?.durationMs !== c.options?.durationMs) w.push(`measured time per repetition differs: ${b.options?.durationMs} ms vs ${c.options?.durationMs} ms`)
-  for (const [label, ctx] of [['base', b], ['current', c]] as const) {
+  if (b.options?.durationMs !== c.options?.durationMs)
+    w.push(`measured time per repetition differs: ${b.options?.durationMs} ms vs ${c.options?.durationMs} ms`)
+  for (const [label, ctx] of [
+    ['base', b],
+    ['current', c],
+  ] as const) {
     if (ctx.status !== 'finished') w.push(`the ${label} run did not finish (status "${ctx.status}"); its missing cases show as removed or added`)
     for (const note of ctx.warnings ?? []) if (note.code === 'busy-host' || note.code === 'cpu-governor') w.push(`${label} run: ${note.message}`)
   }

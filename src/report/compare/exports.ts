@@ -50,7 +50,8 @@ function spreadOf(values: number[]): Spread | undefined {
   return { median: median(values), min: Math.min(...values), max: Math.max(...values), n: values.length }
 }
 
-const completed = (run: RunResult, pattern: CaseResult['pattern']): CaseResult[] => run.cases.filter((c) => c.state === 'completed' && c.pattern === pattern)
+const completed = (run: RunResult, pattern: CaseResult['pattern']): CaseResult[] =>
+  run.cases.filter((c) => c.state === 'completed' && c.pattern === pattern)
 const finite = (v: number | undefined): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0
 // The figures compare tests; messages per second only Bencher asks for.
 const p50s = (c: CaseResult): number[] => repetitionFigures(c, 'p50')
@@ -67,7 +68,13 @@ export function gabLatency(run: RunResult): GabEntry[] {
   for (const c of completed(run, 'pingpong')) {
     const s = spreadOf(p50s(c))
     if (!s) continue
-    out.push({ name: c.id, unit: 'ns', value: round3(s.median), range: range(s), extra: `median over ${s.n} repetition(s) of p50 round-trip latency; min ${round3(s.min)} ns, max ${round3(s.max)} ns` })
+    out.push({
+      name: c.id,
+      unit: 'ns',
+      value: round3(s.median),
+      range: range(s),
+      extra: `median over ${s.n} repetition(s) of p50 round-trip latency; min ${round3(s.min)} ns, max ${round3(s.max)} ns`,
+    })
   }
   return out
 }
@@ -77,7 +84,13 @@ export function gabThroughput(run: RunResult): GabEntry[] {
   for (const c of completed(run, 'stream')) {
     const s = spreadOf(bytesPerSec(c).map((v) => v / 1e6))
     if (!s) continue
-    out.push({ name: c.id, unit: 'MB/s', value: round3(s.median), range: range(s), extra: `median over ${s.n} repetition(s) of one-way throughput (1 MB = 10^6 bytes); min ${round3(s.min)}, max ${round3(s.max)} MB/s` })
+    out.push({
+      name: c.id,
+      unit: 'MB/s',
+      value: round3(s.median),
+      range: range(s),
+      extra: `median over ${s.n} repetition(s) of one-way throughput (1 MB = 10^6 bytes); min ${round3(s.min)}, max ${round3(s.max)} MB/s`,
+    })
   }
   return out
 }

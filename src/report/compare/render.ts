@@ -28,7 +28,12 @@ const runLine = (r: RunSummary): string => `${r.label} (run ${r.runId}${r.commit
 
 export function method(cmp: Comparison): string {
   const o = cmp.options
-  const metric = o.metric === 'auto' ? 'ping-pong p50 latency, stream throughput' : o.metric === 'throughput' ? 'stream throughput' : `ping-pong ${o.metric} latency`
+  const metric =
+    o.metric === 'auto'
+      ? 'ping-pong p50 latency, stream throughput'
+      : o.metric === 'throughput'
+        ? 'stream throughput'
+        : `ping-pong ${o.metric} latency`
   return `metric: ${metric} per repetition; noise threshold ±${o.thresholdPct}%; Mann–Whitney alpha ${o.alpha}; 95% bootstrap CI of the ratio of medians (${o.resamples} resamples)`
 }
 
@@ -49,7 +54,15 @@ export function renderCompareTable(cmp: Comparison, o: { color: boolean }): stri
   }
   const t = new Table({ head: ['case', 'base', 'current', 'change', '95% CI', 'p', 'verdict'], style })
   for (const c of cmp.cases) {
-    t.push([`${c.id} (${metricName(c)})`, figure(c, c.base.median), figure(c, c.current.median), formatSignedPct(c.ratio), ciText(c), formatP(c.p), paint(c, verdictText(c))])
+    t.push([
+      `${c.id} (${metricName(c)})`,
+      figure(c, c.base.median),
+      figure(c, c.current.median),
+      formatSignedPct(c.ratio),
+      ciText(c),
+      formatP(c.p),
+      paint(c, verdictText(c)),
+    ])
   }
   const parts = [`Comparing ${runLine(cmp.base)} → ${runLine(cmp.current)}\n${method(cmp)}`, t.toString(), headline(cmp)]
   if (cmp.removed.length > 0) parts.push(`Only in ${cmp.base.label} (removed): ${cmp.removed.join(', ')}`)
@@ -63,14 +76,22 @@ export function renderCompareTable(cmp: Comparison, o: { color: boolean }): stri
 const mdEscape = (s: string): string => s.replace(/[|\\`*_<>]/g, (ch) => `\\${ch}`)
 
 export function renderCompareMarkdown(cmp: Comparison): string {
-  const out: string[] = [`### ipcbench compare: ${headline(cmp)}`, '', `${mdEscape(runLine(cmp.base))} → ${mdEscape(runLine(cmp.current))}  `, mdEscape(method(cmp)), '']
+  const out: string[] = [
+    `### ipcbench compare: ${headline(cmp)}`,
+    '',
+    `${mdEscape(runLine(cmp.base))} → ${mdEscape(runLine(cmp.current))}  `,
+    mdEscape(method(cmp)),
+    '',
+  ]
   if (cmp.warnings.length > 0) {
     out.push('**Warnings**', '', ...cmp.warnings.map((w) => `- ${mdEscape(w)}`), '')
   }
   out.push('| case | base | current | change | 95% CI | p | verdict |', '| --- | ---: | ---: | ---: | ---: | ---: | --- |')
   for (const c of cmp.cases) {
     const verdict = c.verdict === 'unchanged' ? verdictText(c) : `**${c.verdict}**`
-    out.push(`| ${mdEscape(c.id)} (${metricName(c)}) | ${figure(c, c.base.median)} | ${figure(c, c.current.median)} | ${formatSignedPct(c.ratio)} | ${ciText(c)} | ${formatP(c.p)} | ${verdict} |`)
+    out.push(
+      `| ${mdEscape(c.id)} (${metricName(c)}) | ${figure(c, c.base.median)} | ${figure(c, c.current.median)} | ${formatSignedPct(c.ratio)} | ${ciText(c)} | ${formatP(c.p)} | ${verdict} |`,
+    )
   }
   const details = (title: string, lines: string[]): void => {
     if (lines.length > 0) out.push('', `<details><summary>${title}</summary>`, '', ...lines.map((l) => `- ${mdEscape(l)}`), '', '</details>')

@@ -75,9 +75,20 @@ export function renderCalibration(cal: ThresholdCalibration, o: { color: boolean
   const parts: string[] = []
   for (const p of cal.pairs) {
     const t = new Table({ head: ['case', 'change', '95% CI', 'needs'], style })
-    for (const c of p.cases.slice(0, o.top ?? 5)) t.push([c.id, `${c.changePct >= 0 ? '+' : ''}${c.changePct.toFixed(1)}%`, `${formatSignedPct(c.ci.lower)} … ${formatSignedPct(c.ci.upper)}`, `${c.neededPct.toFixed(1)}%`])
-    const note = p.tooFewRepetitions > 0 ? `\n(${p.tooFewRepetitions} case(s) have too few repetitions for a significance test; compare would never flag them, but their noise still counts here)` : ''
-    parts.push(`${p.base} vs ${p.current}: ${p.cases.length} case(s); the noisiest needs ±${p.neededPct.toFixed(1)}%; the largest change of a median is ${p.maxAbsChangePct.toFixed(1)}%${note}\n${t.toString()}`)
+    for (const c of p.cases.slice(0, o.top ?? 5))
+      t.push([
+        c.id,
+        `${c.changePct >= 0 ? '+' : ''}${c.changePct.toFixed(1)}%`,
+        `${formatSignedPct(c.ci.lower)} … ${formatSignedPct(c.ci.upper)}`,
+        `${c.neededPct.toFixed(1)}%`,
+      ])
+    const note =
+      p.tooFewRepetitions > 0
+        ? `\n(${p.tooFewRepetitions} case(s) have too few repetitions for a significance test; compare would never flag them, but their noise still counts here)`
+        : ''
+    parts.push(
+      `${p.base} vs ${p.current}: ${p.cases.length} case(s); the noisiest needs ±${p.neededPct.toFixed(1)}%; the largest change of a median is ${p.maxAbsChangePct.toFixed(1)}%${note}\n${t.toString()}`,
+    )
   }
   const cases = cal.pairs.reduce((n, p) => n + p.cases.length, 0)
   parts.push(

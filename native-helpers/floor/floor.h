@@ -14,7 +14,6 @@ enum kind { K_FD_STREAM, K_FD_MSG, K_EVENTFD, K_MQ, K_SYSV, K_RING };
 enum mode { M_BLOCKING, M_NONBLOCKING, M_BUSY };
 
 #define STOP 0xFFFFFFFFu
-#define TRAILER_XOR 0x5EEDC0DEu
 
 // The first error wins; side b's is handed to side a.
 struct failure {
@@ -66,7 +65,7 @@ struct plan {
 };
 
 struct pingpong_out {
-  uint64_t batch, count;
+  uint64_t batch, count;  // batch is always 1: each sample is one round trip
   double *samples;
 };
 

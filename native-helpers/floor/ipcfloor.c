@@ -2,7 +2,7 @@
 // mechanism, mode, pattern, size, placement, warm-up, time bound, message format
 // (../WIRE.md) and checks as the TypeScript harness — and prints one JSON line in the
 // shape of the harness's RepReport (src/harness/task.ts). The loops (loops.c) mirror
-// src/harness/loops.ts, so Node's figure over this one is Node's own cost.
+// src/harness/case/loops.ts, so Node's figure over this one is Node's own cost.
 //
 //   ipcfloor --list
 //   ipcfloor MECH MODE ENDPOINTS PATTERN SIZE WARMUP DURATION_MS MAX_MESSAGES CPU_A CPU_B SAMPLES_FILE
@@ -271,6 +271,9 @@ int main(int argc, char **argv) {
   thread_a = pthread_self();
   install(SIGCHLD, on_sigchld);
   install(SIGUSR1, on_peer_failed);
+  // As in Node: a write to a peer that is gone fails with EPIPE (reported) instead of
+  // killing side a before it can report side b's error.
+  signal(SIGPIPE, SIG_IGN);
   pthread_t tb;
   if (threads) {
     if (pthread_create(&tb, NULL, thread_b, b) != 0) return report_error(&fa, "pthread_create failed");

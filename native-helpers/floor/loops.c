@@ -1,8 +1,7 @@
-// The timing loops, line for line those of src/harness/loops.ts (synchronous
-// variants), with the message format of WIRE.md: what Node's figure adds to these
+// The timing loops, line for line those of src/harness/case/loops.ts (synchronous
+// variants), with the message format of ../WIRE.md: what Node's figure adds to these
 // is Node's own cost.
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -10,27 +9,22 @@
 
 #include "floor.h"
 
+// WIRE.md: the template, byte i = (i*131 + 17) & 0xFF, and the sequence number as
+// u32 little-endian at offsets 0, 64, 128, … (one word per 64-byte line).
+static uint8_t *make_template(size_t size) {
+  uint8_t *buf = malloc(size);
+  if (!buf) return NULL;
+  for (size_t i = 0; i < size; i++) buf[i] = (uint8_t)((i * 131 + 17) & 0xFF);
+  return buf;
+}
+
 static inline void stamp(uint8_t *buf, size_t size, uint32_t seq) {
-  memcpy(buf, &seq, 4);
-  if (size >= 8) {
-    uint32_t t = seq ^ TRAILER_XOR;
-    memcpy(buf + size - 4, &t, 4);
-  }
+  uint8_t le[4] = {(uint8_t)seq, (uint8_t)(seq >> 8), (uint8_t)(seq >> 16), (uint8_t)(seq >> 24)};
+  for (size_t off = 0; off + 4 <= size; off += 64) memcpy(buf + off, le, 4);
 }
 
 static inline uint32_t read_seq(const uint8_t *buf) {
-  uint32_t s;
-  memcpy(&s, buf, 4);
-  return s;
-}
-
-static inline uint8_t pattern_byte(size_t i) { return (uint8_t)((i * 131 + 17) & 0xFF); }
-
-static uint8_t *make_message(size_t size) {
-  uint8_t *buf = calloc(1, size);
-  if (!buf) return NULL;
-  for (size_t i = 4; i < size; i++) buf[i] = pattern_byte(i);
-  return buf;
+  return (uint32_t)buf[0] | (uint32_t)buf[1] << 8 | (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 24;
 }
 
 // A failed allocation is the side's failure, reported as every other one is.
@@ -38,24 +32,25 @@ static int no_memory(struct ep *e, size_t bytes, const char *what) {
   return failf(e->f, e->side, "malloc", ENOMEM, "cannot allocate %zu bytes for %s", bytes, what);
 }
 
-// Length, sequence number and trailer (and every byte when `full`). 0 when expected.
-static int check(struct failure *f, char side, const uint8_t *buf, ssize_t n, size_t size, uint32_t expect, int full) {
-  if (n != (ssize_t)size) return failf(f, side, NULL, 0, "message %u: %zd bytes, expected %zu", expect, n, size);
-  uint32_t seq = read_seq(buf);
-  if (seq != expect)
-    return failf(f, side, NULL, 0, "message %u: sequence number %u (%s message)", expect, seq, seq < expect ? "duplicated or reordered" : "lost");
-  if (size >= 8) {
-    uint32_t t;
-    memcpy(&t, buf + size - 4, 4);
-    if (t != (seq ^ TRAILER_XOR)) return failf(f, side, NULL, 0, "message %u: trailer corrupted", expect);
-  }
-  if (full) {
-    size_t end = size >= 8 ? size - 4 : size;
-    for (size_t i = 4; i < end; i++)
-      if (buf[i] != pattern_byte(i)) return failf(f, side, NULL, 0, "message %u: payload byte %zu is %u, expected %u", expect, i, buf[i], pattern_byte(i));
+// Every message, warm-up and measured alike: its length, its sequence number, then
+// the whole of it against `expect` (the template, restamped here with `seq`). 0 when
+// it is message `seq`.
+static int check(struct ep *e, uint8_t *expect, const uint8_t *buf, ssize_t n, uint32_t seq) {
+  size_t size = e->size;
+  if (n != (ssize_t)size) return failf(e->f, e->side, NULL, 0, "message %u: %zd bytes, expected %zu", seq, n, size);
+  uint32_t got = read_seq(buf);
+  if (got != seq)
+    return failf(e->f, e->side, NULL, 0, "message %u: sequence number %u (%s message)", seq, got, got < seq ? "duplicated or reordered" : "lost");
+  stamp(expect, size, seq);
+  if (memcmp(buf, expect, size) != 0) {
+    size_t x = 0;
+    while (buf[x] == expect[x]) x++;
+    return failf(e->f, e->side, NULL, 0, "message %u: byte %zu is %u, expected %u (stale or corrupted message)", seq, x, buf[x], expect[x]);
   }
   return 0;
 }
+
+static inline int is_stop(const uint8_t *buf, ssize_t n, size_t size) { return n == (ssize_t)size && read_seq(buf) == STOP; }
 
 static inline uint64_t now_ns(void) {
   struct timespec ts;
@@ -76,108 +71,90 @@ static struct usage usage_since(struct usage a) {
   return d;
 }
 
-// Round trips shorter than 2 µs are timed in batches (loops.ts chooseBatch).
-static uint64_t choose_batch(double warm_ns) {
-  if (!(warm_ns < 2000) || warm_ns <= 0) return 1;
-  uint64_t b = (uint64_t)pow(2, ceil(log2(20000 / warm_ns)));
-  return b > 1024 ? 1024 : b;
-}
-
-#define FULL_CHECKS(w) ((w) < 64 ? (w) : 64)
-
-// Side a, ping-pong. Times each round trip (or batch, stored as the mean) from just
-// before send to just after the echo has been received and checked; ends with STOP.
+// Side a, ping-pong. Each sample is one round trip: one clock read per round trip,
+// each sample the time from the previous read to this one (stamp, send, receive and
+// check in between); ends with STOP, which the peer echoes.
 int pingpong_a(const struct plan *p, struct ep *e, struct side_report *r, struct pingpong_out *o) {
   size_t size = p->size;
-  uint8_t *out = make_message(size), *in = malloc(size);
-  if (!out || !in) return no_memory(e, size, "a message");
-  uint64_t full = FULL_CHECKS(p->warmup);
-  // The batch is chosen from the fastest block of 16 warm-up round trips (loops.ts).
-  double warm = INFINITY;
-  uint64_t b0 = now_ns();
-  for (uint32_t seq = 0; seq < p->warmup; seq++) {
+  uint8_t *out = make_template(size), *expect = make_template(size), *in = malloc(size);
+  double *samples = malloc(p->max_messages * sizeof(double));
+  if (!out || !expect || !in) return no_memory(e, size, "a message");
+  if (!samples) return no_memory(e, p->max_messages * sizeof(double), "the samples");
+  uint32_t seq = 0;
+  for (; seq < p->warmup; seq++) {
     stamp(out, size, seq);
     if (ep_send(e, out) < 0) return -1;
-    if (check(e->f, 'a', in, ep_recv(e, in), size, seq, seq < full) < 0) return -1;
-    if ((seq + 1) % 16 == 0 || seq + 1 == p->warmup) {
-      uint64_t b1 = now_ns();
-      double mean = (double)(b1 - b0) / (double)(seq % 16 + 1);
-      if (mean < warm) warm = mean;
-      b0 = b1;
-    }
+    if (check(e, expect, in, ep_recv(e, in), seq) < 0) return -1;
   }
-  uint64_t batch = choose_batch(warm);
-  uint64_t max_samples = p->max_messages / batch > 0 ? p->max_messages / batch : 1;
-  double *samples = malloc(max_samples * sizeof(double));
-  if (!samples) return no_memory(e, max_samples * sizeof(double), "the samples");
-  uint32_t seq = (uint32_t)p->warmup;
   uint64_t count = 0;
   struct usage c0 = usage_now();
-  uint64_t start = now_ns(), deadline = start + p->duration_ns;
-  // Timed: batch × (stamp, send, receive, check).
-  while (count < max_samples) {
-    uint64_t t0 = now_ns();
-    for (uint64_t k = 0; k < batch; k++) {
-      stamp(out, size, seq);
-      if (ep_send(e, out) < 0) return -1;
-      if (check(e->f, 'a', in, ep_recv(e, in), size, seq, 0) < 0) return -1;
-      seq++;
-    }
-    uint64_t t1 = now_ns();
-    samples[count++] = (double)(t1 - t0) / (double)batch;
-    if (t1 >= deadline) break;
+  uint64_t start = now_ns(), deadline = start + p->duration_ns, t_prev = start, t = start;
+  while (count < p->max_messages) {
+    stamp(out, size, seq);
+    if (ep_send(e, out) < 0) return -1;
+    if (check(e, expect, in, ep_recv(e, in), seq) < 0) return -1;
+    seq++;
+    t = now_ns();
+    samples[count++] = (double)(t - t_prev);
+    t_prev = t;
+    if (t >= deadline) break;
   }
-  uint64_t end = now_ns();
   r->cost = usage_since(c0);
   stamp(out, size, STOP);
-  if (ep_send(e, out) < 0 || ep_recv(e, in) < 0) return -1;
-  if (read_seq(in) != STOP) return failf(e->f, 'a', NULL, 0, "expected the STOP echo, got message %u", read_seq(in));
-  r->messages = count * batch;
-  r->elapsed_ns = end - start;
-  o->batch = batch;
+  if (ep_send(e, out) < 0) return -1;
+  ssize_t n = ep_recv(e, in);
+  if (n < 0) return -1;
+  if (!is_stop(in, n, size)) return failf(e->f, 'a', NULL, 0, "expected the STOP echo, got message %u", read_seq(in));
+  r->messages = count;
+  r->elapsed_ns = t - start;
+  o->batch = 1;
   o->samples = samples;
   o->count = count;
   free(out);
+  free(expect);
   free(in);
   return 0;
 }
 
-// Side b, ping-pong: echo each message unchanged until STOP.
+// Side b, ping-pong: check each message and echo it unchanged until STOP.
 int echo_b(const struct plan *p, struct ep *e, struct side_report *r) {
   size_t size = p->size;
-  uint8_t *in = malloc(size);
-  if (!in) return no_memory(e, size, "a message");
-  uint64_t full = FULL_CHECKS(p->warmup);
+  uint8_t *expect = make_template(size), *in = malloc(size);
+  if (!expect || !in) return no_memory(e, size, "a message");
   uint32_t seq = 0;
   struct usage c0 = usage_now();
   for (;;) {
     if (seq == p->warmup) c0 = usage_now();
     ssize_t n = ep_recv(e, in);
     if (n < 0) return -1;
-    if (read_seq(in) == STOP && (size_t)n == size) {
+    if (is_stop(in, n, size)) {
       if (ep_send(e, in) < 0) return -1;
       break;
     }
-    if (check(e->f, 'b', in, n, size, seq, seq < full) < 0) return -1;
+    if (check(e, expect, in, n, seq) < 0) return -1;
     if (ep_send(e, in) < 0) return -1;
     seq++;
   }
   r->cost = usage_since(c0);
   r->messages = seq > p->warmup ? seq - p->warmup : 0;
+  free(expect);
   free(in);
   return 0;
 }
 
-// Side a, stream: numbered messages until the time or count bound, then STOP.
+// Side a, stream: the warm-up messages, then (WARMUP > 0) the receiver's echo of the
+// last of them, so the measured messages start into a drained channel; then numbered
+// messages until the time or count bound, then STOP.
 int stream_a(const struct plan *p, struct ep *e, struct side_report *r) {
   size_t size = p->size;
-  uint8_t *out = make_message(size);
-  if (!out) return no_memory(e, size, "a message");
+  uint8_t *out = make_template(size), *expect = make_template(size), *in = malloc(size);
+  if (!out || !expect || !in) return no_memory(e, size, "a message");
   uint32_t seq = 0;
   for (; seq < p->warmup; seq++) {
     stamp(out, size, seq);
     if (ep_send(e, out) < 0) return -1;
   }
+  if (p->warmup > 0 && check(e, expect, in, ep_recv(e, in), seq - 1) < 0) return -1;
   struct usage c0 = usage_now();
   uint64_t deadline = now_ns() + p->duration_ns, last = p->warmup + p->max_messages;
   // Not timed here: the receiver times from the end of warm-up to STOP.
@@ -192,25 +169,28 @@ int stream_a(const struct plan *p, struct ep *e, struct side_report *r) {
   stamp(out, size, STOP);
   int rc = ep_send(e, out);
   free(out);
+  free(expect);
+  free(in);
   return rc;
 }
 
-// Side b, stream: times from the receipt of the last warm-up message to STOP.
+// Side b, stream: checks every message; echoes the last warm-up message to side a,
+// then times from there to the receipt of STOP (from the start when WARMUP is 0).
 int stream_b(const struct plan *p, struct ep *e, struct side_report *r) {
   size_t size = p->size;
-  uint8_t *in = malloc(size);
-  if (!in) return no_memory(e, size, "a message");
-  uint64_t full = FULL_CHECKS(p->warmup);
+  uint8_t *expect = make_template(size), *in = malloc(size);
+  if (!expect || !in) return no_memory(e, size, "a message");
   uint32_t seq = 0;
   struct usage c0 = usage_now();
   uint64_t t0 = now_ns();
   for (;;) {
     ssize_t n = ep_recv(e, in);
     if (n < 0) return -1;
-    if (read_seq(in) == STOP && (size_t)n == size) break;
-    if (check(e->f, 'b', in, n, size, seq, seq < full) < 0) return -1;
+    if (is_stop(in, n, size)) break;
+    if (check(e, expect, in, n, seq) < 0) return -1;
     seq++;
     if (seq == p->warmup) {
+      if (ep_send(e, in) < 0) return -1;
       t0 = now_ns();
       c0 = usage_now();
     }
@@ -218,6 +198,7 @@ int stream_b(const struct plan *p, struct ep *e, struct side_report *r) {
   r->elapsed_ns = now_ns() - t0;
   r->cost = usage_since(c0);
   r->messages = seq > p->warmup ? seq - p->warmup : 0;
+  free(expect);
   free(in);
   return 0;
 }

@@ -44,7 +44,7 @@ function ok(index: number, o: { samples?: number[]; bytesPerSec?: number; warnin
   }
   if (samples.length > 0) rep.latencyNs = summarizeNs(samples)
   if (o.bytesPerSec !== undefined) rep.throughput = { bytesPerSec: o.bytesPerSec, msgsPerSec: o.bytesPerSec / 64 }
-  return { ok: true, rep, samples, describe: o.describe ?? { io: 'fake' }, warnings: o.warnings ?? [] }
+  return { ok: true, rep, describe: o.describe ?? { io: 'fake' }, warnings: o.warnings ?? [] }
 }
 
 const failed = (state: 'errored' | 'skipped' | 'aborted', error: CaseError): RepOutcome => ({ ok: false, state, error })
@@ -184,15 +184,38 @@ describe('runCase: a Node failure ends the case', () => {
 })
 
 describe('runCase: figures', () => {
-  it('ping-pong: ratioToFloor is node p50 over floor p50, latency pooled over repetitions', async () => {
+  it('ping-pong: ratioToFloor is node p50 over floor p50, latency the median of the repetitions’ own', async () => {
     const log: string[] = []
-    const node = fake('node', log, (i) => ok(i, { samples: i === 0 ? [100, 200, 300] : [200, 200, 400] }))
+    // p50s 100 and 300: their median is 200 (pooled, the eight samples' p50 would be 100).
+    const node = fake('node', log, (i) => ok(i, { samples: i === 0 ? [100, 100, 100, 100, 900] : [300, 300, 300] }))
     const c = completed(
       await runCase(planFor('pingpong'), { repetitions: 2, subtractOverhead: false }, { node, floor: fake('floor', log, floorPing) }),
     )
-    expect(c.latencyNs).toMatchObject({ n: 6, p50: 200, max: 400 })
+    expect(c.latencyNs).toMatchObject({ n: 8, min: 100, p50: 200, max: 900 })
     expect(c.floor!.latencyNs).toMatchObject({ n: 6, p50: 50 })
     expect(c.ratioToFloor).toEqual({ p50: 4 })
+  })
+
+  it('ping-pong: round trips per second and the total CPU reach the case as medians over repetitions', async () => {
+    const log: string[] = []
+    const total = (us: number) => ({
+      userUsPerMsg: us,
+      sysUsPerMsg: 0,
+      voluntaryCtxPerMsg: 0,
+      involuntaryCtxPerMsg: 0,
+      scope: 'whole process' as const,
+    })
+    const node = fake('node', log, (i) => {
+      const o = ok(i, { samples: [200] })
+      if (o.ok) {
+        o.rep.roundTripsPerSec = [5000, 1000, 3000][i]
+        o.rep.cpu.total = total([4, 8, 6][i])
+      }
+      return o
+    })
+    const c = completed(await runCase(planFor('pingpong'), { repetitions: 3, subtractOverhead: false }, { node }))
+    expect(c.roundTripsPerSec).toBe(3000)
+    expect(c.cpu?.total).toEqual(total(6))
   })
 
   it('stream: ratioToFloor is floor throughput over node throughput', async () => {

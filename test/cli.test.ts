@@ -1,6 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { repetitionsNeeded } from '../src/core/inference.js'
+import type { RunResult } from '../src/core/result.js'
+import { formatBytesApprox, formatSizeBytes } from '../src/core/units.js'
 import { ROOT, runCli, tempFile } from './helpers.js'
 
 const badInputs = { tried: 0, clear: 0 }
@@ -89,6 +92,46 @@ describe('the command line as a user runs it', () => {
     expect(fifo.modes).toEqual(['blocking', 'nonblocking'])
     expect(fifo.combinations).toContain('blocking/process/pingpong')
     expect(list.find((m) => m.id === 'signal')!.combinations).toEqual(['nonblocking/process/pingpong'])
+  })
+
+  it('list prints each size limit for people, with the limit it comes from', () => {
+    const r = runCli(['list'])
+    expect(r.code).toBe(0)
+    const max = Number(readFileSync('/proc/sys/fs/mqueue/msgsize_max', 'utf8').trim())
+    expect(r.stdout).toContain(`${formatBytesApprox(max)} (/proc/sys/fs/mqueue/msgsize_max (${max}))`)
+    expect(r.stdout).not.toContain(`${formatSizeBytes(max)} (`)
+  })
+
+  it("warns of too few repetitions by compare's rule: below 4 at alpha 0.05, not below 5", () => {
+    const warned = (repetitions: number) => {
+      const out = tempFile('r.json')
+      const r = runCli(
+        [
+          'run',
+          'fifo',
+          '--modes',
+          'blocking',
+          '--endpoints',
+          'process',
+          '--patterns',
+          'pingpong',
+          '--quick',
+          '--no-floor',
+          '--duration',
+          '20ms',
+        ].concat(['--repetitions', String(repetitions), '--out', out]),
+      )
+      expect(r.code, r.stderr).toBe(0)
+      return (JSON.parse(readFileSync(out, 'utf8')) as RunResult).context.warnings.filter((w) => w.code === 'few-repetitions')
+    }
+    expect(repetitionsNeeded(0.05)).toBe(4)
+    expect(warned(3)).toEqual([
+      {
+        code: 'few-repetitions',
+        message: '3 repetitions per case: too few for "ipcbench compare" to call a change significant at alpha 0.05 (use --repetitions 4 or more)',
+      },
+    ])
+    expect(warned(4)).toEqual([])
   })
 
   it('env --json has the fingerprint', () => {

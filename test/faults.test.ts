@@ -3,9 +3,10 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { cleanStale, LEDGER } from '../src/harness/host/cleanup.js'
+import { cleanStale, isLiveIpcbench, LEDGER } from '../src/harness/host/cleanup.js'
+import { patternByte } from '../src/core/wire.js'
 import { loadNative } from '../src/native/index.js'
-import { quickRun, why } from './helpers.js'
+import { quickRun, ROOT, why } from './helpers.js'
 
 /**
  * The fault suite: peers killed or hung mid-case in each family of mechanism, and
@@ -16,19 +17,37 @@ import { quickRun, why } from './helpers.js'
 const n = loadNative()
 const tally = { injected: 0, survived: 0, leaked: 0 }
 
+/**
+ * What this checkout's runs left behind. Objects whose owner is a live ipcbench are
+ * not counted: on a shared host they belong to another checkout's run (this file's
+ * own runs have ended when it looks; a case process of this checkout still alive is
+ * caught by the process check). A leak's owner is dead.
+ */
 function leftovers(): string[] {
   const names = (dir: string) =>
     existsSync(dir)
       ? readdirSync(dir)
-          .filter((f) => /^ipcbench-\d+-/.test(f) && !f.includes('-test-'))
+          .filter((f) => /^ipcbench-\d+-/.test(f) && !f.includes('-test-') && !isLiveIpcbench(Number(/^ipcbench-(\d+)-/.exec(f)![1])))
           .map((f) => `${dir}/${f}`)
       : []
-  const sysv = execFileSync('ipcs', ['-q', '-m'], { encoding: 'utf8' })
-    .split('\n')
-    .filter((l) => /^0x0+\s+\d+\s+\S+\s+600\b/.test(l))
+  // System V objects in use by a live ipcbench (a segment's creator, a queue's last sender or receiver) are not leaks.
+  const sysvLeft = (flag: '-q' | '-m'): string[] => {
+    const busy = new Set(
+      execFileSync('ipcs', [flag, '-p'], { encoding: 'utf8' })
+        .split('\n')
+        .flatMap((l) => {
+          const m = /^(\d+)\s+\S+\s+(\d+)\s+(\d+)\s*$/.exec(l)
+          return m && [m[2], m[3]].some((pid) => pid !== '0' && isLiveIpcbench(Number(pid))) ? [m[1]] : []
+        }),
+    )
+    return execFileSync('ipcs', [flag], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => /^0x0+\s+\d+\s+\S+\s+600\b/.test(l) && !busy.has(l.split(/\s+/)[1]))
+  }
+  const sysv = [...sysvLeft('-q'), ...sysvLeft('-m')]
   const procs = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
     .split('\n')
-    .filter((l) => l.includes('dist/harness/case/main.js'))
+    .filter((l) => l.includes(join(ROOT, 'dist/harness/case/main.js')))
   return [...names('/dev/shm'), ...names('/dev/mqueue'), ...names(tmpdir()), ...sysv, ...procs]
 }
 
@@ -115,6 +134,94 @@ describe('faults: a peer killed or hung mid-case', () => {
       ['tcp', 'completed'],
     ])
     tally.survived++
+  })
+})
+
+/** What side b says of message `seq` when its byte `at` was flipped on arrival (WIRE.md v2). */
+const flippedByte = (seq: number, at: number): string =>
+  `peer (side b): message ${seq}: byte ${at} is ${patternByte(at) ^ 0xff}, expected ${patternByte(at)} (stale or corrupted message)`
+
+/** A measured message (the warm-up is 200) corrupted or replaced on its way into side b. */
+const FAULTY = 300
+const integrityRun = (args: string[], fault: string) =>
+  quickRun([...args, '--timeout', `${TIMEOUT_MS / 1000}s`, '--warmup', '200'], { IPCBENCH_TEST_FAULTS: '1', IPCBENCH_TEST_FAULT: fault })
+
+/**
+ * corrupt-mid flips byte ⌊size/2⌋ + 1, a payload byte at 64 B (33): the old measured
+ * phase checked only the length, the sequence number and a trailer, and let it through.
+ * Each family's every case must end errored naming the message and the byte.
+ */
+const CORRUPT_MID: Array<[family: string, args: string[], cases: number, native: boolean]> = [
+  ['fd (pipe)', ['pipe', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong,stream'], 2, true],
+  ['socket (unix-stream)', ['unix-stream', '--modes', 'nonblocking', '--endpoints', 'process', '--patterns', 'pingpong,stream'], 2, false],
+  ['socket (unix-dgram)', ['unix-dgram', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong,stream'], 2, true],
+  ['shared memory (shm-ring)', ['shm-ring', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong,stream'], 2, true],
+  // Ping-pong only: a blocking mq_send has no deadline, so a stream's sender never sees its receiver fail (the time-out ends it).
+  ['queue (posix-mq)', ['posix-mq', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong'], 1, true],
+  ['runtime (worker-message)', ['worker-message', '--endpoints', 'thread', '--patterns', 'pingpong,stream'], 4, false],
+]
+
+describe('integrity faults: a measured message corrupted or stale in every family', () => {
+  describe.each(CORRUPT_MID)('%s', (family, args, cases, needsNative) => {
+    it.skipIf(needsNative && !n.ok)(`corrupt-mid:${FAULTY} at 64 B: every case errored naming message ${FAULTY} and byte 33, nothing left`, () => {
+      const { cli, run } = integrityRun([...args, '--sizes', '64'], `corrupt-mid:${FAULTY}`)
+      expect(run.cases.length, family).toBe(cases)
+      for (const c of run.cases) {
+        expect.soft(c.state, c.id).toBe('errored')
+        expect.soft(why(c), c.id).toBe(flippedByte(FAULTY, 33))
+        expect.soft('error' in c ? c.error : undefined, c.id).toMatchObject({ code: 'EINTEGRITY', side: 'b' })
+        expect.soft('latencyNs' in c || 'throughput' in c, c.id).toBe(false)
+      }
+      expect(cli.code).toBe(1)
+      expect(leftovers()).toEqual([])
+    })
+  })
+
+  // Side a and its worker share a pid, so side a cannot ask the kernel whether its peer
+  // is alive: side b's close marks the rings CLOSED and wakes it, and its own reason wins.
+  it(`shared memory, threads (sab-ring): corrupt-mid:${FAULTY} errored naming the message and the byte, in every mode`, () => {
+    const { run } = integrityRun(
+      ['sab-ring', '--modes', 'blocking,nonblocking,busy-poll', '--endpoints', 'thread', '--patterns', 'pingpong', '--sizes', '64'],
+      `corrupt-mid:${FAULTY}`,
+    )
+    expect(run.cases.map((c) => c.mode).sort()).toEqual(['blocking', 'busy-poll', 'nonblocking'])
+    for (const c of run.cases) {
+      expect.soft(c.state, c.id).toBe('errored')
+      expect.soft(why(c), c.id).toBe(flippedByte(FAULTY, 33))
+    }
+  })
+
+  it.skipIf(!n.ok)(`stale:${FAULTY} at 1 KiB (message ${FAULTY - 1}'s bytes, relabelled in its first word): caught at byte 64`, () => {
+    const { run } = integrityRun(
+      ['pipe', 'shm-ring', 'unix-dgram', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong,stream', '--sizes', '1k'],
+      `stale:${FAULTY}`,
+    )
+    expect(run.cases.map((c) => c.id).sort()).toEqual([
+      'pipe/blocking/process/pingpong/1KiB',
+      'pipe/blocking/process/stream/1KiB',
+      'shm-ring/blocking/process/pingpong/1KiB',
+      'shm-ring/blocking/process/stream/1KiB',
+      'unix-dgram/blocking/process/pingpong/1KiB',
+      'unix-dgram/blocking/process/stream/1KiB',
+    ])
+    // Byte 64 holds the second stamp of the number: 299 & 0xff where 300 & 0xff was expected.
+    const reason = `peer (side b): message ${FAULTY}: byte 64 is ${(FAULTY - 1) & 0xff}, expected ${FAULTY & 0xff} (stale or corrupted message)`
+    for (const c of run.cases) {
+      expect.soft(c.state, c.id).toBe('errored')
+      expect.soft(why(c), c.id).toBe(reason)
+    }
+    expect(leftovers()).toEqual([])
+  })
+
+  it.skipIf(!n.ok)('corrupt (the last byte) reads as a byte, not a trailer: byte 63 at 64 B, byte 1023 at 1 KiB', () => {
+    const { run } = integrityRun(
+      ['pipe', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong', '--sizes', '64,1k'],
+      `corrupt:${FAULTY}`,
+    )
+    expect(run.cases.map((c) => [c.id, why(c)])).toEqual([
+      ['pipe/blocking/process/pingpong/64B', flippedByte(FAULTY, 63)],
+      ['pipe/blocking/process/pingpong/1KiB', flippedByte(FAULTY, 1023)],
+    ])
   })
 })
 

@@ -62,6 +62,9 @@ describe.skipIf(!status.ok)('the C floor (native-helpers/floor/ipcfloor)', () =>
           expect(p.reply.type, `${id}: ${p.reply.message}`).toBe('result')
           expect(p.reply.messages, id).toBeGreaterThan(0)
           expect(p.samples.length, id).toBe(p.reply.sampleCount)
+          // One sample per round trip, however fast (no batches): messages = samples.
+          expect(p.reply.batch, id).toBe(1)
+          expect(p.reply.sampleCount, id).toBe(p.reply.messages)
           expect(p.reply.cpusA, id).toEqual([0])
           expect(p.reply.cpusB, id).toEqual([1])
           expect(p.reply.costA?.scope, id).toBe('thread')
@@ -130,6 +133,9 @@ describe.skipIf(!status.ok)('the C floor in a run', () => {
     expect(pipe.floor?.latencyNs?.p50).toBeGreaterThan(0)
     expect(pipe.ratioToFloor?.p50).toBeCloseTo(pipe.latencyNs.p50 / pipe.floor!.latencyNs!.p50, 6)
     expect(pipe.floor?.repetitions[0].placement.applied).toBe(pipe.repetitions[0].placement.applied)
+    // Every repetition's total CPU: two processes on both sides of the comparison.
+    expect(pipe.floor?.repetitions.map((r) => r.cpu.total?.scope)).toEqual(['both processes', 'both processes'])
+    expect(pipe.repetitions.map((r) => r.cpu.total?.scope)).toEqual(['both processes', 'both processes'])
     const worker = run.cases.find((c) => c.mechanism === 'worker-message')!
     if (!isCompleted(worker)) throw new Error(`${worker.id} did not complete: ${worker.state} ${why(worker)}`)
     expect(worker.floor).toMatchObject({ state: 'skipped', reason: expect.stringMatching(/no C floor/) })
@@ -137,6 +143,8 @@ describe.skipIf(!status.ok)('the C floor in a run', () => {
     expect(cli.stdout).toMatch(/×C/)
     expect(run.context.calibration?.sameThreadEchoNs).toBeGreaterThan(0)
     expect(run.context.calibration?.emptySampleNs).toBeGreaterThan(0)
+    expect(run.context.calibration?.clockReadNs).toBeGreaterThan(0)
+    expect(cli.stdout).toMatch(/harness: \d+ ns per clock read \(one in every ping-pong sample\)/)
   }, 120_000)
 
   it('--no-floor runs no floor; --subtract-overhead takes the calibrated echo off and says how much', () => {

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { hasLatency, hasThroughput } from '../src/core/result.js'
+import { hasLatency, hasThroughput, isCompleted } from '../src/core/result.js'
+import { patternByte } from '../src/core/wire.js'
+import { loadNative } from '../src/native/index.js'
 import { WINDOW } from '../src/mechanisms/common/port-endpoint.js'
 import { quickRun, why } from './helpers.js'
+
+const native = loadNative()
 
 /** One real exchange per mechanism, mode, endpoints and pattern, payloads verified by the harness. */
 describe.each(['pipe', 'fifo', 'unix-stream', 'tcp', 'sab-ring', 'signal', 'worker-message', 'message-channel', 'child-ipc', 'piscina'])(
@@ -22,19 +26,46 @@ describe.each(['pipe', 'fifo', 'unix-stream', 'tcp', 'sab-ring', 'signal', 'work
 )
 
 describe('fd kinds are the kernel objects the names promise', () => {
-  it('fifo fds are FIFOs; unix-stream fds are sockets', () => {
-    const fifo = quickRun(['fifo', '--endpoints', 'process', '--patterns', 'pingpong', '--modes', 'blocking']).run.cases[0]
-    expect(fifo.describe.fdKinds).toBe('fifo,fifo')
-    const uds = quickRun(['unix-stream', '--modes', 'nonblocking', '--endpoints', 'process', '--patterns', 'pingpong']).run.cases[0]
-    expect(uds.describe.fdKind).toMatch(/^socket:\[\d+\]$/)
+  it('fifo: both sides hold the case’s two FIFOs (checked by inode), in processes and threads', () => {
+    const { run } = quickRun(['fifo', '--patterns', 'pingpong'])
+    expect(run.cases.map((c) => c.id).sort()).toEqual([
+      'fifo/blocking/process/pingpong/64B',
+      'fifo/blocking/thread/pingpong/64B',
+      'fifo/nonblocking/process/pingpong/64B',
+      'fifo/nonblocking/thread/pingpong/64B',
+    ])
+    for (const c of run.cases) {
+      expect.soft(c.state, `${c.id}: ${why(c)}`).toBe('completed')
+      expect.soft(c.describe.fdKinds, c.id).toBe('a: b2a.fifo a2b.fifo; b: a2b.fifo b2a.fifo')
+    }
+  })
+
+  it('net sockets say their kind from /proc/net: unix-stream (event loop) an AF_UNIX SOCK_STREAM, tcp TCP', () => {
+    const { run } = quickRun(['unix-stream', 'tcp', '--modes', 'nonblocking', '--patterns', 'pingpong'])
+    expect(run.cases.map((c) => c.id).sort()).toEqual([
+      'tcp/nonblocking/process/pingpong/64B',
+      'tcp/nonblocking/thread/pingpong/64B',
+      'unix-stream/nonblocking/process/pingpong/64B',
+      'unix-stream/nonblocking/thread/pingpong/64B',
+    ])
+    for (const c of run.cases) {
+      expect.soft(c.state, `${c.id}: ${why(c)}`).toBe('completed')
+      expect.soft(c.describe.fdKind, c.id).toMatch(c.mechanism === 'tcp' ? /^socket:\[\d+\] TCP$/ : /^socket:\[\d+\] AF_UNIX SOCK_STREAM$/)
+    }
   })
 })
 
+/** What the receiving side says of a message whose byte `at` was flipped (WIRE.md v2). */
+const flipped = (seq: number, at: number): string =>
+  `message ${seq}: byte ${at} is ${patternByte(at) ^ 0xff}, expected ${patternByte(at)} (stale or corrupted message)`
+
 describe('integrity: corruption, loss and duplication fail the case with the message number', () => {
   it.each([
-    ['corrupt:120', /message 120: trailer corrupted/],
-    ['drop:130', /message 130: sequence number 131 \(lost message\)/],
-    ['dup:140', /message 140: sequence number 139 \(duplicated or reordered message\)/],
+    // corrupt flips the last byte: at 64 B, byte 63 (there is no trailer any more).
+    ['corrupt:120', `peer (side b): ${flipped(120, 63)}`],
+    ['corrupt-mid:120', `peer (side b): ${flipped(120, 33)}`],
+    ['drop:130', 'peer (side b): message 130: sequence number 131 (lost message)'],
+    ['dup:140', 'peer (side b): message 140: sequence number 139 (duplicated or reordered message)'],
   ])('%s', (fault, expected) => {
     const { run } = quickRun(['fifo', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong'], {
       IPCBENCH_TEST_FAULTS: '1',
@@ -42,8 +73,36 @@ describe('integrity: corruption, loss and duplication fail the case with the mes
     })
     const c = run.cases[0]
     expect(c.state).toBe('errored')
-    expect(why(c)).toMatch(expected)
+    expect(why(c)).toBe(expected)
     expect('latencyNs' in c).toBe(false)
+  })
+})
+
+describe.skipIf(!native.ok)('CPU of every thread', () => {
+  it("piscina: the total per round trip holds the pool worker (scope 'whole process'), so it is more than side a's own thread", () => {
+    const { run } = quickRun(['piscina'])
+    expect(run.cases.length).toBe(2)
+    for (const c of run.cases) {
+      if (!isCompleted(c) || !c.cpu) throw new Error(`${c.id} did not complete: ${why(c)}`)
+      const own = (s: { userUsPerMsg: number; sysUsPerMsg: number }) => s.userUsPerMsg + s.sysUsPerMsg
+      expect(c.cpu.a.scope, c.id).toBe('thread')
+      expect(c.cpu.total, c.id).toMatchObject({ scope: 'whole process' })
+      expect(own(c.cpu.total!), c.id).toBeGreaterThan(own(c.cpu.a))
+      expect(own(c.cpu.total!), c.id).toBeGreaterThanOrEqual(own(c.cpu.a) + own(c.cpu.b))
+      for (const r of c.repetitions) {
+        expect(r.cpu.total?.scope, c.id).toBe('whole process')
+        expect(own(r.cpu.total!), c.id).toBeGreaterThan(own(r.cpu.a))
+      }
+    }
+  })
+
+  it("a process case's total is its two processes added (scope 'both processes')", () => {
+    const c = quickRun(['pipe', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong']).run.cases[0]
+    if (!isCompleted(c) || !c.cpu) throw new Error(`${c.id} did not complete: ${why(c)}`)
+    const r = c.repetitions[0].cpu
+    expect(r.total?.scope).toBe('both processes')
+    expect(r.total!.userUsPerMsg).toBeCloseTo(r.a.userUsPerMsg + r.b.userUsPerMsg, 9)
+    expect(r.total!.sysUsPerMsg).toBeCloseTo(r.a.sysUsPerMsg + r.b.sysUsPerMsg, 9)
   })
 })
 

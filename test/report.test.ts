@@ -8,6 +8,9 @@ import { renderMarkdown } from '../src/report/markdown.js'
 import { renderCharts, renderSvg, type RenderedChart } from '../src/report/render.js'
 import { isCompleted, type CaseResult, type CompletedCase, type RunResult } from '../src/core/result.js'
 import { parseRun } from '../src/report/load.js'
+import { CPU_HEAD, cpuUsPerMsg, summaryTables } from '../src/report/summary.js'
+import { renderTables } from '../src/report/table.js'
+import { formatNs } from '../src/core/units.js'
 import { ROOT, runCli, tempFile } from './helpers.js'
 
 /** Reporters against a frozen result (a real `--quick` run, no C floor). */
@@ -130,6 +133,7 @@ describe('charts from the frozen fixture', () => {
     for (const m of mechanisms(at64.filter((c) => c.mode === 'busy-poll'))) expect(texts).toContain(m)
     expect(texts).toContain('busy-poll')
     expect(texts).toContain('1 core busy')
+    expect(texts.join(' ')).toContain('CPU per round trip, user+sys, both sides and helper threads')
   })
 
   it('chart 7 compares the modes of each mechanism', () => {
@@ -200,7 +204,9 @@ describe('the HTML report', () => {
     expect(html).toContain('no C floor in this run')
     for (const c of done(run)) expect(html).toContain(`<code>${c.id}</code>`)
     expect(html).toContain('<th>p99.9</th>')
-    expect(html).toContain('<th>CPU µs/msg</th>')
+    expect(html).toContain('<th>CPU µs per round trip (both sides)</th>')
+    expect(html).toContain('<th>CPU µs per message (both sides)</th>')
+    expect(html).not.toContain('CPU µs/msg')
     expect(html).toContain('exceeds /proc/sys/fs/mqueue/msgsize_max (8192)')
     expect(html).toContain('too few for &quot;ipcbench compare&quot;')
     expect(html).toContain('a &lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot; warning')
@@ -236,7 +242,8 @@ describe('markdown', () => {
     const run = fixture()
     const plain = renderMarkdown([run])
     expect(plain).not.toContain('## Charts')
-    expect(plain).toContain('| case | p50 | p99 | p99.9 | round trips/s | CPU µs/msg | spread |')
+    expect(plain).toContain('| case | p50 | p99 | p99.9 | round trips/s | CPU µs per round trip (both sides) | spread |')
+    expect(plain).toContain('| case | MB/s | msgs/s | CPU µs per message (both sides) | spread |')
     expect(plain).toContain('| --- | ---: |')
     expect(plain).toContain('| `posix-mq/blocking/process/pingpong/64KiB` | skipped | message size 65536 exceeds')
     const linked = renderMarkdown([run], { svgDir: 'charts' })
@@ -290,5 +297,98 @@ describe('ipcbench report, as a user runs it', () => {
     expect(r.code).toBe(2)
     expect(r.stderr).toContain(text)
     expect(r.stdout).toBe('')
+  })
+})
+
+describe('the summary tables (every format draws these cells)', () => {
+  const PIPE = 'pipe/blocking/process/pingpong/64B'
+  const THREADS = 'sab-ring/blocking/thread/pingpong/64B'
+  /** The fixture with one case changed; `edit` gets that case. */
+  function withCase(id: string, edit: (c: CompletedCase) => void): RunResult {
+    const run = fixture()
+    const c = done(run).find((x) => x.id === id)
+    if (!c) throw new Error(`${id} is not a completed case of the fixture`)
+    edit(c)
+    return run
+  }
+  const pingRow = (run: RunResult, id: string): Record<string, string> => {
+    const t = summaryTables(run).find((x) => x.pattern === 'pingpong')!
+    const row = t.rows.find((r) => r[0] === id)!
+    return Object.fromEntries(t.head.map((h, i) => [h, row[i]]))
+  }
+
+  it('heads name the unit of each table: per round trip (ping-pong), per message (stream), both sides', () => {
+    const [ping, stream] = summaryTables(fixture())
+    expect(CPU_HEAD).toEqual({ pingpong: 'CPU µs per round trip (both sides)', stream: 'CPU µs per message (both sides)' })
+    expect(ping.head).toEqual(['case', 'p50', 'p99', 'p99.9', 'round trips/s', 'CPU µs per round trip (both sides)', 'spread'])
+    expect(stream.head).toEqual(['case', 'MB/s', 'msgs/s', 'CPU µs per message (both sides)', 'spread'])
+  })
+
+  it('the CPU cell is cpu.total when the case has it, whatever the sides say', () => {
+    const run = withCase(THREADS, (c) => {
+      c.cpu!.total = { userUsPerMsg: 3.25, sysUsPerMsg: 1.5, voluntaryCtxPerMsg: 1, involuntaryCtxPerMsg: 0, scope: 'whole process' }
+    })
+    expect(pingRow(run, THREADS)['CPU µs per round trip (both sides)']).toBe('4.75')
+    expect(cpuUsPerMsg(done(run).find((c) => c.id === THREADS)!)).toEqual({ us: 4.75, sameProcess: false })
+  })
+
+  it('a run@1 case has no total: the two sides, or side a alone marked (process) when both meters read one process', () => {
+    const run = fixture()
+    const pipe = done(run).find((c) => c.id === PIPE)!
+    const sides = pipe.cpu!.a.userUsPerMsg + pipe.cpu!.a.sysUsPerMsg + pipe.cpu!.b.userUsPerMsg + pipe.cpu!.b.sysUsPerMsg
+    expect(pingRow(run, PIPE)['CPU µs per round trip (both sides)']).toBe(sides.toFixed(2))
+    const shared = withCase(THREADS, (c) => {
+      c.cpu!.a.scope = 'process'
+      c.cpu!.b.scope = 'process'
+    })
+    const w = done(shared).find((c) => c.id === THREADS)!
+    expect(pingRow(shared, THREADS)['CPU µs per round trip (both sides)']).toBe(
+      `${(w.cpu!.a.userUsPerMsg + w.cpu!.a.sysUsPerMsg).toFixed(2)} (process)`,
+    )
+  })
+
+  it('round trips/s is the measured rate when the case has it, 1e9 / mean only for old files', () => {
+    const old = fixture()
+    const mean = done(old).find((c) => c.id === PIPE)!.latencyNs!.mean
+    expect(mean).toBeCloseTo(22474.9, 1)
+    expect(pingRow(old, PIPE)['round trips/s']).toBe('44.5k/s')
+    const measured = withCase(PIPE, (c) => {
+      c.roundTripsPerSec = 123_456
+    })
+    expect(pingRow(measured, PIPE)['round trips/s']).toBe('123.5k/s')
+  })
+
+  it('p99 is marked (max) when a repetition has under 100 samples, p99.9 under 1000', () => {
+    const cells = (n: number) => {
+      const run = withCase(PIPE, (c) => {
+        c.repetitions[1].latencyNs!.n = n
+      })
+      const l = done(run).find((c) => c.id === PIPE)!.latencyNs!
+      return { row: pingRow(run, PIPE), p99: formatNs(l.p99), p999: formatNs(l.p999) }
+    }
+    const few = cells(99)
+    expect([few.row.p99, few.row['p99.9']]).toEqual([`${few.p99} (max)`, `${few.p999} (max)`])
+    const hundred = cells(100)
+    expect([hundred.row.p99, hundred.row['p99.9']]).toEqual([hundred.p99, `${hundred.p999} (max)`])
+    const nearly = cells(999)
+    expect([nearly.row.p99, nearly.row['p99.9']]).toEqual([nearly.p99, `${nearly.p999} (max)`])
+    const enough = cells(1000)
+    expect([enough.row.p99, enough.row['p99.9']]).toEqual([enough.p99, enough.p999])
+    // In the fixture itself: eventfd/nonblocking took 912 samples in its fewest repetition.
+    const eventfd = pingRow(fixture(), 'eventfd/nonblocking/process/pingpong/8B')
+    expect(eventfd['p99.9']).toMatch(/ \(max\)$/)
+    expect(eventfd.p99).not.toMatch(/max/)
+  })
+
+  it('the terminal note gives the clock read each ping-pong sample carries, when the run measured it', () => {
+    const run = fixture()
+    run.context.calibration = { emptySampleNs: 41.2, clockReadNs: 21.4, sameThreadEchoNs: 312.6 }
+    const text = renderTables(run, { color: false })
+    expect(text).toContain('harness: 21 ns per clock read (one in every ping-pong sample), 313 ns per round trip with a same-thread echo')
+    expect(text).toContain('CPU µs per round trip (both sides)')
+    expect(text).toContain('CPU µs per message (both sides)')
+    const older = fixture()
+    older.context.calibration = { emptySampleNs: 41.2, sameThreadEchoNs: 312.6 }
+    expect(renderTables(older, { color: false })).toContain('harness: 41 ns per timed section, 313 ns per round trip with a same-thread echo')
   })
 })

@@ -4,7 +4,7 @@ import { MECHANISMS } from '../mechanisms/registry.js'
 import { captureEnvironment } from '../harness/host/env.js'
 import { expandMatrix } from '../harness/plan/matrix.js'
 import { skipReason } from '../harness/plan/case-plan.js'
-import { formatSizeBytes } from '../core/units.js'
+import { formatBytesApprox } from '../core/units.js'
 import type { Environment } from '../core/result.js'
 import { MODES, ENDPOINTS, PATTERNS } from '../core/result.js'
 
@@ -73,7 +73,7 @@ export function registerInfoCommands(program: Command): void {
           l.fixedSizeBytes !== undefined
             ? `fixed ${l.fixedSizeBytes} B`
             : l.maxMessageBytes !== undefined
-              ? `${formatSizeBytes(l.maxMessageBytes)} (${l.maxMessageLimit})`
+              ? `${formatBytesApprox(l.maxMessageBytes)} (${l.maxMessageLimit})`
               : 'any'
         table.push([
           `${l.id}${l.variants.length ? ` (${l.variants.join(', ')})` : ''}\n${l.summary}`,

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander'
 import { dirname, join, basename } from 'node:path'
 import { matchesCase } from '../core/cases.js'
 import { UsageError } from '../core/errors.js'
+import { repetitionsNeeded } from '../core/inference.js'
 import type { RunResult } from '../core/result.js'
 import { warning, type Warning } from '../core/warnings.js'
 import { cleanStale } from '../harness/host/cleanup.js'
@@ -14,6 +15,7 @@ import { measureCalibration } from '../harness/run/overhead.js'
 import { newRunId, runSession, startSession } from '../harness/run/session.js'
 import { MECHANISMS } from '../mechanisms/registry.js'
 import { checkBaselineName, saveBaseline } from '../report/compare/baselines.js'
+import { COMPARE_DEFAULTS } from '../report/compare/compare.js'
 import { renderTables } from '../report/table.js'
 import { useColor } from './color.js'
 import { Progress } from './progress.js'
@@ -87,13 +89,11 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
     )
   if (env.host.governor && env.host.governor !== 'performance')
     warnings.push(warning('cpu-governor', `CPU frequency governor is "${env.host.governor}", not "performance"`))
-  if (o.repetitions < 5) {
-    warnings.push(
-      warning(
-        'few-repetitions',
-        `${o.repetitions} repetitions per case: too few for "ipcbench compare" to call a change significant at alpha 0.05 (use --repetitions 5 or more)`,
-      ),
-    )
+  // The same rule as compare's: the fewest repetitions at which its test can reach significance.
+  const needed = repetitionsNeeded(COMPARE_DEFAULTS.alpha)
+  if (o.repetitions < needed) {
+    const why = `too few for "ipcbench compare" to call a change significant at alpha ${COMPARE_DEFAULTS.alpha}`
+    warnings.push(warning('few-repetitions', `${o.repetitions} repetitions per case: ${why} (use --repetitions ${needed} or more)`))
   }
   if (stale.removed.length > 0) warnings.push(warning('stale-objects', `removed ${stale.removed.length} object(s) left by dead ipcbench runs`))
   const floor = o.floor ? floorExecutor(env) : {}

@@ -70,10 +70,27 @@ export interface SideCost {
   scope: 'thread' | 'process'
 }
 
+/**
+ * All the CPU a case burned over the measured phase, per message (round trip for
+ * ping-pong): both sides and every helper thread. `both processes`: the two sides'
+ * processes, each metered whole; `whole process`: the one process that hosts both
+ * threads (and a pool's workers, libuv's threads), metered whole by side a;
+ * `both threads`: the C floor's two threads (C runs no other thread).
+ */
+export interface CpuTotal {
+  userUsPerMsg: number
+  sysUsPerMsg: number
+  voluntaryCtxPerMsg: number
+  involuntaryCtxPerMsg: number
+  scope: 'both processes' | 'whole process' | 'both threads'
+}
+
 /** Side `a` initiates (times the ping-pong, sends the stream); side `b` echoes or receives. */
 export interface Cost {
   a: SideCost
   b: SideCost
+  /** Absent in results written before it existed (run@1). */
+  total?: CpuTotal
 }
 
 /** Where the two sides ran. */
@@ -92,8 +109,10 @@ export interface RepetitionResult {
   messages: number
   /** Wall time of the measured phase. */
   elapsedNs: number
-  /** Round trips per timed sample; > 1 when a round trip is too short to time alone. */
+  /** Round trips per timed sample: always 1 (results before run@2 may hold batches). */
   batch: number
+  /** Ping-pong: measured round trips over the measured time. */
+  roundTripsPerSec?: number
   latencyNs?: LatencyNs
   throughput?: Throughput
   cpu: Cost
@@ -117,8 +136,13 @@ export interface CaseError extends ErrorFields {
 
 /** A case's figures from its repetitions (the same shape for the Node run and the C floor). */
 export interface Figures {
-  /** Pooled over every repetition's samples (ping-pong). */
+  /**
+   * Ping-pong: each repetition weighs the same. Percentiles, mean and sd are the median
+   * over repetitions of each repetition's own; min and max the least and largest; n all samples.
+   */
   latencyNs?: LatencyNs
+  /** Ping-pong: the median over repetitions of round trips per second (measured, not 1e9 / mean). */
+  roundTripsPerSec?: number
   /** Median over repetitions (stream). */
   throughput?: Throughput
   /** Median over repetitions, per side. */
@@ -256,6 +280,8 @@ export interface ResolvedOptions {
 export interface HarnessCalibration {
   /** Cost of one timed empty section (two clock reads), ns. */
   emptySampleNs: number
+  /** Cost of one clock read, ns: what each ping-pong sample carries besides the round trip. */
+  clockReadNs?: number
   /** A same-thread echo through a function call, ns per round trip. */
   sameThreadEchoNs: number
 }

@@ -32,6 +32,18 @@ export function formatSizeBytes(bytes: number): string {
   return `${bytes}B`
 }
 
+/** A byte count for people, rounded where it is not a whole unit: `8 KiB`, `212.9 KiB`, `4.0 TiB`. */
+export function formatBytesApprox(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB']
+  let i = 0
+  let v = bytes
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return i === 0 ? `${bytes} B` : `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[i]}`
+}
+
 /** Nanoseconds for people: `850 ns`, `12.4 µs`, `3.21 ms`, `1.50 s`. */
 export function formatNs(ns: number | undefined): string {
   if (ns === undefined || !Number.isFinite(ns)) return '–'

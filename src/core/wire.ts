@@ -1,14 +1,17 @@
 /**
- * The message format (native-helpers/WIRE.md), shared with the C floor:
- *   [0,4)        sequence number, u32 LE (0xFFFFFFFF = STOP)
- *   [4,size-4)   pattern byte i = (i*131 + 17) & 0xff
- *   [size-4,size) trailer = seq ^ 0x5EEDC0DE (when size >= 8)
- * Stamping and checking touch only the two words, so they can sit in a timed loop;
- * the full-pattern check is for warm-up messages.
+ * The message format v2 (native-helpers/WIRE.md), shared with the C floor:
+ *   every byte i holds the pattern (i*131 + 17) & 0xff, except
+ *   the sequence number, u32 LE, at every offset 0, 64, 128, … that holds it whole
+ *   (one word per 64-byte line; 0xFFFFFFFF = STOP).
+ * Every message is checked whole on both sides, against the template stamped with the
+ * number it must carry: a lost, duplicated, reordered, stale or corrupted message is
+ * caught wherever its bytes differ. The check is part of every figure, as in C.
  */
 
 export const STOP = 0xffffffff
 export const MIN_MESSAGE_BYTES = 4
+/** One sequence-number word per line of this many bytes. */
+export const LINE_BYTES = 64
 
 /**
  * The bytes a message of `sizeBytes` really carries: at least the sequence number,
@@ -17,36 +20,30 @@ export const MIN_MESSAGE_BYTES = 4
 export function wireBytes(sizeBytes: number): number {
   return Math.max(sizeBytes, MIN_MESSAGE_BYTES)
 }
-const TRAILER_XOR = 0x5eedc0de
 
 export function patternByte(i: number): number {
   return (i * 131 + 17) & 0xff
 }
 
-/** A message buffer filled with the pattern (sequence words are stamped per message). */
+/** A message buffer filled with the pattern, stamped with 0 (stamp it with its own number before sending). */
 export function makeMessage(sizeBytes: number): Uint8Array {
   const buf = new Uint8Array(sizeBytes)
-  fillPattern(buf)
+  for (let i = 0; i < sizeBytes; i++) buf[i] = patternByte(i)
+  stamp(buf, 0)
   return buf
-}
-
-export function fillPattern(buf: Uint8Array): void {
-  for (let i = 4; i < buf.byteLength; i++) buf[i] = patternByte(i)
 }
 
 /** Byte stores, not a DataView: a view per message was a measurable part of a 1 µs round trip. */
 export function stamp(buf: Uint8Array, seq: number): void {
-  buf[0] = seq
-  buf[1] = seq >>> 8
-  buf[2] = seq >>> 16
-  buf[3] = seq >>> 24
-  const n = buf.byteLength
-  if (n >= 8) {
-    const t = seq ^ TRAILER_XOR
-    buf[n - 4] = t
-    buf[n - 3] = t >>> 8
-    buf[n - 2] = t >>> 16
-    buf[n - 1] = t >>> 24
+  const b0 = seq & 0xff
+  const b1 = (seq >>> 8) & 0xff
+  const b2 = (seq >>> 16) & 0xff
+  const b3 = seq >>> 24
+  for (let off = 0, end = buf.byteLength - 4; off <= end; off += LINE_BYTES) {
+    buf[off] = b0
+    buf[off + 1] = b1
+    buf[off + 2] = b2
+    buf[off + 3] = b3
   }
 }
 
@@ -55,34 +52,32 @@ export function readSeq(buf: Uint8Array): number {
 }
 
 /**
- * Cheap check: length, sequence number and trailer. Returns a description of the
- * problem, or undefined when the message is the expected one.
+ * The receiving side's check, with its own expected message (made once, restamped
+ * per message, compared at memcmp speed). Returns a description of the problem, or
+ * undefined when the message is exactly the one expected.
  */
-export function checkMessage(buf: Uint8Array, expectedSeq: number, sizeBytes: number): string | undefined {
-  if (buf.byteLength !== sizeBytes) return `message ${expectedSeq}: ${buf.byteLength} bytes, expected ${sizeBytes}`
-  const seq = readSeq(buf)
-  if (seq !== expectedSeq) {
-    const what = seq < expectedSeq ? 'duplicated or reordered' : 'lost'
-    return `message ${expectedSeq}: sequence number ${seq} (${what} message)`
+export class MessageCheck {
+  private readonly expected: Uint8Array
+
+  constructor(readonly sizeBytes: number) {
+    this.expected = makeMessage(sizeBytes)
   }
-  if (sizeBytes >= 8) {
-    const n = sizeBytes
-    const trailer = (buf[n - 4] | (buf[n - 3] << 8) | (buf[n - 2] << 16) | (buf[n - 1] << 24)) >>> 0
-    if (trailer !== (seq ^ TRAILER_XOR) >>> 0) return `message ${expectedSeq}: trailer corrupted`
+
+  check(buf: Uint8Array, seq: number): string | undefined {
+    const size = this.sizeBytes
+    if (buf.byteLength !== size) return `message ${seq}: ${buf.byteLength} bytes, expected ${size}`
+    const got = readSeq(buf)
+    if (got !== seq) return `message ${seq}: sequence number ${got} (${got < seq ? 'duplicated or reordered' : 'lost'} message)`
+    const expected = this.expected
+    stamp(expected, seq)
+    if (Buffer.compare(buf, expected) === 0) return undefined
+    let at = 0
+    while (buf[at] === expected[at]) at++
+    return `message ${seq}: byte ${at} is ${buf[at]}, expected ${expected[at]} (stale or corrupted message)`
   }
-  return undefined
 }
 
-/** Full check: every payload byte, for warm-up messages. */
-export function checkPattern(buf: Uint8Array, seq: number): string | undefined {
-  const end = buf.byteLength >= 8 ? buf.byteLength - 4 : buf.byteLength
-  for (let i = 4; i < end; i++) {
-    if (buf[i] !== patternByte(i)) return `message ${seq}: payload byte ${i} is ${buf[i]}, expected ${patternByte(i)}`
-  }
-  return undefined
-}
-
-/** How many leading messages are verified byte for byte. */
-export function fullCheckCount(warmup: number): number {
-  return Math.min(warmup, 64)
+/** A received message is STOP when it has the case's size and STOP in its first word. */
+export function isStop(buf: Uint8Array, sizeBytes: number): boolean {
+  return buf.byteLength === sizeBytes && readSeq(buf) === STOP
 }

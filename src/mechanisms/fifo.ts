@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process'
-import { constants as C, fstatSync, openSync, promises as fsp, readSync, writeSync } from 'node:fs'
+import { constants as C, openSync, promises as fsp, readSync, writeSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { loadNative } from '../native/index.js'
 import type { Endpoint, MechanismImpl, SyncEndpoint } from './types.js'
 import { socketEndpoint } from './common/socket-endpoint.js'
+import { fdKind, fifoFds } from './common/proc.js'
 import { nativeFdEndpoint } from './pipe.js'
 import { PeerGoneError } from '../core/errors.js'
 
@@ -26,6 +27,7 @@ export const fifo: MechanismImpl = {
     makeFifo(a2b)
     makeFifo(b2a)
     let fds: number[] = []
+    let peerPid: number | undefined
     // A worker peer's non-blocking fds are opened here, on the main thread: Node
     // closes the fds a worker opened with fs.open when the worker exits, even
     // after net.Socket has closed them, and the second close hits whatever file
@@ -33,7 +35,8 @@ export const fifo: MechanismImpl = {
     const early = ctx.spec.endpoints === 'thread' && ctx.spec.mode === 'nonblocking' ? openFourNonBlocking(a2b, b2a) : undefined
     return {
       peer: { info: { a2b, b2a }, fds: early ? [early.bRead, early.bWrite] : undefined },
-      async openA() {
+      async openA(peer) {
+        peerPid = peer.pid
         if (early) {
           fds = [early.aRead, early.aWrite]
           return socketPair(early.aRead, early.aWrite, ctx.spec.sizeBytes)
@@ -43,7 +46,7 @@ export const fifo: MechanismImpl = {
         return ep
       },
       describe: () => ({
-        fdKinds: fds.map((fd) => (safeFstat(fd)?.isFIFO() ? 'fifo' : 'unknown')).join(','),
+        fdKinds: fifoKinds(fds, a2b, b2a, ctx.spec.endpoints === 'process' ? peerPid : undefined),
         paths: 'a2b.fifo, b2a.fifo in a private 0700 directory',
         io:
           ctx.spec.mode === 'blocking'
@@ -68,12 +71,18 @@ function makeFifo(path: string): void {
   else execFileSync('mkfifo', ['-m', '600', path])
 }
 
-function safeFstat(fd: number) {
-  try {
-    return fstatSync(fd)
-  } catch {
-    return undefined
-  }
+/**
+ * Which FIFO each side's fds really are, read back by inode (a pipe or a file of the
+ * same name would not pass): `a: b2a.fifo a2b.fifo; b: a2b.fifo b2a.fifo`. A worker
+ * peer's fds are this process's; a child's are listed from /proc.
+ */
+function fifoKinds(aFds: number[], a2b: string, b2a: string, peerPid: number | undefined): string {
+  const name = (pid: number | 'self', fd: number): string =>
+    fifoFds(pid, a2b).includes(fd) ? 'a2b.fifo' : fifoFds(pid, b2a).includes(fd) ? 'b2a.fifo' : `not a FIFO of the case (${fdKind(fd, pid)})`
+  const a = aFds.map((fd) => name('self', fd)).join(' ')
+  const bPid = peerPid ?? 'self'
+  const bFds = [...fifoFds(bPid, a2b), ...fifoFds(bPid, b2a)].filter((fd) => peerPid !== undefined || !aFds.includes(fd)).sort((x, y) => x - y)
+  return `a: ${a}; b: ${bFds.map((fd) => name(bPid, fd)).join(' ') || 'none found'}`
 }
 
 async function openPair(mode: string, readPath: string, writePath: string, size: number): Promise<{ ep: Endpoint; fds: number[] }> {

@@ -33,7 +33,12 @@ function open(port: MessagePort, mode: string, variant: string | undefined, stre
 
 export function describePort(mode: string, variant: string | undefined, pattern: string): Record<string, string> {
   return {
-    payload: variant === 'transfer' ? 'ArrayBuffer transferred (moved, not copied)' : 'structured clone (copied)',
+    payload:
+      variant !== 'transfer'
+        ? 'structured clone (copied)'
+        : pattern === 'stream'
+          ? 'ArrayBuffer transferred (moved, not copied); a transferred buffer is gone, so the sender makes each message a fresh copy of its template, and that copy is in the figure'
+          : 'ArrayBuffer transferred (moved, not copied); the echo moves it back and it is sent again',
     wait: mode === 'busy-poll' ? 'receiveMessageOnPort spin' : "port.on('message') (event loop)",
     ...(pattern === 'stream' ? { flowControl: `credit window of ${WINDOW} messages (postMessage has no back-pressure)` } : {}),
   }

@@ -4,7 +4,7 @@ import type { Endpoint, MechanismImpl, PeerContext, PeerLink, SetupContext } fro
 import { DEFAULT_SNDBUF, SKB_OVERHEAD } from './limits.js'
 import { blockingEndpoint, DEADLINE_MS, pollingEndpoint, safeClose, spinEndpoint, type MessageCalls } from './common/native-endpoints.js'
 import { nativeFdEndpoint } from './pipe.js'
-import { fdKind } from './common/proc.js'
+import { describeFd } from './common/proc.js'
 
 type SocketType = 'stream' | 'dgram' | 'seqpacket'
 
@@ -44,11 +44,9 @@ async function socketSetup(type: SocketType, ctx: SetupContext) {
   return {
     peer: { info: {}, fds: [theirs] },
     async openA(peer: PeerLink) {
-      kinds = `a: ${fdKind(mine)}`
-      if (endpoints === 'process') {
-        kinds += `; b: ${fdKind(peer.fds[0], peer.pid)}`
-        safeClose(api, theirs) // the child has its own copy; without ours its death is our EOF
-      }
+      // A worker peer's fd is in this process's table (peer.pid is ours).
+      kinds = `a: ${describeFd(mine)}; b: ${describeFd(peer.fds[0], peer.pid)}`
+      if (endpoints === 'process') safeClose(api, theirs) // the child has its own copy; without ours its death is our EOF
       return socketOpen(api, type, mode, mine, sizeBytes, endpoints === 'process' ? peer.pid : undefined, () => {
         closed = true
       })

@@ -418,7 +418,12 @@ function costVsSpeed({ atSize, sizeLabel, sizeNote, runNote, dash, base }: Chart
     'round trip p50',
     'µs',
   )
-  const y = quant('cpuUs', [...values.map((v) => v.cpuUs), ...cores.map((c) => c.cpuUs)], 'CPU per round trip, user+sys, both sides', 'µs')
+  const y = quant(
+    'cpuUs',
+    [...values.map((v) => v.cpuUs), ...cores.map((c) => c.cpuUs)],
+    'CPU per round trip, user+sys, both sides and helper threads',
+    'µs',
+  )
   // Screen y grows downwards: a label dy px lower sits at the value dy px lower on the axis.
   const coreLabels = cores
     .filter((c) => c.end)

@@ -13,13 +13,18 @@ export const mechanismLabel = (c: CaseResult): string => (c.variant ? `${c.mecha
 /** The case without pattern and size: `pipe/blocking/process`. */
 export const caseLabel = (c: CaseResult): string => `${mechanismLabel(c)}/${c.mode}/${c.endpoints}`
 
+/** The CPU columns' heads: one unit per table, named. */
+export const CPU_HEAD = { pingpong: 'CPU µs per round trip (both sides)', stream: 'CPU µs per message (both sides)' } as const
+
 /**
- * CPU µs (user + sys) per message, both sides. A thread case whose meters are
- * process-wide counts side a only: both meters read the same process, and adding them
- * would count its CPU twice. The terminal tables use the same cells.
+ * All the CPU µs (user + sys) the case burned per round trip or message: both sides
+ * and every helper thread (`cpu.total`). Results written before it existed (run@1)
+ * hold the two sides only; a thread case whose meters were process-wide then counts
+ * side a alone (both meters read the same process), marked `sameProcess`.
  */
 export function cpuUsPerMsg(c: CompletedCase): { us: number; sameProcess: boolean } | undefined {
   if (!c.cpu) return undefined
+  if (c.cpu.total) return { us: c.cpu.total.userUsPerMsg + c.cpu.total.sysUsPerMsg, sameProcess: false }
   const a = c.cpu.a.userUsPerMsg + c.cpu.a.sysUsPerMsg
   const b = c.cpu.b.userUsPerMsg + c.cpu.b.sysUsPerMsg
   const sameProcess = c.endpoints === 'thread' && c.cpu.a.scope === 'process'
@@ -31,6 +36,20 @@ export const cpuCell = (c: CompletedCase): string => {
   if (!cpu) return '–'
   return cpu.sameProcess ? `${cpu.us.toFixed(2)} (process)` : cpu.us.toFixed(2)
 }
+
+/** The fewest samples any repetition of the case took. */
+const fewestSamples = (c: CompletedCase): number => Math.min(...c.repetitions.map((r) => r.latencyNs?.n ?? Infinity))
+
+/**
+ * A percentile as a cell, marked `(max)` when too few samples stand behind it for it
+ * to be anything but the largest (p99 below 100 samples, p99.9 below 1000, per repetition).
+ */
+export function percentileCell(c: CompletedCase, ns: number, below: number): string {
+  return fewestSamples(c) < below ? `${formatNs(ns)} (max)` : formatNs(ns)
+}
+
+/** Measured round trips over the measured time; results before run@2 have only the mean to go by. */
+const roundTripsPerSec = (c: CompletedCase & { latencyNs: { mean: number } }): number => c.roundTripsPerSec ?? 1e9 / c.latencyNs.mean
 export const spreadCell = (c: CompletedCase): string => (c.spread ? `±${c.spread.cvPct.toFixed(0)}%` : '–')
 export const ratioCell = (r: number | undefined): string => (r === undefined ? '–' : `${r.toFixed(2)}×`)
 
@@ -51,15 +70,15 @@ export function summaryTables(run: RunResult): SummaryTable[] {
     tables.push({
       pattern: 'pingpong',
       caption: 'Round trip (ping-pong)',
-      head: ['case', 'p50', 'p99', 'p99.9', 'round trips/s', 'CPU µs/msg', 'spread', ...ratioHead],
+      head: ['case', 'p50', 'p99', 'p99.9', 'round trips/s', CPU_HEAD.pingpong, 'spread', ...ratioHead],
       rows: bySize(ping, (c) => c.latencyNs.p50).map((c) => {
         const l = c.latencyNs
         return [
           c.id,
           formatNs(l.p50),
-          formatNs(l.p99),
-          formatNs(l.p999),
-          formatRate(1e9 / l.mean),
+          percentileCell(c, l.p99, 100),
+          percentileCell(c, l.p999, 1000),
+          formatRate(roundTripsPerSec(c)),
           cpuCell(c),
           spreadCell(c),
           ...(withRatio ? [ratioCell(c.ratioToFloor?.p50)] : []),
@@ -72,7 +91,7 @@ export function summaryTables(run: RunResult): SummaryTable[] {
     tables.push({
       pattern: 'stream',
       caption: 'One way (stream)',
-      head: ['case', 'MB/s', 'msgs/s', 'CPU µs/msg', 'spread', ...ratioHead],
+      head: ['case', 'MB/s', 'msgs/s', CPU_HEAD.stream, 'spread', ...ratioHead],
       rows: bySize(stream, (c) => -c.throughput.bytesPerSec).map((c) => [
         c.id,
         formatBytesPerSec(c.throughput.bytesPerSec),

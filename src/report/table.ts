@@ -35,7 +35,8 @@ export function renderTables(run: RunResult, o: TableOptions): string {
   if (cal) {
     const subtracted = run.context.options.subtractOverhead ? ' (subtracted from latency figures)' : ''
     notes.push(
-      `harness: ${cal.emptySampleNs.toFixed(0)} ns per timed section, ${cal.sameThreadEchoNs.toFixed(0)} ns per round trip with a same-thread echo${subtracted}`,
+      `harness: ${cal.clockReadNs !== undefined ? `${cal.clockReadNs.toFixed(0)} ns per clock read (one in every ping-pong sample)` : `${cal.emptySampleNs.toFixed(0)} ns per timed section`}, ` +
+        `${cal.sameThreadEchoNs.toFixed(0)} ns per round trip with a same-thread echo${subtracted}`,
     )
   }
   if (notes.length > 0) parts.push(notes.join('\n'))

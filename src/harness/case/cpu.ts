@@ -11,19 +11,20 @@ import type { CostSnapshot, MeterScope } from './protocol.js'
 export type CostMeter = () => CostSnapshot
 
 export function costBetween(a: CostSnapshot, b: CostSnapshot): CostSnapshot {
-  return {
+  const d: CostSnapshot = {
     userUs: b.userUs - a.userUs,
     sysUs: b.sysUs - a.sysUs,
     voluntaryCtx: b.voluntaryCtx - a.voluntaryCtx,
     involuntaryCtx: b.involuntaryCtx - a.involuntaryCtx,
   }
+  if (a.process && b.process) d.process = costBetween(a.process, b.process)
+  return d
 }
 
-export function processMeter(): CostMeter {
-  return () => {
-    const r = process.resourceUsage()
-    return { userUs: r.userCPUTime, sysUs: r.systemCPUTime, voluntaryCtx: r.voluntaryContextSwitches, involuntaryCtx: r.involuntaryContextSwitches }
-  }
+/** The whole process: every thread it has, its GC and libuv's pool among them. */
+export function processSnapshot(): CostSnapshot {
+  const r = process.resourceUsage()
+  return { userUs: r.userCPUTime, sysUs: r.systemCPUTime, voluntaryCtx: r.voluntaryContextSwitches, involuntaryCtx: r.involuntaryContextSwitches }
 }
 
 export function meterFor(ownsProcess: boolean): { meter: CostMeter; scope: MeterScope } {
@@ -34,7 +35,18 @@ export function meterFor(ownsProcess: boolean): { meter: CostMeter; scope: Meter
       return { scope: 'thread', meter: () => api.threadRusage() }
     }
   }
-  return { scope: 'process', meter: processMeter() }
+  return { scope: 'process', meter: processSnapshot }
+}
+
+/**
+ * Side a's meter: its own, and in a thread case its whole process too, read at the
+ * same instants, so the case's total CPU holds side b, a pool's workers and libuv's
+ * threads, which neither side's own meter sees.
+ */
+export function sideAMeter(ownsProcess: boolean): { meter: CostMeter; scope: MeterScope } {
+  const own = meterFor(ownsProcess)
+  if (ownsProcess) return own
+  return { scope: own.scope, meter: () => ({ ...own.meter(), process: processSnapshot() }) }
 }
 
 /** Pins the calling thread (a child process is pinned by taskset before its first instruction instead). */

@@ -1,21 +1,24 @@
 import { IntegrityError } from '../../core/errors.js'
+import { isStop, makeMessage, MessageCheck, readSeq, stamp, STOP } from '../../core/wire.js'
 import type { AsyncEndpoint, SyncEndpoint } from '../../mechanisms/types.js'
-import { checkMessage, checkPattern, fullCheckCount, makeMessage, readSeq, stamp, STOP } from '../../core/wire.js'
 import { costBetween, type CostMeter } from './cpu.js'
 import type { CostSnapshot, LoopPlan } from './protocol.js'
 
 /**
  * The timing loops. Each states what it times. Blocking and busy-poll share the
  * synchronous loops (the endpoint decides whether it sleeps or spins); the event
- * loop has its own. Verification of the sequence number and trailer is part of
- * every message's work (the C floor does the same); full-pattern checks happen
- * only during warm-up. docs/ARCHITECTURE.md describes each loop's timing model.
+ * loop has its own. Every message is checked whole on the side that receives it
+ * (core/wire.ts), warm-up and measured alike, as the C floor does: that work is part
+ * of every figure. docs/ARCHITECTURE.md describes each loop's timing model.
  */
 
-function verify(msg: Uint8Array, seq: number, size: number, full: boolean): void {
-  const problem = checkMessage(msg, seq, size) ?? (full ? checkPattern(msg, seq) : undefined)
+/** Throws when `msg` is not exactly message `seq`. */
+function verify(check: MessageCheck, msg: Uint8Array, seq: number): void {
+  const problem = check.check(msg, seq)
   if (problem !== undefined) throw new IntegrityError(problem)
 }
+
+const deadlineAfter = (from: bigint, ms: number): bigint => from + BigInt(Math.round(ms * 1e6))
 
 export interface PingpongResult {
   messages: number
@@ -26,79 +29,55 @@ export interface PingpongResult {
   cost: CostSnapshot
 }
 
-/** Round trips shorter than this are timed in batches (a timed section costs ~40 ns). */
-const BATCH_BELOW_NS = 2_000
-const BATCH_TARGET_NS = 20_000
-
-const WARM_BLOCK = 16
-
-export function chooseBatch(warmupNsPerRoundTrip: number): number {
-  if (!(warmupNsPerRoundTrip < BATCH_BELOW_NS) || warmupNsPerRoundTrip <= 0) return 1
-  return Math.min(1024, 2 ** Math.ceil(Math.log2(BATCH_TARGET_NS / warmupNsPerRoundTrip)))
-}
-
 /**
- * Side a, ping-pong, blocking and busy-poll. Times each round trip (or each batch
- * of `batch` round trips, stored as the mean) from just before send to just after
- * the echo has been received and checked. Ends with STOP, which the peer echoes.
+ * Side a, ping-pong, blocking and busy-poll. After the warm-up round trips, one
+ * clock read per round trip: each sample is the time from the previous read (just
+ * after the last echo was checked) to this one, so it holds one stamp, send,
+ * receive and check, and one clock read, whose cost the calibration measures.
+ * Ends with STOP, which the peer echoes.
  */
 export function syncPingpongA(ep: SyncEndpoint, plan: LoopPlan, meter: CostMeter): PingpongResult {
   const size = plan.sizeBytes
   let out = makeMessage(size)
   const into = new Uint8Array(size)
-  const full = fullCheckCount(plan.warmup)
+  const check = new MessageCheck(size)
   const transfers = ep.transfers === true
-
-  // The batch is chosen from the fastest block of 16 warm-up round trips: the first
-  // blocks run before the JIT has compiled this loop, and their mean would say
-  // "slow" about a round trip that is fast once measured.
-  let warmNs = Infinity
-  let b0 = process.hrtime.bigint()
   for (let seq = 0; seq < plan.warmup; seq++) {
     stamp(out, seq)
     ep.send(out)
     const echo = ep.recv(into)
-    verify(echo, seq, size, seq < full)
+    verify(check, echo, seq)
     if (transfers) out = echo
-    if ((seq + 1) % WARM_BLOCK === 0 || seq + 1 === plan.warmup) {
-      const b1 = process.hrtime.bigint()
-      warmNs = Math.min(warmNs, Number(b1 - b0) / ((seq % WARM_BLOCK) + 1))
-      b0 = b1
-    }
   }
-  const batch = chooseBatch(warmNs)
 
-  const maxSamples = Math.max(1, Math.floor(plan.maxMessages / batch))
-  const samples = new Float64Array(maxSamples)
+  const samples = new Float64Array(Math.max(1, plan.maxMessages))
   let seq = plan.warmup
   let count = 0
   const c0 = meter()
   const start = process.hrtime.bigint()
-  const deadline = start + BigInt(Math.round(plan.durationMs * 1e6))
-  // Timed: batch × (stamp, send, receive, check).
-  while (count < maxSamples) {
-    const t0 = process.hrtime.bigint()
-    for (let k = 0; k < batch; k++) {
-      stamp(out, seq)
-      ep.send(out)
-      const echo = ep.recv(into)
-      const problem = checkMessage(echo, seq, size)
-      if (problem !== undefined) throw new IntegrityError(problem)
-      if (transfers) out = echo
-      seq++
-    }
-    const t1 = process.hrtime.bigint()
-    samples[count++] = Number(t1 - t0) / batch
-    if (t1 >= deadline) break
+  const deadline = deadlineAfter(start, plan.durationMs)
+  let prev = start
+  // Timed: stamp, send, receive, check, one clock read.
+  while (count < samples.length) {
+    stamp(out, seq)
+    ep.send(out)
+    const echo = ep.recv(into)
+    const problem = check.check(echo, seq)
+    if (problem !== undefined) throw new IntegrityError(problem)
+    if (transfers) out = echo
+    seq++
+    const now = process.hrtime.bigint()
+    samples[count++] = Number(now - prev)
+    prev = now
+    if (now >= deadline) break
   }
-  const end = process.hrtime.bigint()
   const cost = costBetween(c0, meter())
 
   stamp(out, STOP)
   ep.send(out)
   const last = ep.recv(into)
   if (readSeq(last) !== STOP) throw new IntegrityError(`expected the STOP echo, got message ${readSeq(last)}`)
-  return { messages: count * batch, elapsedNs: Number(end - start), samples, sampleCount: count, batch, cost }
+  return { messages: count, elapsedNs: Number(prev - start), samples, sampleCount: count, batch: 1, cost }
 }
 
 export interface EchoResult {
@@ -106,21 +85,21 @@ export interface EchoResult {
   cost: CostSnapshot
 }
 
-/** Side b, ping-pong, blocking and busy-poll: echo each message unchanged until STOP. */
+/** Side b, ping-pong, blocking and busy-poll: check each message and echo it unchanged until STOP. */
 export function syncEchoB(ep: SyncEndpoint, plan: LoopPlan, meter: CostMeter): EchoResult {
   const size = plan.sizeBytes
   const into = new Uint8Array(size)
-  const full = fullCheckCount(plan.warmup)
+  const check = new MessageCheck(size)
   let seq = 0
   let c0 = meter()
   for (;;) {
     if (seq === plan.warmup) c0 = meter()
     const msg = ep.recv(into)
-    if (readSeq(msg) === STOP && msg.byteLength === size) {
+    if (isStop(msg, size)) {
       ep.send(msg)
       break
     }
-    verify(msg, seq, size, seq < full)
+    verify(check, msg, seq)
     ep.send(msg)
     seq++
   }
@@ -132,7 +111,12 @@ export interface SendResult {
   cost: CostSnapshot
 }
 
-/** Side a, stream, blocking and busy-poll: send numbered messages until the time or count bound, then STOP. */
+/**
+ * Side a, stream, blocking and busy-poll: the warm-up messages, then (with a warm-up)
+ * the receiver's echo of the last one, so that nothing of the warm-up is still
+ * buffered when the measured phase starts; then numbered messages until the time or
+ * count bound, then STOP. Not timed here: the receiver times.
+ */
 export function syncStreamA(ep: SyncEndpoint, plan: LoopPlan, meter: CostMeter): SendResult {
   const size = plan.sizeBytes
   const template = makeMessage(size)
@@ -144,10 +128,10 @@ export function syncStreamA(ep: SyncEndpoint, plan: LoopPlan, meter: CostMeter):
     stamp(out, seq)
     ep.send(out)
   }
+  if (plan.warmup > 0) verify(new MessageCheck(size), ep.recv(new Uint8Array(size)), plan.warmup - 1)
   const c0 = meter()
-  const deadline = process.hrtime.bigint() + BigInt(Math.round(plan.durationMs * 1e6))
+  const deadline = deadlineAfter(process.hrtime.bigint(), plan.durationMs)
   const last = plan.warmup + plan.maxMessages
-  // Not timed here: the receiver times from the end of warm-up to STOP.
   while (seq < last) {
     if (transfers) out = template.slice()
     stamp(out, seq)
@@ -169,24 +153,29 @@ export interface ReceiveResult {
 }
 
 /**
- * Side b, stream, blocking and busy-poll. Times from the receipt of the last
- * warm-up message to the receipt of STOP, which the sender writes right after the
- * last measured message.
+ * Side b, stream, blocking and busy-poll. Checks every message; echoes the last
+ * warm-up message to the sender and times from then to the receipt of STOP, which the
+ * sender writes right after the last measured message (without a warm-up, from the
+ * first message).
  */
 export function syncStreamB(ep: SyncEndpoint, plan: LoopPlan, meter: CostMeter): ReceiveResult {
   const size = plan.sizeBytes
   const into = new Uint8Array(size)
-  const full = fullCheckCount(plan.warmup)
+  const check = new MessageCheck(size)
   let seq = 0
   let c0 = meter()
-  let t0 = process.hrtime.bigint()
-  if (plan.warmup === 0) c0 = meter()
+  let t0 = 0n
   for (;;) {
     const msg = ep.recv(into)
-    if (readSeq(msg) === STOP && msg.byteLength === size) break
-    verify(msg, seq, size, seq < full)
+    if (seq === 0 && plan.warmup === 0) {
+      t0 = process.hrtime.bigint()
+      c0 = meter()
+    }
+    if (isStop(msg, size)) break
+    verify(check, msg, seq)
     seq++
     if (seq === plan.warmup) {
+      ep.send(msg)
       t0 = process.hrtime.bigint()
       c0 = meter()
     }
@@ -196,20 +185,20 @@ export function syncStreamB(ep: SyncEndpoint, plan: LoopPlan, meter: CostMeter):
 }
 
 /**
- * Side a, ping-pong, event loop. tinybench drives the round trips (its per-iteration
- * promise costs ~0.2 µs, under 1% of an event-loop round trip) with a fixed warm-up
- * count and a time budget; each sample is one round trip from send to the checked echo.
+ * Side a, ping-pong, event loop. tinybench drives the round trips with a fixed
+ * warm-up count and a time budget; each sample is one round trip from send to the
+ * checked echo (tinybench's promise per iteration is inside it).
  */
 export async function asyncPingpongA(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter): Promise<PingpongResult> {
   const size = plan.sizeBytes
   let out = makeMessage(size)
-  const full = fullCheckCount(plan.warmup)
+  const check = new MessageCheck(size)
   const transfers = ep.transfers === true
   let seq = 0
   let resolve: () => void = () => {}
   let reject: (e: Error) => void = () => {}
   ep.onMessage((msg) => {
-    const problem = checkMessage(msg, seq, size) ?? (seq < full ? checkPattern(msg, seq) : undefined)
+    const problem = check.check(msg, seq)
     if (problem !== undefined) return reject(new IntegrityError(problem))
     if (transfers) out = msg
     seq++
@@ -282,21 +271,21 @@ export async function asyncPingpongA(ep: AsyncEndpoint, plan: LoopPlan, meter: C
   }
 }
 
-/** Side b, ping-pong, event loop: echo each message unchanged until STOP. */
+/** Side b, ping-pong, event loop: check each message and echo it unchanged until STOP. */
 export function asyncEchoB(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter): Promise<EchoResult> {
   const size = plan.sizeBytes
-  const full = fullCheckCount(plan.warmup)
+  const check = new MessageCheck(size)
   let seq = 0
   let c0 = meter()
   return new Promise((resolve, reject) => {
     ep.onError(reject)
     ep.onMessage((msg) => {
-      if (readSeq(msg) === STOP && msg.byteLength === size) {
+      if (isStop(msg, size)) {
         const cost = costBetween(c0, meter())
         ep.send(msg)
         return resolve({ messages: Math.max(0, seq - plan.warmup), cost })
       }
-      const problem = checkMessage(msg, seq, size) ?? (seq < full ? checkPattern(msg, seq) : undefined)
+      const problem = check.check(msg, seq)
       if (problem !== undefined) return reject(new IntegrityError(problem))
       if (seq === plan.warmup) c0 = meter()
       seq++
@@ -308,6 +297,8 @@ export function asyncEchoB(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter):
 /**
  * Side a, stream, event loop: send while the endpoint accepts, wait for drain when
  * it pushes back. Buffers the endpoint still holds are not reused until released.
+ * As in the synchronous loop, the measured phase starts only once the receiver has
+ * echoed the last warm-up message.
  */
 export function asyncStreamA(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter): Promise<SendResult> {
   const size = plan.sizeBytes
@@ -318,51 +309,74 @@ export function asyncStreamA(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter
   let seq = 0
   let c0 = meter()
   let deadline = 0n
+  let measuring = false
+  let waitingForEcho = false
   const last = plan.warmup + plan.maxMessages
   return new Promise((resolve, reject) => {
     ep.onError(reject)
+    const startMeasuring = (): void => {
+      measuring = true
+      c0 = meter()
+      deadline = deadlineAfter(process.hrtime.bigint(), plan.durationMs)
+    }
+    ep.onMessage((msg) => {
+      if (!waitingForEcho) return reject(new IntegrityError(`the receiver sent message ${readSeq(msg)} out of turn`))
+      const problem = new MessageCheck(size).check(msg, plan.warmup - 1)
+      if (problem !== undefined) return reject(new IntegrityError(problem))
+      waitingForEcho = false
+      startMeasuring()
+      pump()
+    })
     const pump = (): void => {
       for (;;) {
-        if (seq === plan.warmup && deadline === 0n) {
-          c0 = meter()
-          deadline = process.hrtime.bigint() + BigInt(Math.round(plan.durationMs * 1e6))
-        }
-        const done = seq >= last || (seq > plan.warmup && (seq & 63) === 0 && process.hrtime.bigint() >= deadline)
-        const buf = take()
-        if (done) {
+        if (waitingForEcho) return
+        if (measuring && (seq >= last || (seq > plan.warmup && (seq & 63) === 0 && process.hrtime.bigint() >= deadline))) {
           const cost = costBetween(c0, meter())
+          const buf = take()
           stamp(buf, STOP)
           ep.send(buf)
           return resolve({ messages: seq - plan.warmup, cost })
         }
+        const buf = take()
         stamp(buf, seq++)
+        // Set before the send returns: the echo can come before the next drain.
+        if (!measuring && seq === plan.warmup) waitingForEcho = true
         const more = transfers ? ep.send(buf) : ep.send(buf, () => free.push(buf))
         if (!more) return
       }
     }
     ep.onDrain(pump)
+    if (plan.warmup === 0) startMeasuring()
     pump()
   })
 }
 
-/** Side b, stream, event loop: times from the last warm-up message to STOP. */
+/**
+ * Side b, stream, event loop: checks every message; echoes the last warm-up message
+ * and times from then to STOP (without a warm-up, from the first message).
+ */
 export function asyncStreamB(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter): Promise<ReceiveResult> {
   const size = plan.sizeBytes
-  const full = fullCheckCount(plan.warmup)
+  const check = new MessageCheck(size)
   let seq = 0
   let c0 = meter()
-  let t0 = process.hrtime.bigint()
+  let t0 = 0n
   return new Promise((resolve, reject) => {
     ep.onError(reject)
     ep.onMessage((msg) => {
-      if (readSeq(msg) === STOP && msg.byteLength === size) {
+      if (seq === 0 && plan.warmup === 0 && t0 === 0n) {
+        t0 = process.hrtime.bigint()
+        c0 = meter()
+      }
+      if (isStop(msg, size)) {
         const t1 = process.hrtime.bigint()
         return resolve({ messages: Math.max(0, seq - plan.warmup), elapsedNs: Number(t1 - t0), cost: costBetween(c0, meter()) })
       }
-      const problem = checkMessage(msg, seq, size) ?? (seq < full ? checkPattern(msg, seq) : undefined)
+      const problem = check.check(msg, seq)
       if (problem !== undefined) return reject(new IntegrityError(problem))
       seq++
       if (seq === plan.warmup) {
+        ep.send(msg)
         t0 = process.hrtime.bigint()
         c0 = meter()
       }

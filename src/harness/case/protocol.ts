@@ -30,6 +30,8 @@ export interface CostSnapshot {
   sysUs: number
   voluntaryCtx: number
   involuntaryCtx: number
+  /** Side a of a thread case: its whole process over the same interval (both sides and every helper thread). */
+  process?: CostSnapshot
 }
 
 /** `thread`: the side's own thread (RUSAGE_THREAD); `process`: the whole process that hosts it. */

@@ -9,7 +9,7 @@ import type { Channel, Endpoint } from '../../mechanisms/types.js'
 import { LEDGER } from '../host/cleanup.js'
 import { readLimits } from '../host/env.js'
 import { CHANNEL_CLOSED } from './control.js'
-import { meterFor, pinThisThread } from './cpu.js'
+import { pinThisThread, sideAMeter } from './cpu.js'
 import { asyncPingpongA, asyncStreamA, syncPingpongA, syncStreamA } from './loops.js'
 import { startPeer, stopPeer, type StartedPeer } from './peer-start.js'
 import type { CostSnapshot, RepReport, RepTask } from './protocol.js'
@@ -55,7 +55,9 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
     // Phase 2: both ends open (some mechanisms need both sides opening at once).
     const [endpoint, ready] = await Promise.all([ch.openA(started.link), started.control.next('ready')])
     ep = endpoint
-    const { meter, scope } = meterFor(ownsProcess)
+    // Read back now, while both sides hold their objects (side b closes its own as soon as it is done).
+    const describe = { ...ch.describe(), peerPid: String(started.link.pid) }
+    const { meter, scope } = sideAMeter(ownsProcess)
 
     // Phase 3: the measured exchange.
     started.control.send({ type: 'go' })
@@ -86,7 +88,7 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
       costB: { ...b.cost, scope: b.scope },
       cpusA: allowedCpus(),
       cpusB: ready.cpus,
-      describe: { ...ch.describe(), peerPid: String(started.link.pid) },
+      describe,
       ...(spec.pattern === 'stream' && b.messages !== a.messages ? { countMismatch: { sent: a.messages, received: b.messages } } : {}),
     }
   } finally {

@@ -3,7 +3,8 @@ import type { CaseSpec, Placement, PinRequest } from '../../core/result.js'
 /** Where the two sides of a case go, or why the case cannot run with the placement asked for. */
 export type PlacementDecision = { applied: Placement; cpuA?: number; cpuB?: number; warning?: string } | { skip: string }
 
-const SAME_CPU_SPIN = 'busy-poll with both ends on one CPU only progresses when the scheduler preempts (~8 ms per round trip here); use --pin split'
+const SAME_CPU_SPIN =
+  'busy-poll with both ends on one CPU only progresses when the scheduler preempts (milliseconds per round trip, not microseconds); use --pin split'
 
 /**
  * Where the two sides run. `auto` puts them on different CPUs when there are two:

@@ -1,5 +1,5 @@
-import type { Cost, Figures, Pattern, RepetitionResult, SideCost, Spread } from '../../core/result.js'
-import { cvPct, median, summarizeNs } from '../../core/stats.js'
+import type { Cost, CpuTotal, Figures, Pattern, RepetitionResult, SideCost, Spread } from '../../core/result.js'
+import { cvPct, median } from '../../core/stats.js'
 import { warning, type Warning } from '../../core/warnings.js'
 
 /** A repetition figure varying more than this (cv, percent) across repetitions is flagged as noisy. */
@@ -8,35 +8,41 @@ export const NOISY_CV_PCT = 15
 export const FEW_MESSAGES = 100
 
 /**
- * A case's figures from its repetitions, the same for the Node run and the C floor:
- * latency pooled over every repetition's samples (ping-pong), the median of the
- * per-repetition throughput (stream), the median CPU per side, the spread of the
- * per-repetition figure, and what about them deserves a warning. Pure.
+ * A case's figures from its repetitions, the same for the Node run and the C floor.
+ * Every repetition weighs the same, however many samples its time bound let it take
+ * (on a bistable host a fast repetition takes several times the samples of a slow
+ * one, and pooling would lean to it): a latency percentile, the mean and the sd are
+ * the median over repetitions of each repetition's own, min and max the least and
+ * largest; throughput, round trips per second and CPU are medians over repetitions;
+ * the spread is the per-repetition figure's min, median, max and cv. Pure.
  */
-export function aggregate(
-  pattern: Pattern,
-  reps: readonly RepetitionResult[],
-  pooled: readonly Float64Array[],
-): { figures: Figures; warnings: Warning[] } {
+export function aggregate(pattern: Pattern, reps: readonly RepetitionResult[]): { figures: Figures; warnings: Warning[] } {
   const figures: Figures = {}
   const warnings: Warning[] = []
   if (reps.length === 0) return { figures, warnings }
   if (pattern === 'pingpong') {
-    const total = pooled.reduce((n, s) => n + s.length, 0)
-    const all = new Float64Array(total)
-    let off = 0
-    for (const s of pooled) {
-      all.set(s, off)
-      off += s.length
+    const lat = reps.flatMap((r) => (r.latencyNs ? [r.latencyNs] : []))
+    if (lat.length > 0) {
+      const med = (k: 'mean' | 'sd' | 'p50' | 'p90' | 'p99' | 'p999'): number => median(lat.map((l) => l[k]))
+      figures.latencyNs = {
+        n: lat.reduce((n, l) => n + l.n, 0),
+        min: Math.min(...lat.map((l) => l.min)),
+        mean: med('mean'),
+        sd: med('sd'),
+        p50: med('p50'),
+        p90: med('p90'),
+        p99: med('p99'),
+        p999: med('p999'),
+        max: Math.max(...lat.map((l) => l.max)),
+      }
+      figures.spread = spreadOf(
+        'latencyNs.p50',
+        lat.map((l) => l.p50),
+      )
     }
-    if (total > 0) figures.latencyNs = summarizeNs(all)
-    const batch = Math.max(...reps.map((r) => r.batch))
-    figures.timing =
-      batch > 1
-        ? `batches of ${batch} round trips, each sample the batch mean (a round trip is too short to time alone)`
-        : 'each sample one round trip'
-    const p50s = reps.flatMap((r) => (r.latencyNs ? [r.latencyNs.p50] : []))
-    if (p50s.length > 0) figures.spread = spreadOf('latencyNs.p50', p50s)
+    const rates = reps.flatMap((r) => (r.roundTripsPerSec ? [r.roundTripsPerSec] : []))
+    if (rates.length > 0) figures.roundTripsPerSec = median(rates)
+    figures.timing = "each sample one round trip (one clock read per round trip); each figure the median over repetitions of the repetition's own"
   } else {
     const tputs = reps.flatMap((r) => (r.throughput ? [r.throughput] : []))
     if (tputs.length > 0) {
@@ -46,7 +52,7 @@ export function aggregate(
         tputs.map((t) => t.bytesPerSec),
       )
     }
-    figures.timing = 'receiver side, from the last warm-up message to the end of the stream'
+    figures.timing = 'receiver side, from its echo of the last warm-up message (the warm-up drained) to the end of the stream'
   }
   figures.cpu = medianCost(reps)
   if (figures.spread && figures.spread.cvPct > NOISY_CV_PCT && reps.length > 1) {
@@ -65,12 +71,14 @@ function spreadOf(metric: Spread['metric'], values: number[]): Spread {
 }
 
 function medianCost(reps: readonly RepetitionResult[]): Cost {
-  const side = (pick: (r: RepetitionResult) => SideCost): SideCost => ({
+  const per = <T extends SideCost | CpuTotal>(pick: (r: RepetitionResult) => T): Omit<T, 'scope'> & { scope: T['scope'] } => ({
+    ...pick(reps[0]),
     userUsPerMsg: median(reps.map((r) => pick(r).userUsPerMsg)),
     sysUsPerMsg: median(reps.map((r) => pick(r).sysUsPerMsg)),
     voluntaryCtxPerMsg: median(reps.map((r) => pick(r).voluntaryCtxPerMsg)),
     involuntaryCtxPerMsg: median(reps.map((r) => pick(r).involuntaryCtxPerMsg)),
-    scope: pick(reps[0]).scope,
   })
-  return { a: side((r) => r.cpu.a), b: side((r) => r.cpu.b) }
+  const cost: Cost = { a: per((r) => r.cpu.a), b: per((r) => r.cpu.b) }
+  if (reps.every((r) => r.cpu.total)) cost.total = per((r) => r.cpu.total!)
+  return cost
 }

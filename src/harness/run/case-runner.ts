@@ -24,7 +24,6 @@ export interface Executors {
 /** What one executor's repetitions of a case came to. */
 interface Collected {
   reps: RepetitionResult[]
-  pooled: Float64Array[]
   describe: Record<string, string>
   warnings: Warning[]
   /** Set when the executor stopped: no later repetition of the case is asked of it. */
@@ -75,7 +74,7 @@ export async function runCase(
     }
   }
 
-  const { figures, warnings } = aggregate(spec.pattern, node.reps, node.pooled)
+  const { figures, warnings } = aggregate(spec.pattern, node.reps)
   const result: CompletedCase = { ...base, ...figures, state: 'completed', repetitions: node.reps, describe: node.describe }
   for (const w of [...node.warnings, ...warnings]) addWarning(result.warnings, w)
   if (calibration) {
@@ -94,7 +93,7 @@ export async function runCase(
 }
 
 function collected(): Collected {
-  return { reps: [], pooled: [], describe: {}, warnings: [] }
+  return { reps: [], describe: {}, warnings: [] }
 }
 
 async function take(executor: RepetitionExecutor, into: Collected, plan: CasePlan, index: number, signal?: AbortSignal): Promise<void> {
@@ -106,13 +105,12 @@ async function take(executor: RepetitionExecutor, into: Collected, plan: CasePla
   into.reps.push(outcome.rep)
   into.describe = outcome.describe
   for (const w of outcome.warnings) addWarning(into.warnings, w)
-  if (outcome.samples.length > 0) into.pooled.push(outcome.samples)
 }
 
 function floorResult(spec: CaseSpec, c: Collected): FloorResult {
   const stopped = c.stopped && c.stopped.state !== 'aborted' ? c.stopped : undefined
   if (stopped && c.reps.length === 0) return { state: stopped.state, reason: stopped.reason, repetitions: [] }
-  const { figures } = aggregate(spec.pattern, c.reps, c.pooled)
+  const { figures } = aggregate(spec.pattern, c.reps)
   const f: FloorResult = { state: stopped ? stopped.state : 'completed', repetitions: c.reps, cpu: figures.cpu }
   if (stopped) f.reason = stopped.reason
   if (figures.latencyNs) f.latencyNs = figures.latencyNs

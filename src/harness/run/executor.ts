@@ -16,5 +16,5 @@ export interface RepetitionExecutor {
 }
 
 export type RepOutcome =
-  | { ok: true; rep: RepetitionResult; samples: Float64Array; describe: Record<string, string>; warnings: Warning[] }
+  | { ok: true; rep: RepetitionResult; describe: Record<string, string>; warnings: Warning[] }
   | { ok: false; state: 'errored' | 'skipped' | 'aborted'; error: CaseError }

@@ -64,7 +64,7 @@ async function runOnce(path: string, plan: CasePlan, repetition: number): Promis
     if (reply.type === 'error')
       return { ok: false, state: 'errored', error: { ...reply, message: `C floor${reply.side === 'b' ? ' (side b)' : ''}: ${reply.message}` } }
     const samples = readSamples(samplesPath, reply.sampleCount)
-    return { ok: true, rep: buildRepetition(plan, repetition, reply, samples), samples, describe: reply.describe, warnings: reportWarnings(reply) }
+    return { ok: true, rep: buildRepetition(plan, repetition, reply, samples), describe: reply.describe, warnings: reportWarnings(reply) }
   } finally {
     // A floor killed by the time-out could not remove its System V queue; its ledger names it.
     const ledger = join(dir, LEDGER)

@@ -105,5 +105,5 @@ function runInCaseProcess(plan: CasePlan, task: RepTask, signal?: AbortSignal): 
 
 function toOutcome(plan: CasePlan, task: RepTask, r: RepReport): RepOutcome {
   const samples = readSamples(task.samplesPath, r.sampleCount)
-  return { ok: true, samples, describe: r.describe, warnings: reportWarnings(r), rep: buildRepetition(plan, task.repetition, r, samples) }
+  return { ok: true, describe: r.describe, warnings: reportWarnings(r), rep: buildRepetition(plan, task.repetition, r, samples) }
 }

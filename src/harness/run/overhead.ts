@@ -6,7 +6,8 @@ import { median } from '../../core/stats.js'
 
 /**
  * The harness's own cost, measured at the start of every run in the ipcbench process:
- * an empty timed section (two clock reads), and the ping-pong loop itself driven
+ * an empty timed section (two clock reads), one clock read (what every ping-pong
+ * sample carries besides its round trip), and the ping-pong loop itself driven
  * against a same-thread echo (stamp, send, receive, copy, check — everything but a
  * channel). A case whose round trip is within a few times the echo is mostly
  * measuring ipcbench; it gets a warning, and `--subtract-overhead` takes the echo off.
@@ -23,6 +24,15 @@ export function measureCalibration(sizeBytes = 64): HarnessCalibration {
     }
     empty.push(Number(total) / n)
   }
+  // One clock read, as each ping-pong sample takes it (the end of one round trip is the start of the next).
+  const reads: number[] = []
+  for (let block = 0; block < 20; block++) {
+    const n = 2000
+    const t0 = process.hrtime.bigint()
+    let last = t0
+    for (let i = 0; i < n; i++) last = process.hrtime.bigint()
+    reads.push(Number(last - t0) / n)
+  }
   const echo: number[] = []
   const zero = () => ({ userUs: 0, sysUs: 0, voluntaryCtx: 0, involuntaryCtx: 0 })
   // The first rounds run before the JIT has optimised the loop; the least is the harness's cost.
@@ -30,7 +40,7 @@ export function measureCalibration(sizeBytes = 64): HarnessCalibration {
     const r = syncPingpongA(sameThreadEcho(), { sizeBytes, warmup: 5000, durationMs: 25, maxMessages: 1_000_000 }, zero)
     echo.push(median(Array.from(r.samples.subarray(0, r.sampleCount))))
   }
-  return { emptySampleNs: median(empty), sameThreadEchoNs: Math.min(...echo) }
+  return { emptySampleNs: median(empty), clockReadNs: median(reads), sameThreadEchoNs: Math.min(...echo) }
 }
 
 /** An endpoint whose peer is a function call: what comes back is a copy of what went. */

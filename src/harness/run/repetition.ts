@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
-import type { RepetitionResult, SideCost } from '../../core/result.js'
+import type { CpuTotal, RepetitionResult, SideCost } from '../../core/result.js'
 import { summarizeNs } from '../../core/stats.js'
 import { warning, type Warning } from '../../core/warnings.js'
 import type { RepReport, SideUsage } from '../case/protocol.js'
@@ -16,10 +16,11 @@ export function buildRepetition(plan: CasePlan, index: number, r: RepReport, sam
     messages: r.messages,
     elapsedNs: r.elapsedNs,
     batch: r.batch,
-    cpu: { a: perMessage(r.costA, r.messages), b: perMessage(r.costB, r.messages) },
+    cpu: { a: perMessage(r.costA, r.messages), b: perMessage(r.costB, r.messages), total: totalPerMessage(r, spec.endpoints) },
     placement: { requested: placement.requested, applied: placement.applied, cpusA: r.cpusA, cpusB: r.cpusB },
   }
   if (spec.pattern === 'pingpong' && samples.length > 0) rep.latencyNs = summarizeNs(samples)
+  if (spec.pattern === 'pingpong' && r.elapsedNs > 0) rep.roundTripsPerSec = r.messages / (r.elapsedNs / 1e9)
   if (spec.pattern === 'stream' && r.elapsedNs > 0) {
     const seconds = r.elapsedNs / 1e9
     rep.throughput = { bytesPerSec: (r.messages * spec.sizeBytes) / seconds, msgsPerSec: r.messages / seconds }
@@ -35,6 +36,29 @@ function perMessage(u: SideUsage, messages: number): SideCost {
     voluntaryCtxPerMsg: u.voluntaryCtx / n,
     involuntaryCtxPerMsg: u.involuntaryCtx / n,
     scope: u.scope,
+  }
+}
+
+/**
+ * All the CPU of the repetition: a thread case's whole process as side a read it, else
+ * both sides (each a whole process, or, in the C floor, each its only thread).
+ */
+function totalPerMessage(r: RepReport, endpoints: 'process' | 'thread'): CpuTotal {
+  const n = Math.max(1, r.messages)
+  const whole = r.costA.process
+  const sum = whole ?? {
+    userUs: r.costA.userUs + r.costB.userUs,
+    sysUs: r.costA.sysUs + r.costB.sysUs,
+    voluntaryCtx: r.costA.voluntaryCtx + r.costB.voluntaryCtx,
+    involuntaryCtx: r.costA.involuntaryCtx + r.costB.involuntaryCtx,
+  }
+  const scope = whole ? 'whole process' : endpoints === 'process' ? 'both processes' : 'both threads'
+  return {
+    userUsPerMsg: sum.userUs / n,
+    sysUsPerMsg: sum.sysUs / n,
+    voluntaryCtxPerMsg: sum.voluntaryCtx / n,
+    involuntaryCtxPerMsg: sum.involuntaryCtx / n,
+    scope,
   }
 }
 

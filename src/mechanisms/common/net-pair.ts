@@ -1,7 +1,7 @@
 import net from 'node:net'
 import type { Channel, Endpoint, PeerContext, SetupContext } from '../types.js'
 import { socketEndpoint } from './socket-endpoint.js'
-import { fdKind } from './proc.js'
+import { describeFd } from './proc.js'
 
 /**
  * A connected pair of net sockets: side a listens, side b connects. Shared by
@@ -28,7 +28,7 @@ export async function netPairSetup(ctx: SetupContext, o: NetPairOptions): Promis
       o.prepare?.(socket)
       return socketEndpoint(socket, ctx.spec.sizeBytes)
     },
-    describe: () => ({ ...o.describe, fdKind: socket ? fdKind(socketFd(socket)) : 'unknown' }),
+    describe: () => ({ ...o.describe, fdKind: socket ? describeFd(socketFd(socket)) : 'unknown' }),
     async teardown() {
       socket?.destroy()
       await new Promise<void>((r) => server.close(() => r()))

@@ -20,6 +20,12 @@ export const Header = {
   CONSUMER_WAITING: 128 / 4,
   /** 1 while the producer sleeps waiting for HEAD to move (ring full). */
   PRODUCER_WAITING: 192 / 4,
+  /**
+   * 1 once either side has closed the channel: the other side, waiting on an empty
+   * (or full) ring, learns that nothing more will come, even when it shares a pid with
+   * its peer (threads) and cannot ask the kernel whether the peer is alive.
+   */
+  CLOSED: 224 / 4,
 } as const
 
 export const HEADER_BYTES = 256

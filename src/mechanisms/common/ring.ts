@@ -1,6 +1,6 @@
 import type { AsyncEndpoint, SyncEndpoint } from '../types.js'
 import { HEADER_BYTES, Header, type RingGeometry } from './ring-layout.js'
-import { ipcError } from '../../core/errors.js'
+import { ipcError, PeerGoneError } from '../../core/errors.js'
 import { Outbox } from './outbox.js'
 
 /**
@@ -23,6 +23,11 @@ export interface Waiter {
   /** Resolves when i32[index] may have changed from expected (event-loop mode). */
   waitAsync?(i32: Int32Array, index: number, expected: number): Promise<unknown>
 }
+
+/** Spins between two looks at the CLOSED word: rare enough to cost nothing per message. */
+const SPINS_PER_CLOSED_CHECK = 4096
+
+const closedRing = (): PeerGoneError => new PeerGoneError('the peer closed the ring')
 
 type Pause = () => void
 const atomicsPause: Pause = (Atomics as unknown as { pause?: Pause }).pause?.bind(Atomics) ?? (() => {})
@@ -71,7 +76,9 @@ export function syncRingEndpoint(tx: Ring, rx: Ring, size: number, strategy: Rin
     kind: 'sync',
     send(buf) {
       // Wait for a free slot.
+      let spins = 0
       while (tx.used(Atomics.load(txi, Header.HEAD), tail) >= tx.g.slots) {
+        if ((sleep || (++spins & (SPINS_PER_CLOSED_CHECK - 1)) === 0) && Atomics.load(txi, Header.CLOSED) !== 0) throw closedRing()
         if (sleep) {
           const seenHead = Atomics.load(txi, Header.HEAD)
           Atomics.store(txi, Header.PRODUCER_WAITING, 1)
@@ -85,7 +92,9 @@ export function syncRingEndpoint(tx: Ring, rx: Ring, size: number, strategy: Rin
       if (sleep && Atomics.load(txi, Header.CONSUMER_WAITING) !== 0) waiter.wake(txi, Header.TAIL)
     },
     recv(into) {
+      let spins = 0
       while (Atomics.load(rxi, Header.TAIL) === head) {
+        if ((sleep || (++spins & (SPINS_PER_CLOSED_CHECK - 1)) === 0) && Atomics.load(rxi, Header.CLOSED) !== 0) throw closedRing()
         if (sleep) {
           Atomics.store(rxi, Header.CONSUMER_WAITING, 1)
           if (Atomics.load(rxi, Header.TAIL) === head) waiter.wait(rxi, Header.TAIL, head)
@@ -99,8 +108,18 @@ export function syncRingEndpoint(tx: Ring, rx: Ring, size: number, strategy: Rin
       if (sleep && Atomics.load(rxi, Header.PRODUCER_WAITING) !== 0) waiter.wake(rxi, Header.HEAD)
       return into
     },
-    close() {},
+    close() {
+      closeRings(txi, rxi, waiter)
+    },
   }
+}
+
+/** Marks both rings closed and wakes whatever the peer may be waiting on. */
+function closeRings(txi: Int32Array, rxi: Int32Array, waiter: Waiter): void {
+  Atomics.store(txi, Header.CLOSED, 1)
+  Atomics.store(rxi, Header.CLOSED, 1)
+  waiter.wake(txi, Header.TAIL)
+  waiter.wake(rxi, Header.HEAD)
 }
 
 /**
@@ -160,6 +179,7 @@ export function asyncRingEndpoint(tx: Ring, rx: Ring, size: number, waiter: Wait
         queueMicrotask(drain)
         return
       }
+      if (Atomics.load(rxi, Header.CLOSED) !== 0) throw closedRing()
       waitAsync(rxi, Header.TAIL, head).then(() => {
         Atomics.store(rxi, Header.CONSUMER_WAITING, 0)
         drain()
@@ -176,5 +196,6 @@ export function asyncRingEndpoint(tx: Ring, rx: Ring, size: number, waiter: Wait
     // A wait still pending on a helper thread (futex) returns now instead of at its deadline.
     waiter.wake(rxi, Header.TAIL)
     waiter.wake(txi, Header.HEAD)
+    closeRings(txi, rxi, waiter)
   })
 }

@@ -1,0 +1,133 @@
+import { writeFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import type { CaseSpec, Endpoints, Pattern } from '../src/core/result.js'
+import { summarizeNs } from '../src/core/stats.js'
+import type { CostSnapshot, RepReport, SideUsage } from '../src/harness/case/protocol.js'
+import type { CasePlan } from '../src/harness/plan/case-plan.js'
+import { buildRepetition, readSamples, reportWarnings } from '../src/harness/run/repetition.js'
+import { tempFile } from './helpers.js'
+
+/** buildRepetition on hand-made reports: the per-message figures, the total CPU and its scope, exactly. */
+function planFor(pattern: Pattern, endpoints: Endpoints, sizeBytes = 64): CasePlan {
+  const spec: CaseSpec = { id: `x/blocking/${endpoints}/${pattern}/${sizeBytes}B`, mechanism: 'x', mode: 'blocking', endpoints, pattern, sizeBytes }
+  return {
+    spec,
+    loop: { sizeBytes, warmup: 10, durationMs: 10, maxMessages: 1000 },
+    placement: { requested: 'split', applied: 'split', cpuA: 0, cpuB: 1 },
+    timeoutMs: 1000,
+    warnings: [],
+  }
+}
+
+const usage = (
+  userUs: number,
+  sysUs: number,
+  voluntaryCtx: number,
+  involuntaryCtx: number,
+  scope: SideUsage['scope'],
+  process?: CostSnapshot,
+): SideUsage => ({
+  userUs,
+  sysUs,
+  voluntaryCtx,
+  involuntaryCtx,
+  scope,
+  ...(process ? { process } : {}),
+})
+
+function report(o: Partial<RepReport> = {}): RepReport {
+  return {
+    type: 'result',
+    messages: 100,
+    elapsedNs: 2_000_000,
+    batch: 1,
+    sampleCount: 0,
+    costA: usage(300, 100, 100, 2, 'process'),
+    costB: usage(200, 400, 100, 8, 'process'),
+    cpusA: [0],
+    cpusB: [1],
+    describe: {},
+    ...o,
+  }
+}
+
+describe('buildRepetition: the total CPU of every thread', () => {
+  it("processes: side a's and side b's processes added, scope 'both processes'", () => {
+    const r = buildRepetition(planFor('pingpong', 'process'), 3, report(), new Float64Array(0))
+    expect(r.cpu).toEqual({
+      a: { userUsPerMsg: 3, sysUsPerMsg: 1, voluntaryCtxPerMsg: 1, involuntaryCtxPerMsg: 0.02, scope: 'process' },
+      b: { userUsPerMsg: 2, sysUsPerMsg: 4, voluntaryCtxPerMsg: 1, involuntaryCtxPerMsg: 0.08, scope: 'process' },
+      total: { userUsPerMsg: 5, sysUsPerMsg: 5, voluntaryCtxPerMsg: 2, involuntaryCtxPerMsg: 0.1, scope: 'both processes' },
+    })
+  })
+
+  it("threads in Node: side a's reading of its whole process, scope 'whole process' (side b, a pool's workers, libuv's threads in it)", () => {
+    // Side a's own thread 300+100 µs, side b's thread 200+400 µs; the process burned 1500+700 µs in all.
+    const whole: CostSnapshot = { userUs: 1500, sysUs: 700, voluntaryCtx: 450, involuntaryCtx: 20 }
+    const r = buildRepetition(
+      planFor('pingpong', 'thread'),
+      0,
+      report({ costA: usage(300, 100, 100, 2, 'thread', whole), costB: usage(200, 400, 100, 8, 'thread') }),
+      new Float64Array(0),
+    )
+    expect(r.cpu.total).toEqual({ userUsPerMsg: 15, sysUsPerMsg: 7, voluntaryCtxPerMsg: 4.5, involuntaryCtxPerMsg: 0.2, scope: 'whole process' })
+    // Each side keeps its own meter's figure; the process reading is only in the total.
+    expect(r.cpu.a).toEqual({ userUsPerMsg: 3, sysUsPerMsg: 1, voluntaryCtxPerMsg: 1, involuntaryCtxPerMsg: 0.02, scope: 'thread' })
+    expect(r.cpu.b).toEqual({ userUsPerMsg: 2, sysUsPerMsg: 4, voluntaryCtxPerMsg: 1, involuntaryCtxPerMsg: 0.08, scope: 'thread' })
+  })
+
+  it("threads in the C floor (no process reading): the two threads added, scope 'both threads'", () => {
+    const r = buildRepetition(
+      planFor('stream', 'thread'),
+      0,
+      report({ costA: usage(300, 100, 100, 2, 'thread'), costB: usage(200, 400, 100, 8, 'thread') }),
+      new Float64Array(0),
+    )
+    expect(r.cpu.total).toEqual({ userUsPerMsg: 5, sysUsPerMsg: 5, voluntaryCtxPerMsg: 2, involuntaryCtxPerMsg: 0.1, scope: 'both threads' })
+  })
+
+  it('no measured message: per message is the whole (never a division by zero)', () => {
+    const r = buildRepetition(planFor('pingpong', 'process'), 0, report({ messages: 0, elapsedNs: 0 }), new Float64Array(0))
+    expect(r.cpu.total).toEqual({ userUsPerMsg: 500, sysUsPerMsg: 500, voluntaryCtxPerMsg: 200, involuntaryCtxPerMsg: 10, scope: 'both processes' })
+    expect(r).not.toHaveProperty('roundTripsPerSec')
+    expect(r).not.toHaveProperty('latencyNs')
+  })
+})
+
+describe('buildRepetition: the figures', () => {
+  it('ping-pong: latency from its own samples, round trips per second = messages / elapsed, the placement read back', () => {
+    const samples = Float64Array.from([300, 100, 200, 400])
+    const r = buildRepetition(
+      planFor('pingpong', 'process'),
+      2,
+      report({ messages: 4000, elapsedNs: 2_000_000, sampleCount: 4, cpusA: [2], cpusB: [3] }),
+      samples,
+    )
+    expect(r).toMatchObject({ index: 2, messages: 4000, elapsedNs: 2_000_000, batch: 1, roundTripsPerSec: 2_000_000 })
+    expect(r.latencyNs).toEqual(summarizeNs([100, 200, 300, 400]))
+    expect(r.placement).toEqual({ requested: 'split', applied: 'split', cpusA: [2], cpusB: [3] })
+    expect(r).not.toHaveProperty('throughput')
+  })
+
+  it('stream: throughput from messages, size and elapsed; no latency, no round trips per second', () => {
+    const r = buildRepetition(planFor('stream', 'process', 1024), 0, report({ messages: 5000, elapsedNs: 10_000_000 }), new Float64Array(0))
+    expect(r.throughput).toEqual({ bytesPerSec: 512_000_000, msgsPerSec: 500_000 })
+    expect(r).not.toHaveProperty('latencyNs')
+    expect(r).not.toHaveProperty('roundTripsPerSec')
+  })
+
+  it('readSamples takes the first count samples a side wrote, none without a file', () => {
+    const path = tempFile('s.f64')
+    writeFileSync(path, Buffer.from(Float64Array.from([1.5, 2.5, 3.5]).buffer))
+    expect(Array.from(readSamples(path, 2))).toEqual([1.5, 2.5])
+    expect(Array.from(readSamples(path, 10))).toEqual([1.5, 2.5, 3.5])
+    expect(readSamples(`${path}.missing`, 3).length).toBe(0)
+  })
+
+  it('a count mismatch is a warning naming both counts', () => {
+    expect(reportWarnings(report({ countMismatch: { sent: 10, received: 9 } }))).toEqual([
+      { code: 'count-mismatch', message: 'sender counted 10 messages, receiver 9' },
+    ])
+    expect(reportWarnings(report())).toEqual([])
+  })
+})

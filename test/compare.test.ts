@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { UsageError } from '../src/core/errors.js'
-import { calibrate } from '../src/report/compare/threshold.js'
+import { calibrate, renderCalibration } from '../src/report/compare/threshold.js'
 import { compare } from '../src/report/compare/compare.js'
 import { bmf, gabLatency, gabThroughput } from '../src/report/compare/exports.js'
 import { parseAlpha, parseExport, parseMetric, parseThresholdPct } from '../src/report/compare/options.js'
@@ -220,16 +220,19 @@ describe('compare(): verdicts on synthetic runs (10 repetitions)', () => {
     expect(() => compare(base, pinned)).toThrow('pin option: "auto" vs "same"')
   })
 
-  it('calibrate suggests the smallest whole percent that flags none of the A/A pairs', () => {
+  it('calibrate suggests the largest A/A change of a median, rounded up, and no A/A pair is flagged at it', () => {
     const runs = [20, 21, 22].map((seed) => ({
       label: `aa${seed}.json`,
       run: makeRun({ [PING]: { centre: 10_000, noise: 0.03 }, [STREAM]: { centre: 2e9, noise: 0.03 } }, seed),
     }))
     const cal = calibrate(runs)
     expect(cal.pairs).toHaveLength(3)
-    const worst = Math.max(...cal.pairs.flatMap((p) => p.cases.map((c) => c.neededPct)))
+    expect(cal.comparisons).toBe(6)
+    const worst = Math.max(...cal.pairs.flatMap((p) => p.cases.map((c) => Math.abs(c.changePct))))
+    expect(cal.absChangePct.max).toBe(worst)
     expect(cal.suggestedThresholdPct).toBe(Math.max(1, Math.ceil(worst)))
-    // At the suggested threshold no A/A pair flags anything.
+    // At the suggested threshold no A/A pair flags anything, and the result says so.
+    expect(cal.falseAlarms.atSuggested).toBe(0)
     for (const [i, j] of [
       [0, 1],
       [0, 2],
@@ -238,6 +241,49 @@ describe('compare(): verdicts on synthetic runs (10 repetitions)', () => {
       const { counts } = compare(runs[i].run, runs[j].run, { thresholdPct: cal.suggestedThresholdPct })
       expect(counts.regressed + counts.improved).toBe(0)
     }
+  })
+
+  /** Run `a` with every per-repetition figure multiplied by `factor` (between-run drift). */
+  const drifted = (a: RunResult, factor: number): RunResult => {
+    const b = structuredClone(a)
+    for (const c of b.cases)
+      for (const r of c.repetitions) {
+        if (r.latencyNs) r.latencyNs = { ...r.latencyNs, p50: r.latencyNs.p50 * factor, p99: r.latencyNs.p99 * factor }
+        if (r.throughput) r.throughput = { bytesPerSec: r.throughput.bytesPerSec * factor, msgsPerSec: r.throughput.msgsPerSec * factor }
+      }
+    return b
+  }
+
+  it.each([
+    ['tight', 0.005],
+    ['noisy', 0.08],
+  ])('between-run drift of 20%% over %s repetitions suggests at least 20%% (a noisier pair never suggests less)', (_, noise) => {
+    const a = makeRun({ [PING]: { centre: 10_000, noise }, [PING2]: { centre: 20_000, noise }, [STREAM]: { centre: 2e9, noise } }, 31)
+    const cal = calibrate([
+      { label: 'a.json', run: a },
+      { label: 'b.json', run: drifted(a, 1.2) },
+    ])
+    expect(cal.suggestedThresholdPct).toBeGreaterThanOrEqual(20)
+    expect(cal.suggestedThresholdPct).toBeLessThanOrEqual(21)
+    expect(cal.falseAlarms.atSuggested).toBe(0)
+    // The old rule (the near edge of the bootstrap interval) suggested 16% and 1% on such pairs;
+    // at the default 10% compare flags every drifted case whose repetitions are tight enough to be significant.
+    if (noise < 0.01) expect(cal.falseAlarms.atDefault).toBe(3)
+  })
+
+  it('renders the suggestion with the comparisons it rests on and the false alarms at it and at the default', () => {
+    const a = makeRun({ [PING]: { centre: 10_000, noise: 0.005 }, [STREAM]: { centre: 2e9, noise: 0.005 } }, 32)
+    const text = renderCalibration(
+      calibrate([
+        { label: 'a.json', run: a },
+        { label: 'b.json', run: drifted(a, 1.2) },
+      ]),
+      { color: false },
+    )
+    expect(text).toMatch(/^Suggested threshold: 2[01]%: it covers the largest change of a median in 2 A\/A comparison\(s\) over 1 pair\(s\)/m)
+    expect(text).toContain('False alarms compare would have raised on these pairs: 0 of 2 (0.0%) at 2')
+    expect(text).toContain('2 of 2 (100.0%) at the default 10%')
+    expect(text).toContain('more A/A pairs make it safer')
   })
 })
 

@@ -9,7 +9,7 @@ import { compare } from '../src/report/compare/compare.js'
 import { bmf, gabLatency, gabThroughput } from '../src/report/compare/exports.js'
 import { parseAlpha, parseExport, parseMetric, parseThresholdPct } from '../src/report/compare/options.js'
 import { headline, renderCompareMarkdown, renderCompareTable } from '../src/report/compare/render.js'
-import { bootstrapRatioOfMedians, erfc, mannWhitneyU, median, minAttainableP, mulberry32, repetitionsNeeded } from '../src/core/inference.js'
+import { bootstrapRatioOfMedians, erfc, holm, mannWhitneyU, median, minAttainableP, mulberry32, repetitionsNeeded } from '../src/core/inference.js'
 import type { CaseResult, RunResult } from '../src/core/result.js'
 import { BIN, ROOT } from './helpers.js'
 
@@ -155,6 +155,53 @@ describe('compare(): verdicts on synthetic runs (10 repetitions)', () => {
     expect(unchanged).toBeGreaterThanOrEqual(190)
   })
 
+  it('Holm adjusts p-values across the family: exact values', () => {
+    expect(holm([0.01, 0.04, 0.03, 0.5])).toEqual([0.04, 0.09, 0.09, 0.5])
+    expect(holm([0.2])).toEqual([0.2])
+    expect(holm([0.6, 0.6])).toEqual([1, 1])
+  })
+
+  it('many cases at once: a threshold of 0% with per-case alpha would flag A/A noise; Holm keeps the family at alpha', () => {
+    // Every ping-pong case of the fixture, identical distributions in both runs, a threshold
+    // of 1% so that only significance can protect the verdicts.
+    const ids = FIXTURE.cases.filter((c) => c.state === 'completed' && c.pattern === 'pingpong').map((c) => c.id)
+    const specs = Object.fromEntries(ids.map((id) => [id, { centre: 10_000, noise: 0.05 }]))
+    let flagged = 0
+    let perCaseSignificant = 0
+    for (let t = 0; t < 10; t++) {
+      const cmp = compare(makeRun(specs, 7000 + t, 12), makeRun(specs, 9000 + t, 12), { thresholdPct: 1, resamples: 200 })
+      expect(cmp.correction).toEqual({ method: 'holm', family: ids.length, alpha: 0.05 })
+      flagged += cmp.counts.regressed + cmp.counts.improved
+      perCaseSignificant += cmp.cases.filter((c) => c.p < 0.05).length
+    }
+    // Unadjusted, about one case in twenty is "significant" by chance; after Holm, none is flagged.
+    expect(perCaseSignificant).toBeGreaterThan(0)
+    expect(flagged).toBe(0)
+  })
+
+  it('a real 25% regression among 30 cases is still found after the adjustment', () => {
+    const ids = FIXTURE.cases
+      .filter((c) => c.state === 'completed' && c.pattern === 'pingpong')
+      .map((c) => c.id)
+      .slice(0, 30)
+    const base = Object.fromEntries(ids.map((id) => [id, { centre: 10_000, noise: 0.02 }]))
+    const current = { ...base, [ids[0]]: { centre: 12_500, noise: 0.02 } }
+    const cmp = compare(makeRun(base, 41, 8), makeRun(current, 42, 8))
+    expect(cmp.cases.filter((c) => c.verdict !== 'unchanged').map((c) => [c.id, c.verdict])).toEqual([[ids[0], 'regressed']])
+  })
+
+  it('too few repetitions for the family: says how many are needed', () => {
+    const ids = FIXTURE.cases
+      .filter((c) => c.state === 'completed' && c.pattern === 'pingpong')
+      .map((c) => c.id)
+      .slice(0, 30)
+    const specs = Object.fromEntries(ids.map((id) => [id, { centre: 10_000 }]))
+    const cmp = compare(makeRun(specs, 1, 5), makeRun(specs, 2, 5))
+    expect(cmp.cases.every((c) => c.reason === 'too few repetitions')).toBe(true)
+    expect(cmp.warnings.join('\n')).toContain('over 30 case(s) (Holm)')
+    expect(cmp.warnings.join('\n')).toContain(`--repetitions ${repetitionsNeeded(0.05 / 30)} or more`)
+  })
+
   it('throughput: −30% regressed, +30% improved', () => {
     const base = makeRun({ [STREAM]: { centre: 2e9 } }, 5)
     expect(one(compare(base, makeRun({ [STREAM]: { centre: 1.4e9 } }, 6)), STREAM)).toMatchObject({
@@ -199,12 +246,12 @@ describe('compare(): verdicts on synthetic runs (10 repetitions)', () => {
     const cur = makeRun({ [PING]: { centre: 10_100 }, [PING2]: { centre: 14_000 }, [STREAM]: { centre: 1.5e9 } }, 15)
     const cmp = compare(base, cur)
     expect(cmp.cases.map((c) => c.id)).toEqual([PING2, STREAM, PING])
-    expect(headline(cmp)).toBe('2 regressed, 0 improved, 1 unchanged')
+    expect(headline(cmp)).toBe('2 regressed, 0 improved, 1 unchanged (Holm, family alpha 0.05 over 3 cases)')
     const table = renderCompareTable(cmp, { color: false })
-    for (const col of ['case', 'base', 'current', 'change', '95% CI', 'p', 'verdict']) expect(table).toContain(col)
+    for (const col of ['case', 'base', 'current', 'change', '95% CI', 'p (Holm)', 'verdict']) expect(table).toContain(col)
     const md = renderCompareMarkdown(cmp)
-    expect(md.split('\n')[0]).toBe('### ipcbench compare: 2 regressed, 0 improved, 1 unchanged')
-    expect(md).toContain('| case | base | current | change | 95% CI | p | verdict |')
+    expect(md.split('\n')[0]).toBe('### ipcbench compare: 2 regressed, 0 improved, 1 unchanged (Holm, family alpha 0.05 over 3 cases)')
+    expect(md).toContain('| case | base | current | change | 95% CI | p (Holm) | verdict |')
     expect(md).toContain('**regressed**')
   })
 

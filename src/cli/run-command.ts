@@ -89,10 +89,13 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
     )
   if (env.host.governor && env.host.governor !== 'performance')
     warnings.push(warning('cpu-governor', `CPU frequency governor is "${env.host.governor}", not "performance"`))
-  // The same rule as compare's: the fewest repetitions at which its test can reach significance.
-  const needed = repetitionsNeeded(COMPARE_DEFAULTS.alpha)
+  // The same rule as compare's: the fewest repetitions at which its test can reach
+  // significance at family level alpha over this run's cases (Holm).
+  const alpha = COMPARE_DEFAULTS.alpha
+  const needed = repetitionsNeeded(alpha / specs.length)
   if (o.repetitions < needed) {
-    const why = `too few for "ipcbench compare" to call a change significant at alpha ${COMPARE_DEFAULTS.alpha}`
+    const over = specs.length > 1 ? ` over ${specs.length} cases (Holm)` : ''
+    const why = `too few for "ipcbench compare" to call a change significant at alpha ${alpha}${over}`
     warnings.push(warning('few-repetitions', `${o.repetitions} repetitions per case: ${why} (use --repetitions ${needed} or more)`))
   }
   if (stale.removed.length > 0) warnings.push(warning('stale-objects', `removed ${stale.removed.length} object(s) left by dead ipcbench runs`))

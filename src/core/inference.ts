@@ -96,6 +96,24 @@ export function minAttainableP(m: number, n: number): number {
   return Math.min(1, 2 / binomial(m + n, m))
 }
 
+/**
+ * Holm's step-down adjustment of p-values for a family of tests: the adjusted p of
+ * the k-th smallest (0-based) is the largest of (m − j)·p₍ⱼ₎ for j ≤ k, capped at 1. A
+ * test is significant at family level alpha when its adjusted p is below alpha; the
+ * chance of any false alarm among the m stays within alpha, whatever their dependence.
+ */
+export function holm(pValues: readonly number[]): number[] {
+  const m = pValues.length
+  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p)
+  const adjusted = new Array<number>(m)
+  let running = 0
+  order.forEach(({ p, i }, k) => {
+    running = Math.max(running, Math.min(1, (m - k) * p))
+    adjusted[i] = running
+  })
+  return adjusted
+}
+
 /** The fewest repetitions per run (equal on both sides) at which p can fall below alpha. */
 export function repetitionsNeeded(alpha: number): number {
   let n = 1

@@ -2,7 +2,16 @@ import { UsageError } from '../../core/errors.js'
 import type { CaseResult, Pattern, RunResult } from '../../core/result.js'
 import { formatSignedPct } from '../../core/units.js'
 import { describeDifference, environmentDifferences, softWarnings, type EnvDifference } from './environment.js'
-import { bootstrapRatioOfMedians, hashSeed, mannWhitneyU, median, minAttainableP, repetitionsNeeded } from '../../core/inference.js'
+import {
+  bootstrapRatioOfMedians,
+  hashSeed,
+  holm,
+  mannWhitneyU,
+  median,
+  minAttainableP,
+  repetitionsNeeded,
+  type MannWhitney,
+} from '../../core/inference.js'
 
 /**
  * Two runs in, one verdict per case out. A case is `regressed` only when both tests
@@ -52,7 +61,10 @@ export interface CaseComparison {
   changePct: number
   /** 95% bootstrap interval of the ratio. */
   ci: { lower: number; upper: number }
+  /** Two-sided Mann–Whitney p of this case alone. */
   p: number
+  /** Holm-adjusted across the compared cases: the p that decides significance. */
+  pAdjusted: number
   u: number
   test: 'exact' | 'normal'
   verdict: Verdict
@@ -83,6 +95,8 @@ export interface Comparison {
   options: CompareOptions
   base: RunSummary
   current: RunSummary
+  /** How significance is controlled across the compared cases: Holm, at family level alpha over `family` cases. */
+  correction: { method: 'holm'; family: number; alpha: number }
   /** Non-empty only with `force`: without it a difference refuses the comparison. */
   environmentDifferences: EnvDifference[]
   warnings: string[]
@@ -134,6 +148,7 @@ export function compare(
   const removed = base.cases.filter((c) => !currentById.has(c.id)).map((c) => c.id)
   const notCompared: NotCompared[] = []
   const cases: CaseComparison[] = []
+  const pending: Array<{ b: CaseResult; metric: CaseMetric; bv: number[]; cv: number[]; mw: MannWhitney }> = []
   for (const b of base.cases) {
     const c = currentById.get(b.id)
     if (!c) continue
@@ -163,8 +178,13 @@ export function compare(
       })
       continue
     }
-    cases.push(compareCase(b, metric, bv, cv, o))
+    pending.push({ b, metric, bv, cv, mw: mannWhitneyU(bv, cv) })
   }
+  // Many cases are tested at once: Holm's adjustment keeps the chance of any false
+  // alarm among them within alpha (the family level), where a per-case alpha would
+  // expect one false alarm in every 20 cases.
+  const adjusted = holm(pending.map((x) => x.mw.p))
+  pending.forEach((x, k) => cases.push(compareCase(x.b, x.metric, x.bv, x.cv, x.mw, adjusted[k], pending.length, o)))
   if (cases.length === 0) {
     const why = o.metric === 'auto' ? '' : ` for --metric ${o.metric}`
     throw new UsageError(
@@ -177,7 +197,7 @@ export function compare(
   const tooFew = cases.filter((c) => c.reason === 'too few repetitions')
   if (tooFew.length > 0) {
     warnings.push(
-      `${tooFew.length} of ${cases.length} case(s) have too few repetitions for a significance test at alpha ${o.alpha}: they can only be "unchanged" (use --repetitions ${repetitionsNeeded(o.alpha)} or more in both runs)`,
+      `${tooFew.length} of ${cases.length} case(s) have too few repetitions for a significance test at family alpha ${o.alpha} over ${cases.length} case(s) (Holm): they can only be "unchanged" (use --repetitions ${repetitionsNeeded(o.alpha / cases.length)} or more in both runs)`,
     )
   }
   const counts = { regressed: 0, improved: 0, unchanged: 0 }
@@ -186,6 +206,7 @@ export function compare(
     options: o,
     base: summarize(base, labels.base),
     current: summarize(current, labels.current),
+    correction: { method: 'holm', family: cases.length, alpha: o.alpha },
     environmentDifferences: o.force ? diffs : [],
     warnings,
     cases,
@@ -196,10 +217,18 @@ export function compare(
   }
 }
 
-function compareCase(b: CaseResult, metric: CaseMetric, bv: number[], cv: number[], o: CompareOptions): CaseComparison {
+function compareCase(
+  b: CaseResult,
+  metric: CaseMetric,
+  bv: number[],
+  cv: number[],
+  mw: MannWhitney,
+  pAdjusted: number,
+  family: number,
+  o: CompareOptions,
+): CaseComparison {
   const worseWhen = metric === 'throughput' ? 'lower' : 'higher'
   const ci = bootstrapRatioOfMedians(bv, cv, { seed: hashSeed(b.id, o.seed), resamples: o.resamples })
-  const mw = mannWhitneyU(bv, cv)
   const t = o.thresholdPct / 100
   const common = {
     id: b.id,
@@ -213,20 +242,25 @@ function compareCase(b: CaseResult, metric: CaseMetric, bv: number[], cv: number
     changePct: (ci.ratio - 1) * 100,
     ci: { lower: ci.lower, upper: ci.upper },
     p: mw.p,
+    pAdjusted,
     u: mw.u,
     test: mw.method,
   }
   const ciText = `95% CI ${formatSignedPct(ci.lower)} … ${formatSignedPct(ci.upper)}`
   const floorP = minAttainableP(bv.length, cv.length)
-  if (floorP >= o.alpha) {
+  // Even as the smallest p of the family, Holm multiplies it by the family's size.
+  if (floorP * family >= o.alpha) {
     return {
       ...common,
       verdict: 'unchanged',
       reason: 'too few repetitions',
-      detail: `${bv.length} vs ${cv.length} repetitions: the smallest possible two-sided p is ${+floorP.toPrecision(3)}, not below alpha ${o.alpha}; use --repetitions ${repetitionsNeeded(o.alpha)} or more`,
+      detail: `${bv.length} vs ${cv.length} repetitions: the smallest possible two-sided p is ${+floorP.toPrecision(3)}, not below alpha ${o.alpha} over ${family} case(s) (Holm); use --repetitions ${repetitionsNeeded(o.alpha / family)} or more`,
     }
   }
-  if (mw.p >= o.alpha) return { ...common, verdict: 'unchanged', reason: 'not significant', detail: `p ${formatP(mw.p)} ≥ alpha ${o.alpha}` }
+  if (pAdjusted >= o.alpha) {
+    const p = family > 1 ? `p ${formatP(mw.p)} (Holm-adjusted ${formatP(pAdjusted)} over ${family} cases)` : `p ${formatP(mw.p)}`
+    return { ...common, verdict: 'unchanged', reason: 'not significant', detail: `${p} ≥ alpha ${o.alpha}` }
+  }
   const above = ci.lower > 1 + t
   const below = ci.upper < 1 - t
   if (above || below) {

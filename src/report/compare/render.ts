@@ -21,7 +21,8 @@ export function headline(cmp: Comparison): string {
   const parts = [`${cmp.counts.regressed} regressed`, `${cmp.counts.improved} improved`, `${cmp.counts.unchanged} unchanged`]
   if (cmp.added.length > 0) parts.push(`${cmp.added.length} added`)
   if (cmp.removed.length > 0) parts.push(`${cmp.removed.length} removed`)
-  return parts.join(', ')
+  const c = cmp.correction
+  return `${parts.join(', ')} (Holm, family alpha ${c.alpha} over ${c.family} case${c.family === 1 ? '' : 's'})`
 }
 
 const runLine = (r: RunSummary): string => `${r.label} (run ${r.runId}${r.commit ? `, commit ${r.commit.slice(0, 7)}` : ''})`
@@ -34,7 +35,7 @@ export function method(cmp: Comparison): string {
       : o.metric === 'throughput'
         ? 'stream throughput'
         : `ping-pong ${o.metric} latency`
-  return `metric: ${metric} per repetition; noise threshold ±${o.thresholdPct}%; Mann–Whitney alpha ${o.alpha}; 95% bootstrap CI of the ratio of medians (${o.resamples} resamples)`
+  return `metric: ${metric} per repetition; noise threshold ±${o.thresholdPct}%; Mann–Whitney p, Holm-adjusted across the ${cmp.correction.family} compared case(s), family alpha ${o.alpha}; 95% bootstrap CI of the ratio of medians (${o.resamples} resamples)`
 }
 
 /** Lines for the cases that were not compared; metric exclusions are one line, not one per case. */
@@ -52,7 +53,7 @@ export function renderCompareTable(cmp: Comparison, o: { color: boolean }): stri
     if (!o.color || c.verdict === 'unchanged') return s
     return `${c.verdict === 'regressed' ? '\x1b[31m' : '\x1b[32m'}${s}\x1b[39m`
   }
-  const t = new Table({ head: ['case', 'base', 'current', 'change', '95% CI', 'p', 'verdict'], style })
+  const t = new Table({ head: ['case', 'base', 'current', 'change', '95% CI', 'p (Holm)', 'verdict'], style })
   for (const c of cmp.cases) {
     t.push([
       `${c.id} (${metricName(c)})`,
@@ -60,7 +61,7 @@ export function renderCompareTable(cmp: Comparison, o: { color: boolean }): stri
       figure(c, c.current.median),
       formatSignedPct(c.ratio),
       ciText(c),
-      formatP(c.p),
+      formatP(c.pAdjusted),
       paint(c, verdictText(c)),
     ])
   }
@@ -86,11 +87,11 @@ export function renderCompareMarkdown(cmp: Comparison): string {
   if (cmp.warnings.length > 0) {
     out.push('**Warnings**', '', ...cmp.warnings.map((w) => `- ${mdEscape(w)}`), '')
   }
-  out.push('| case | base | current | change | 95% CI | p | verdict |', '| --- | ---: | ---: | ---: | ---: | ---: | --- |')
+  out.push('| case | base | current | change | 95% CI | p (Holm) | verdict |', '| --- | ---: | ---: | ---: | ---: | ---: | --- |')
   for (const c of cmp.cases) {
     const verdict = c.verdict === 'unchanged' ? verdictText(c) : `**${c.verdict}**`
     out.push(
-      `| ${mdEscape(c.id)} (${metricName(c)}) | ${figure(c, c.base.median)} | ${figure(c, c.current.median)} | ${formatSignedPct(c.ratio)} | ${ciText(c)} | ${formatP(c.p)} | ${verdict} |`,
+      `| ${mdEscape(c.id)} (${metricName(c)}) | ${figure(c, c.base.median)} | ${figure(c, c.current.median)} | ${formatSignedPct(c.ratio)} | ${ciText(c)} | ${formatP(c.pAdjusted)} | ${verdict} |`,
     )
   }
   const details = (title: string, lines: string[]): void => {

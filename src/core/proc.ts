@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 /**
  * What /proc says about a process or the calling thread. Read, never assumed: the
@@ -44,4 +44,13 @@ export function parseCpuList(text: string): number[] {
     for (let c = lo; c <= (hi ?? lo); c++) cpus.push(c)
   }
   return cpus
+}
+
+/** The names in a directory, or none when it cannot be read (gone, not mounted, not ours). */
+export function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+  } catch {
+    return []
+  }
 }

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { OWNED_NAME } from '../../core/paths.js'
-import { processState } from '../../core/proc.js'
+import { listDir, processState } from '../../core/proc.js'
 import { loadNative } from '../../native/index.js'
 
 /**
@@ -55,10 +55,10 @@ export function cleanStale(opts: { dryRun?: boolean; isAlive?: (pid: number) => 
   }
   for (const dir of ['/dev/shm', '/dev/mqueue']) {
     if (!existsSync(dir)) continue
-    for (const name of safeReaddir(dir)) consider(dir, name, (p) => unlinkSync(p))
+    for (const name of listDir(dir)) consider(dir, name, (p) => unlinkSync(p))
   }
   const tmp = tmpdir()
-  for (const name of safeReaddir(tmp)) {
+  for (const name of listDir(tmp)) {
     consider(tmp, name, (p) => {
       const ledger = join(p, LEDGER)
       if (existsSync(ledger)) {
@@ -68,14 +68,6 @@ export function cleanStale(opts: { dryRun?: boolean; isAlive?: (pid: number) => 
     })
   }
   return report
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir)
-  } catch {
-    return []
-  }
 }
 
 /** Removes what a ledger lists: System V queues and segments by id, POSIX queues by name. */

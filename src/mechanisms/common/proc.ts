@@ -1,4 +1,5 @@
-import { fstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs'
+import { fstatSync, readFileSync, readlinkSync, statSync } from 'node:fs'
+import { listDir } from '../../core/proc.js'
 
 /**
  * What /proc says the objects of a case are, for both sides: read back from the
@@ -55,7 +56,7 @@ export function fifoFds(pid: number | 'self', path: string): number[] {
     return []
   }
   const out: number[] = []
-  for (const name of safeReaddir(`/proc/${pid}/fd`)) {
+  for (const name of listDir(`/proc/${pid}/fd`)) {
     const fd = Number(name)
     try {
       const st = pid === 'self' ? fstatSync(fd) : statSync(`/proc/${pid}/fd/${fd}`)
@@ -65,12 +66,4 @@ export function fifoFds(pid: number | 'self', path: string): number[] {
     }
   }
   return out
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir)
-  } catch {
-    return []
-  }
 }

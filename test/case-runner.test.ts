@@ -3,7 +3,7 @@ import type { CaseError, CaseResult, CaseSpec, CompletedCase, ErroredCase, Patte
 import { summarizeNs } from '../src/core/stats.js'
 import { warning, type Warning } from '../src/core/warnings.js'
 import type { CasePlan } from '../src/harness/plan/case-plan.js'
-import { runCase } from '../src/harness/run/case-runner.js'
+import { runCase, runConfigurations } from '../src/harness/run/case-runner.js'
 import type { RepetitionExecutor, RepOutcome } from '../src/harness/run/executor.js'
 
 /**
@@ -289,5 +289,57 @@ describe('runCase: figures', () => {
       await runCase(planFor('stream', [warning('placement', 'could not pin')]), { repetitions: 3, subtractOverhead: false }, { node }),
     )
     expect(c.warnings).toEqual([{ code: 'placement', message: 'could not pin' }, mismatch])
+  })
+})
+
+describe('runConfigurations: several configurations of one case, interleaved (A/B)', () => {
+  /** A named Node executor for one configuration (the log tells them apart). */
+  const config = (label: string, log: string[], outcome: (i: number) => RepOutcome): RepetitionExecutor => ({
+    name: 'node',
+    async run(_plan, i) {
+      log.push(`${label} ${i}`)
+      return outcome(i)
+    },
+  })
+
+  it('asks for the floor, then each configuration in turn, repetition by repetition; each result has the same floor', async () => {
+    const log: string[] = []
+    const [base, current] = await runConfigurations(
+      planFor('pingpong'),
+      { repetitions: 2, subtractOverhead: false },
+      [config('base', log, nodePing), config('current', log, (i) => ok(i, { samples: [400, 400, 400] }))],
+      fake('floor', log, floorPing),
+    )
+    expect(log).toEqual(['floor 0', 'base 0', 'current 0', 'floor 1', 'base 1', 'current 1'])
+    expect(completed(base).latencyNs?.p50).toBe(200)
+    expect(completed(current).latencyNs?.p50).toBe(400)
+    expect(completed(base).floor).toEqual(completed(current).floor)
+    expect(completed(base).ratioToFloor?.p50).toBe(4)
+    expect(completed(current).ratioToFloor?.p50).toBe(8)
+  })
+
+  it('a configuration that fails ends as errored while the other goes on to the end', async () => {
+    const log: string[] = []
+    const [base, current] = await runConfigurations(planFor('pingpong'), { repetitions: 3, subtractOverhead: false }, [
+      config('base', log, (i) => (i === 1 ? failed('errored', { message: 'boom', side: 'b' }) : nodePing(i))),
+      config('current', log, nodePing),
+    ])
+    expect(log).toEqual(['base 0', 'current 0', 'base 1', 'current 1', 'current 2'])
+    expect(base).toMatchObject({ state: 'errored', reason: 'peer (side b): boom' })
+    expect(base.repetitions).toHaveLength(1)
+    expect(completed(current).repetitions).toHaveLength(3)
+  })
+
+  it('an interrupt ends every configuration as aborted, keeping what each measured', async () => {
+    const log: string[] = []
+    const [base, current] = await runConfigurations(planFor('pingpong'), { repetitions: 3, subtractOverhead: false }, [
+      config('base', log, nodePing),
+      config('current', log, (i) => (i === 1 ? failed('aborted', { message: 'interrupted', side: 'harness' }) : nodePing(i))),
+    ])
+    expect(log).toEqual(['base 0', 'current 0', 'base 1', 'current 1'])
+    expect(base).toMatchObject({ state: 'aborted' })
+    expect(current).toMatchObject({ state: 'aborted' })
+    expect(base.repetitions).toHaveLength(2)
+    expect(current.repetitions).toHaveLength(1)
   })
 })

@@ -115,7 +115,7 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
 
-  const node = nodeExecutor(testFault)
+  const node = nodeExecutor({ faultFor: testFault })
   progress.start(specs.length, o)
   let run: RunResult
   try {

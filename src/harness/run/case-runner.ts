@@ -43,39 +43,77 @@ export async function runCase(
   calibration?: HarnessCalibration,
   signal?: AbortSignal,
 ): Promise<CaseResult> {
-  const { spec } = plan
-  const startedAt = new Date()
-  const base = { ...spec, repetitions: [] as RepetitionResult[], describe: {}, warnings: [...plan.warnings], startedAt: startedAt.toISOString() }
-  const elapsed = (): number => Date.now() - startedAt.getTime()
-  const node = collected()
-  // What the Node repetitions gave so far, kept when the case ends early.
-  const sofar = () => ({
-    ...base,
-    repetitions: node.reps,
-    describe: node.describe,
-    warnings: [...base.warnings, ...node.warnings],
-    durationMs: elapsed(),
-  })
-  const aborted = (): CaseResult => ({ ...sofar(), state: 'aborted', reason: 'interrupted (SIGINT/SIGTERM) while this case was running' })
+  const [result] = await runConfigurations(plan, o, [executors.node], executors.floor, calibration, signal)
+  return result
+}
 
-  const floor = executors.floor ? collected() : undefined
-  const floorWhy = executors.floor?.unsupported?.(plan)
+/**
+ * One planned case under several configurations (e.g. a base and a current Node
+ * binary, for an A/B comparison), their repetitions interleaved: for each repetition
+ * the C floor's first, then each configuration's in turn, so that drift on a noisy
+ * host hits all of them alike. One result per configuration, each with the same C
+ * floor beside it. A configuration that fails ends as errored while the others go
+ * on; an interrupt ends them all as aborted. Never throws.
+ */
+export async function runConfigurations(
+  plan: CasePlan,
+  o: Pick<ResolvedOptions, 'repetitions' | 'subtractOverhead'>,
+  nodes: readonly RepetitionExecutor[],
+  floorExecutor?: RepetitionExecutor,
+  calibration?: HarnessCalibration,
+  signal?: AbortSignal,
+): Promise<CaseResult[]> {
+  const startedAt = new Date()
+  const elapsed = (): number => Date.now() - startedAt.getTime()
+  const configs = nodes.map(() => collected())
+  const floor = floorExecutor ? collected() : undefined
+  const floorWhy = floorExecutor?.unsupported?.(plan)
   if (floor && floorWhy) floor.stopped = { state: 'skipped', reason: floorWhy, error: { message: floorWhy } }
 
-  for (let i = 0; i < o.repetitions; i++) {
-    if (signal?.aborted) return aborted()
-    if (executors.floor && floor && !floor.stopped) await take(executors.floor, floor, plan, i, signal)
-    await take(executors.node, node, plan, i, signal)
-    if (node.stopped?.state === 'aborted') return aborted()
-    if (node.stopped) {
-      const e = node.stopped.error
-      const where = e.side === 'b' ? 'peer (side b)' : e.side === 'a' ? 'side a' : 'harness'
-      return { ...sofar(), state: 'errored', reason: `${where}: ${e.message}`, error: e }
+  let interrupted = false
+  for (let i = 0; i < o.repetitions && !interrupted; i++) {
+    if (signal?.aborted || configs.every((c) => c.stopped)) break
+    if (floorExecutor && floor && !floor.stopped) await take(floorExecutor, floor, plan, i, signal)
+    for (const [k, node] of nodes.entries()) {
+      const c = configs[k]
+      if (c.stopped) continue
+      await take(node, c, plan, i, signal)
+      if (wasAborted(c)) interrupted = true
     }
   }
+  if (signal?.aborted) interrupted = true
+  return configs.map((c) => finish(plan, o, c, floor, interrupted, startedAt, elapsed(), calibration))
+}
 
+/** One configuration's result from what its repetitions (and the floor's) came to. */
+function finish(
+  plan: CasePlan,
+  o: Pick<ResolvedOptions, 'repetitions' | 'subtractOverhead'>,
+  node: Collected,
+  floor: Collected | undefined,
+  interrupted: boolean,
+  startedAt: Date,
+  durationMs: number,
+  calibration?: HarnessCalibration,
+): CaseResult {
+  const { spec } = plan
+  // What the repetitions gave so far is kept when the case ends early.
+  const sofar = {
+    ...spec,
+    repetitions: node.reps,
+    describe: node.describe,
+    warnings: [...plan.warnings, ...node.warnings],
+    startedAt: startedAt.toISOString(),
+    durationMs,
+  }
+  if (interrupted) return { ...sofar, state: 'aborted', reason: 'interrupted (SIGINT/SIGTERM) while this case was running' }
+  if (node.stopped) {
+    const e = node.stopped.error
+    const where = e.side === 'b' ? 'peer (side b)' : e.side === 'a' ? 'side a' : 'harness'
+    return { ...sofar, state: 'errored', reason: `${where}: ${e.message}`, error: e }
+  }
   const { figures, warnings } = aggregate(spec.pattern, node.reps)
-  const result: CompletedCase = { ...base, ...figures, state: 'completed', repetitions: node.reps, describe: node.describe }
+  const result: CompletedCase = { ...sofar, ...figures, state: 'completed', warnings: [...plan.warnings] }
   for (const w of [...node.warnings, ...warnings]) addWarning(result.warnings, w)
   if (calibration) {
     // Before the ratio to C, so that --subtract-overhead applies to it too.
@@ -88,9 +126,10 @@ export async function runCase(
     const ratio = ratioOf(result, result.floor)
     if (ratio) result.ratioToFloor = ratio
   }
-  result.durationMs = elapsed()
   return result
 }
+
+const wasAborted = (c: Collected): boolean => c.stopped?.state === 'aborted'
 
 function collected(): Collected {
   return { reps: [], describe: {}, warnings: [] }

@@ -15,7 +15,20 @@ import { buildRepetition, readSamples, reportWarnings } from './repetition.js'
  * side b. The case process leads its own process group, so a time-out or an
  * interrupt kills both sides at once, whatever state they are in.
  */
-export function nodeExecutor(faultFor?: (id: string) => string | undefined): RepetitionExecutor & { dispose(): void } {
+/** What a configuration of the Node peers can differ in (for an A/B of two Node binaries, or two environments). */
+export interface NodeConfiguration {
+  /** The Node binary of the case process (its peers inherit it); this process's own by default. */
+  execPath?: string
+  /** Variables added to the case process's environment (and its peers'). */
+  env?: Record<string, string>
+  /** Test-only fault for side b, by case id. */
+  faultFor?: (id: string) => string | undefined
+}
+
+export function nodeExecutor(config: NodeConfiguration = {}): RepetitionExecutor & { dispose(): void } {
+  const { faultFor } = config
+  const execPath = config.execPath ?? process.execPath
+  const env = config.env ? { ...process.env, ...config.env } : process.env
   let workDir: string | undefined
   return {
     name: 'node',
@@ -30,7 +43,7 @@ export function nodeExecutor(faultFor?: (id: string) => string | undefined): Rep
         fault: faultFor?.(plan.spec.id),
       }
       try {
-        return await runInCaseProcess(plan, task, signal)
+        return await runInCaseProcess(plan, task, execPath, env, signal)
       } finally {
         rmSync(task.samplesPath, { force: true })
       }
@@ -42,12 +55,12 @@ export function nodeExecutor(faultFor?: (id: string) => string | undefined): Rep
   }
 }
 
-function runInCaseProcess(plan: CasePlan, task: RepTask, signal?: AbortSignal): Promise<RepOutcome> {
+function runInCaseProcess(plan: CasePlan, task: RepTask, execPath: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<RepOutcome> {
   const { cpuA, cpuB } = task.placement
   // Both sides' CPUs for a thread case (each thread then pins itself); side a's alone for a process case.
   const cpus = task.spec.endpoints === 'thread' ? [...new Set([cpuA, cpuB].filter((c) => c !== undefined))] : cpuA !== undefined ? [cpuA] : []
-  const [cmd, args] = cpus.length > 0 ? ['taskset', ['-c', cpus.join(','), process.execPath, CASE_ENTRY]] : [process.execPath, [CASE_ENTRY]]
-  const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true, env: process.env })
+  const [cmd, args] = cpus.length > 0 ? ['taskset', ['-c', cpus.join(','), execPath, CASE_ENTRY]] : [execPath, [CASE_ENTRY]]
+  const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true, env })
   const killGroup = (): void => {
     try {
       if (child.pid) process.kill(-child.pid, 'SIGKILL')

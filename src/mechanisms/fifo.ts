@@ -77,12 +77,20 @@ function makeFifo(path: string): void {
  * peer's fds are this process's; a child's are listed from /proc.
  */
 function fifoKinds(aFds: number[], a2b: string, b2a: string, peerPid: number | undefined): string {
-  const name = (pid: number | 'self', fd: number): string =>
-    fifoFds(pid, a2b).includes(fd) ? 'a2b.fifo' : fifoFds(pid, b2a).includes(fd) ? 'b2a.fifo' : `not a FIFO of the case (${fdKind(fd, pid)})`
-  const a = aFds.map((fd) => name('self', fd)).join(' ')
-  const bPid = peerPid ?? 'self'
-  const bFds = [...fifoFds(bPid, a2b), ...fifoFds(bPid, b2a)].filter((fd) => peerPid !== undefined || !aFds.includes(fd)).sort((x, y) => x - y)
-  return `a: ${a}; b: ${bFds.map((fd) => name(bPid, fd)).join(' ') || 'none found'}`
+  // Each process's fd table is read once per FIFO, not once per fd.
+  const namer = (pid: number | 'self'): { fds: number[]; name: (fd: number) => string } => {
+    const toA2b = fifoFds(pid, a2b)
+    const toB2a = fifoFds(pid, b2a)
+    return {
+      fds: [...toA2b, ...toB2a].sort((x, y) => x - y),
+      name: (fd) => (toA2b.includes(fd) ? 'a2b.fifo' : toB2a.includes(fd) ? 'b2a.fifo' : `not a FIFO of the case (${fdKind(fd, pid)})`),
+    }
+  }
+  const self = namer('self')
+  const peer = peerPid === undefined ? self : namer(peerPid)
+  // A worker peer's fds are in this process's table too: side b's are those that are not side a's.
+  const bFds = peer.fds.filter((fd) => peerPid !== undefined || !aFds.includes(fd))
+  return `a: ${aFds.map(self.name).join(' ')}; b: ${bFds.map(peer.name).join(' ') || 'none found'}`
 }
 
 async function openPair(mode: string, readPath: string, writePath: string, size: number): Promise<{ ep: Endpoint; fds: number[] }> {

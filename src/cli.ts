@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander'
 import { ExitCode, UsageError } from './core/errors.js'
 import { registerRunCommands } from './cli/run-command.js'
+import { registerAbCommand } from './cli/ab-command.js'
 import { registerInfoCommands } from './cli/info-command.js'
 import { registerReportCommand } from './cli/report-command.js'
 import { registerCleanCommand } from './cli/clean-command.js'
@@ -26,6 +27,7 @@ function buildProgram(): Command {
   registerReportCommand(program)
   registerCleanCommand(program)
   registerCompareCommands(program)
+  registerAbCommand(program)
   registerHistoryCommand(program)
   program.addOption(new Option('--no-color', 'disable colour (also NO_COLOR, or when stdout is not a terminal)'))
   return program

@@ -5,12 +5,15 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { UsageError } from '../src/core/errors.js'
 import { calibrate, renderCalibration } from '../src/report/compare/threshold.js'
-import { compare } from '../src/report/compare/compare.js'
+import { compare, type Comparison } from '../src/report/compare/compare.js'
+import { confirmComparison } from '../src/report/compare/confirm.js'
 import { bmf, gabLatency, gabThroughput } from '../src/report/compare/exports.js'
+import { minimumDetectablePct } from '../src/report/compare/mde.js'
 import { parseAlpha, parseExport, parseMetric, parseThresholdPct } from '../src/report/compare/options.js'
-import { headline, renderCompareMarkdown, renderCompareTable } from '../src/report/compare/render.js'
+import { headline, renderCompareJson, renderCompareMarkdown, renderCompareTable } from '../src/report/compare/render.js'
 import { bootstrapRatioOfMedians, erfc, holm, mannWhitneyU, median, minAttainableP, mulberry32, repetitionsNeeded } from '../src/core/inference.js'
 import type { CaseResult, RunResult } from '../src/core/result.js'
+import { BENCHER_MEASURES, bmfProblems, gabProblems } from './export-formats.js'
 import { BIN, ROOT } from './helpers.js'
 
 // Everything this file writes goes under one mkdtemp directory, removed at the end.
@@ -59,6 +62,17 @@ const write = (name: string, data: unknown): string => {
   const path = tmp(name)
   writeFileSync(path, typeof data === 'string' ? data : JSON.stringify(data))
   return path
+}
+
+/** `run` with every per-repetition figure of its cases multiplied by `factor` (between-run drift, or a change of given size). */
+function scaled(run: RunResult, factor: number): RunResult {
+  const out = structuredClone(run)
+  for (const c of out.cases)
+    for (const r of c.repetitions) {
+      if (r.latencyNs) r.latencyNs = { ...r.latencyNs, p50: r.latencyNs.p50 * factor, p99: r.latencyNs.p99 * factor }
+      if (r.throughput) r.throughput = { bytesPerSec: r.throughput.bytesPerSec * factor, msgsPerSec: r.throughput.msgsPerSec * factor }
+    }
+  return out
 }
 
 /** The CLI as a user runs it: the compiled bin, a fresh process, `cwd` chosen per test. */
@@ -251,7 +265,7 @@ describe('compare(): verdicts on synthetic runs (10 repetitions)', () => {
     for (const col of ['case', 'base', 'current', 'change', '95% CI', 'p (Holm)', 'verdict']) expect(table).toContain(col)
     const md = renderCompareMarkdown(cmp)
     expect(md.split('\n')[0]).toBe('### ipcbench compare: 2 regressed, 0 improved, 1 unchanged (Holm, family alpha 0.05 over 3 cases)')
-    expect(md).toContain('| case | base | current | change | 95% CI | p (Holm) | verdict |')
+    expect(md).toContain('| case | base | current | change | 95% CI | p (Holm) | verdict | MDE |')
     expect(md).toContain('**regressed**')
   })
 
@@ -290,17 +304,6 @@ describe('compare(): verdicts on synthetic runs (10 repetitions)', () => {
     }
   })
 
-  /** Run `a` with every per-repetition figure multiplied by `factor` (between-run drift). */
-  const drifted = (a: RunResult, factor: number): RunResult => {
-    const b = structuredClone(a)
-    for (const c of b.cases)
-      for (const r of c.repetitions) {
-        if (r.latencyNs) r.latencyNs = { ...r.latencyNs, p50: r.latencyNs.p50 * factor, p99: r.latencyNs.p99 * factor }
-        if (r.throughput) r.throughput = { bytesPerSec: r.throughput.bytesPerSec * factor, msgsPerSec: r.throughput.msgsPerSec * factor }
-      }
-    return b
-  }
-
   it.each([
     ['tight', 0.005],
     ['noisy', 0.08],
@@ -308,7 +311,7 @@ describe('compare(): verdicts on synthetic runs (10 repetitions)', () => {
     const a = makeRun({ [PING]: { centre: 10_000, noise }, [PING2]: { centre: 20_000, noise }, [STREAM]: { centre: 2e9, noise } }, 31)
     const cal = calibrate([
       { label: 'a.json', run: a },
-      { label: 'b.json', run: drifted(a, 1.2) },
+      { label: 'b.json', run: scaled(a, 1.2) },
     ])
     expect(cal.suggestedThresholdPct).toBeGreaterThanOrEqual(20)
     expect(cal.suggestedThresholdPct).toBeLessThanOrEqual(21)
@@ -323,7 +326,7 @@ describe('compare(): verdicts on synthetic runs (10 repetitions)', () => {
     const text = renderCalibration(
       calibrate([
         { label: 'a.json', run: a },
-        { label: 'b.json', run: drifted(a, 1.2) },
+        { label: 'b.json', run: scaled(a, 1.2) },
       ]),
       { color: false },
     )
@@ -331,6 +334,129 @@ describe('compare(): verdicts on synthetic runs (10 repetitions)', () => {
     expect(text).toContain('False alarms compare would have raised on these pairs: 0 of 2 (0.0%) at 2')
     expect(text).toContain('2 of 2 (100.0%) at the default 10%')
     expect(text).toContain('more A/A pairs make it safer')
+  })
+})
+
+describe('minimum detectable effect (MDE) of an unchanged case', () => {
+  const one = (cmp: Comparison, id: string) => cmp.cases.find((c) => c.id === id)!
+
+  it.each([
+    ['latency', PING, 10_000, 1],
+    ['throughput', STREAM, 2e9, -1],
+  ])('%s: the current figures scaled to just past the MDE are flagged, to just short of it are not', (_, id, centre, sign) => {
+    const base = makeRun({ [id]: { centre, noise: 0.02 } }, 50, 8)
+    const current = makeRun({ [id]: { centre, noise: 0.02 } }, 51, 8)
+    const c = one(compare(base, current), id)
+    expect(c.verdict).toBe('unchanged')
+    const mde = c.mdePct!
+    expect(mde).toBeGreaterThan(10) // never below the threshold
+    expect(mde).toBeLessThan(25)
+    // Scale the current run so that the change of medians is MDE ± 0.3 points in the worse direction.
+    const at = (pct: number): string => one(compare(base, scaled(current, (1 + (sign * pct) / 100) / c.ratio)), id).verdict
+    expect(at(mde + 0.3)).toBe('regressed')
+    expect(at(mde - 0.3)).toBe('unchanged')
+  })
+
+  it('is null when the repetitions are too few for any change to be flagged, and grows with the noise', () => {
+    const few = compare(makeRun({ [PING]: { centre: 10_000 } }, 52, 3), makeRun({ [PING]: { centre: 10_000 } }, 53, 3))
+    expect(one(few, PING)).toMatchObject({ reason: 'too few repetitions', mdePct: null })
+    const mdeAt = (noise: number): number =>
+      one(compare(makeRun({ [PING]: { centre: 10_000, noise } }, 54, 8), makeRun({ [PING]: { centre: 10_000, noise } }, 55, 8)), PING).mdePct!
+    expect(mdeAt(0.002)).toBeLessThan(11)
+    expect(mdeAt(0.05)).toBeGreaterThan(mdeAt(0.01))
+  })
+
+  it('exact values: the interval or the test, whichever asks more', () => {
+    // Identical samples, ratio 1: an interval whose lower edge is 10/14 clears +10% from
+    // k = 1.1 · 14/10 = 1.54, past the point where the test is significant.
+    const b = [10, 11, 12, 13, 14]
+    const ci = { ratio: 1, lower: 10 / 14, upper: 14 / 10 }
+    expect(minimumDetectablePct(b, b, ci, 'higher', 10, 0.05)).toBeCloseTo(54, 9)
+    // A tight interval: then significance decides. Exact p < 0.05 for 5 vs 5 needs U ≤ 2
+    // (U = 2: p = 8/252): k past 14/11 leaves only the pairs (10, 14) and (10, 13) out of order.
+    const tight = { ratio: 1, lower: 0.999, upper: 1.001 }
+    expect(minimumDetectablePct(b, b, tight, 'higher', 10, 0.05)).toBeCloseTo((14 / 11 - 1) * 100, 9)
+    // Throughput, downwards: k below 11/14 leaves (14, 10) and (13, 10).
+    expect(minimumDetectablePct(b, b, tight, 'lower', 10, 0.05)).toBeCloseTo((1 - 11 / 14) * 100, 9)
+    expect(minimumDetectablePct([1, 2, 3], [1, 2, 3], ci, 'higher', 10, 0.05)).toBeUndefined()
+  })
+
+  it('is in the table, the markdown and the JSON: signed in the worse direction, blank for a flagged case', () => {
+    const base = makeRun({ [PING]: { centre: 10_000 }, [STREAM]: { centre: 2e9 }, [PING2]: { centre: 10_000 } }, 56, 8)
+    const cur = makeRun({ [PING]: { centre: 10_000 }, [STREAM]: { centre: 2e9 }, [PING2]: { centre: 14_000 } }, 57, 8)
+    const cmp = compare(base, cur)
+    const text = renderCompareTable(cmp, { color: false })
+    const row = (id: string): string => text.split('\n').find((l) => l.includes(id))!
+    expect(row(PING)).toMatch(/unchanged \(\w[^)]*\) │ \+\d+\.\d% │$/)
+    expect(row(STREAM)).toMatch(/│ -\d+\.\d% │$/)
+    expect(row(PING2)).toMatch(/regressed\s+│\s+│$/)
+    expect(renderCompareMarkdown(cmp)).toMatch(new RegExp(`${PING2.replace(/\//g, '\\/')} .*\\*\\*regressed\\*\\* \\|  \\|`))
+    const json = JSON.parse(renderCompareJson(cmp)) as Comparison
+    expect(json.cases.find((c) => c.id === PING)!.mdePct).toBeGreaterThan(10)
+    expect(json.cases.find((c) => c.id === PING2)!.mdePct).toBeUndefined()
+  })
+})
+
+describe('confirmation (ab round 2)', () => {
+  const base = makeRun({ [PING]: { centre: 10_000 }, [PING2]: { centre: 10_000 }, [STREAM]: { centre: 2e9 } }, 60, 8)
+  const cur = makeRun({ [PING]: { centre: 13_000 }, [PING2]: { centre: 13_000 }, [STREAM]: { centre: 2e9 } }, 61, 8)
+  const round1 = compare(base, cur)
+
+  it('a verdict stands only when round 2 reaches it again; the headline says how many were confirmed', () => {
+    expect(round1.counts.regressed).toBe(2)
+    // Round 2 over the two flagged cases: PING regressed again, PING2 did not.
+    const b2 = makeRun({ [PING]: { centre: 10_000 }, [PING2]: { centre: 10_000 } }, 62, 8)
+    const c2 = makeRun({ [PING]: { centre: 13_000 }, [PING2]: { centre: 10_000 } }, 63, 8)
+    const final = confirmComparison(round1, compare(b2, c2))
+    expect(final.counts).toEqual({ regressed: 1, improved: 0, unchanged: 2 })
+    const byId = (id: string) => final.cases.find((c) => c.id === id)!
+    expect(byId(PING)).toMatchObject({ verdict: 'regressed', confirm: { verdict: 'regressed' } })
+    expect(byId(PING2)).toMatchObject({ verdict: 'unchanged', reason: 'not confirmed', confirm: { verdict: 'unchanged' } })
+    expect(byId(PING2).detail).toMatch(/^regressed in round 1 \(.*\); unchanged \([a-z ]+\) in round 2: /)
+    expect(byId(PING2).mdePct).toBeGreaterThan(10)
+    expect(final.confirmation).toMatchObject({ ids: [PING, PING2].sort(), confirmed: [PING] })
+    expect(headline(final)).toBe(
+      '1 regressed, 0 improved, 2 unchanged (Holm, family alpha 0.05 over 3 cases); 2 flagged in round 1, 1 confirmed in round 2',
+    )
+    const table = renderCompareTable(final, { color: false })
+    expect(table).toContain('Round 2 (confirmation): the 2 case(s) flagged in round 1, measured again, interleaved (Holm over these)')
+    expect(table).toContain('unchanged (not confirmed)')
+    expect(renderCompareMarkdown(final, 'ipcbench ab').split('\n')[0]).toBe(`### ipcbench ab: ${headline(final)}`)
+  })
+
+  it('nothing flagged: no round 2, and the headline says so', () => {
+    const aa = confirmComparison(
+      compare(base, makeRun({ [PING]: { centre: 10_000 }, [PING2]: { centre: 10_000 }, [STREAM]: { centre: 2e9 } }, 64, 8)),
+      undefined,
+    )
+    expect(aa.confirmation).toEqual({ ids: [], confirmed: [] })
+    expect(headline(aa)).toMatch(/; nothing flagged in round 1, so no round 2$/)
+  })
+
+  it('a flagged case missing from round 2 is not confirmed, with the reason', () => {
+    const b2 = makeRun({ [PING]: { centre: 10_000 } }, 65, 8)
+    const c2 = makeRun({ [PING]: { centre: 13_000 } }, 66, 8)
+    const final = confirmComparison(round1, compare(b2, c2))
+    expect(final.cases.find((c) => c.id === PING2)).toMatchObject({ verdict: 'unchanged', reason: 'not confirmed' })
+    expect(final.cases.find((c) => c.id === PING2)!.detail).toContain('not compared in round 2 (not measured)')
+  })
+})
+
+describe('the runs of one ab session', () => {
+  const session = (r: RunResult, label: 'base' | 'current', id: string, node: string): void => {
+    r.context.env.node.version = node
+    r.context.configuration = { session: id, label, round: 1, node: { execPath: `/opt/node-${node}`, version: node }, env: {} }
+  }
+
+  it('may differ in Node major without --force (the Node binary is what ab compares); other pairs may not', () => {
+    const base = makeRun({ [PING]: { centre: 10_000 } }, 70, 8, (r) => session(r, 'base', 's1', 'v20.19.0'))
+    const cur = makeRun({ [PING]: { centre: 10_000 } }, 71, 8, (r) => session(r, 'current', 's1', 'v24.1.0'))
+    const cmp = compare(base, cur)
+    expect(cmp.environmentDifferences).toEqual([])
+    expect(cmp.warnings.join('\n')).not.toContain('Node')
+    expect(renderCompareTable(cmp, { color: false })).toContain('node v24.1.0')
+    const other = makeRun({ [PING]: { centre: 10_000 } }, 72, 8, (r) => session(r, 'current', 's2', 'v24.1.0'))
+    expect(() => compare(base, other)).toThrow('Node major version: "20" vs "24"')
   })
 })
 
@@ -393,6 +519,52 @@ describe('exports of the current run', () => {
         expect(m!.value).toBeLessThanOrEqual(m!.upper_value)
       }
     }
+  })
+})
+
+describe('exports against the formats the services document (test/export-formats.ts)', () => {
+  // What is written is JSON: check what a service would read back.
+  const asWritten = (v: unknown): unknown => JSON.parse(JSON.stringify(v))
+  const synthetic = makeRun({ [PING]: { centre: 10_000 }, [PING2]: { centre: 12_000 }, [STREAM]: { centre: 2e9 } }, 30)
+  // Every repetition the same: a zero spread, the range "± 0.0".
+  const flat = makeRun({ [PING]: { centre: 0, values: [5000, 5000, 5000] }, [STREAM]: { centre: 0, values: [1e9, 1e9, 1e9] } }, 31)
+
+  it.each([
+    ['a synthetic run', synthetic],
+    ['a run with no spread', flat],
+    ['a real run (test/fixtures/run-a.json)', FIXTURE],
+  ])('%s: gab-latency and gab-throughput are valid custom-tool input, bmf is valid BMF', (_, run) => {
+    const lat = asWritten(gabLatency(run))
+    const thr = asWritten(gabThroughput(run))
+    expect(gabProblems(lat)).toEqual([])
+    expect(gabProblems(thr)).toEqual([])
+    expect(bmfProblems(asWritten(bmf(run)))).toEqual([])
+    // One entry per completed case of the pattern, under its case id.
+    const ids = (pattern: string): string[] =>
+      run.cases
+        .filter((c) => c.state === 'completed' && c.pattern === pattern)
+        .map((c) => c.id)
+        .sort()
+    expect((lat as { name: string }[]).map((e) => e.name).sort()).toEqual(ids('pingpong'))
+    expect((thr as { name: string }[]).map((e) => e.name).sort()).toEqual(ids('stream'))
+    // Only Bencher's built-in measures, so a project needs no set-up.
+    for (const measures of Object.values(bmf(run))) for (const slug of Object.keys(measures)) expect(Object.keys(BENCHER_MEASURES)).toContain(slug)
+  })
+
+  it('the checks are not vacuous: they reject what the services would misread', () => {
+    expect(gabProblems({ name: 'x' })).toEqual(['not a JSON array'])
+    expect(gabProblems([{ name: 'x', value: '1', unit: 'ns' }])).toEqual(['[0].value: not a positive number'])
+    expect(gabProblems([{ name: 'x', value: 1, unit: 'ns', range: '± 5' }])).toEqual(['[0].range: "± 5" has no number extractRangeInfo can read'])
+    expect(
+      gabProblems([
+        { name: 'x', value: 1, unit: 'ns' },
+        { name: 'x', value: 2, unit: 'ns' },
+      ]),
+    ).toEqual(['[1].name: "x" again (entries are paired by name)'])
+    expect(bmfProblems([])).toEqual(['not a JSON object'])
+    expect(bmfProblems({ a: { latency: { lower_value: 1 } } })).toEqual(['a.latency.value: required, not a number'])
+    expect(bmfProblems({ a: { 'Latency ns': { value: 1 } } })).toEqual(['a.Latency ns: measure "Latency ns" is not a slug of 1..64 characters'])
+    expect(bmfProblems({ a: { latency: { value: 1, lower_value: 2 } } })).toEqual(['a.latency: value outside its bounds'])
   })
 })
 

@@ -286,6 +286,26 @@ export interface HarnessCalibration {
   sameThreadEchoNs: number
 }
 
+/**
+ * `ipcbench ab`: which configuration of an A/B session a run measured. Both runs of a
+ * session (and of its confirmation round) share `session`; their repetitions were
+ * interleaved, so a difference of Node version between them is the point, not a
+ * reason to refuse the comparison.
+ */
+export interface RunConfiguration {
+  /** The ab session's run id, the same in the base and the current run. */
+  session: string
+  label: 'base' | 'current'
+  /** 1: the whole matrix; 2: the confirmation of the cases round 1 flagged. */
+  round: 1 | 2
+  /** The Node binary of the case processes (and their peers). */
+  node: { execPath: string; version: string }
+  /** Variables added to the case processes' environment. */
+  env: Record<string, string>
+  /** Another ipcbench checkout whose case entry ran the peers (`--base-root`, `--current-root`). */
+  root?: { path: string; version: string; commit?: string }
+}
+
 export interface RunContext {
   runId: string
   startedAt: string
@@ -295,6 +315,8 @@ export interface RunContext {
   env: Environment
   options: ResolvedOptions
   calibration?: HarnessCalibration
+  /** Only in the runs `ipcbench ab` writes. */
+  configuration?: RunConfiguration
   warnings: Warning[]
 }
 

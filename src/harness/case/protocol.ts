@@ -12,6 +12,14 @@ import type { CaseSpec, Placement, PinRequest } from '../../core/result.js'
 /** The script every process of a case starts from: the case process (side a) and a peer (side b). */
 export const CASE_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url))
 
+/**
+ * The version of what crosses the orchestrator ⇄ case process boundary: RepTask,
+ * RepReport, ErrorReport and the samples file (little-endian float64 ns). `ipcbench
+ * ab --base-root DIR` drives another checkout's case processes and refuses one whose
+ * number differs, so bump it with any change to those.
+ */
+export const CASE_PROTOCOL = 1
+
 /** What one repetition's loops are asked to do. */
 export interface LoopPlan {
   /** Bytes each message really carries (the case's size, at least the sequence number). */

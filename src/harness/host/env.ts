@@ -44,19 +44,20 @@ export function readLimits(): HostLimits {
   }
 }
 
-export function packageVersion(): string {
+export function packageVersion(root = PACKAGE_ROOT): string {
   try {
-    return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version
+    return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version
   } catch {
     return 'unknown'
   }
 }
 
-function gitCommit(): { commit?: string; dirty?: boolean } {
-  if (!existsSync(join(PACKAGE_ROOT, '.git'))) return {}
+/** The commit of an ipcbench checkout (this one by default), and whether tracked files changed since. */
+export function gitCommit(root = PACKAGE_ROOT): { commit?: string; dirty?: boolean } {
+  if (!existsSync(join(root, '.git'))) return {}
   try {
-    const commit = execFileSync('git', ['-C', PACKAGE_ROOT, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
-    const status = execFileSync('git', ['-C', PACKAGE_ROOT, 'status', '--porcelain', '--untracked-files=no'], {
+    const commit = execFileSync('git', ['-C', root, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+    const status = execFileSync('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no'], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     })

@@ -21,6 +21,8 @@ export interface NodeConfiguration {
   execPath?: string
   /** Variables added to the case process's environment (and its peers'). */
   env?: Record<string, string>
+  /** The case process's script: another ipcbench checkout's (same CASE_PROTOCOL) instead of this one's. */
+  caseEntry?: string
   /** Test-only fault for side b, by case id. */
   faultFor?: (id: string) => string | undefined
 }
@@ -29,6 +31,7 @@ export function nodeExecutor(config: NodeConfiguration = {}): RepetitionExecutor
   const { faultFor } = config
   const execPath = config.execPath ?? process.execPath
   const env = config.env ? { ...process.env, ...config.env } : process.env
+  const caseEntry = config.caseEntry ?? CASE_ENTRY
   let workDir: string | undefined
   return {
     name: 'node',
@@ -43,7 +46,7 @@ export function nodeExecutor(config: NodeConfiguration = {}): RepetitionExecutor
         fault: faultFor?.(plan.spec.id),
       }
       try {
-        return await runInCaseProcess(plan, task, execPath, env, signal)
+        return await runInCaseProcess(plan, task, { execPath, caseEntry, env }, signal)
       } finally {
         rmSync(task.samplesPath, { force: true })
       }
@@ -55,11 +58,17 @@ export function nodeExecutor(config: NodeConfiguration = {}): RepetitionExecutor
   }
 }
 
-function runInCaseProcess(plan: CasePlan, task: RepTask, execPath: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<RepOutcome> {
+interface CaseProcess {
+  execPath: string
+  caseEntry: string
+  env: NodeJS.ProcessEnv
+}
+
+function runInCaseProcess(plan: CasePlan, task: RepTask, { execPath, caseEntry, env }: CaseProcess, signal?: AbortSignal): Promise<RepOutcome> {
   const { cpuA, cpuB } = task.placement
   // Both sides' CPUs for a thread case (each thread then pins itself); side a's alone for a process case.
   const cpus = task.spec.endpoints === 'thread' ? [...new Set([cpuA, cpuB].filter((c) => c !== undefined))] : cpuA !== undefined ? [cpuA] : []
-  const [cmd, args] = cpus.length > 0 ? ['taskset', ['-c', cpus.join(','), execPath, CASE_ENTRY]] : [execPath, [CASE_ENTRY]]
+  const [cmd, args] = cpus.length > 0 ? ['taskset', ['-c', cpus.join(','), execPath, caseEntry]] : [execPath, [caseEntry]]
   const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true, env })
   const killGroup = (): void => {
     try {

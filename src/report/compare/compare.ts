@@ -1,7 +1,8 @@
 import { UsageError } from '../../core/errors.js'
-import type { CaseResult, Pattern, RunResult } from '../../core/result.js'
+import type { CaseResult, Pattern, RunConfiguration, RunResult } from '../../core/result.js'
 import { formatSignedPct } from '../../core/units.js'
 import { describeDifference, environmentDifferences, softWarnings, type EnvDifference } from './environment.js'
+import { minimumDetectablePct } from './mde.js'
 import {
   bootstrapRatioOfMedians,
   hashSeed,
@@ -25,7 +26,8 @@ import {
 export type MetricChoice = 'auto' | 'p50' | 'p99' | 'throughput'
 export type CaseMetric = 'p50' | 'p99' | 'throughput'
 export type Verdict = 'regressed' | 'improved' | 'unchanged'
-export type UnchangedReason = 'too few repetitions' | 'not significant' | 'within noise'
+/** `not confirmed`: flagged in the first round of `ab`, not again in its confirmation round. */
+export type UnchangedReason = 'too few repetitions' | 'not significant' | 'within noise' | 'not confirmed'
 
 export interface CompareOptions {
   /** Noise band, percent either side of no change. */
@@ -71,6 +73,25 @@ export interface CaseComparison {
   reason?: UnchangedReason
   /** One line saying why, with the numbers. */
   detail: string
+  /**
+   * Unchanged cases only: the minimum detectable effect, the smallest change in the
+   * worse direction (percent, positive: latency up, throughput down) that these
+   * repetitions would have let compare flag (report/compare/mde.ts); null when no
+   * change could be flagged (too few repetitions).
+   */
+  mdePct?: number | null
+  /** `ab` with confirmation, cases round 1 flagged: what round 2 made of them. */
+  confirm?: ConfirmRound
+}
+
+/** A flagged case's second measurement (`ab`): its verdict and figures in round 2. */
+export interface ConfirmRound {
+  verdict: Verdict
+  reason?: UnchangedReason
+  ratio: number
+  ci: { lower: number; upper: number }
+  pAdjusted: number
+  detail: string
 }
 
 export interface NotCompared {
@@ -89,6 +110,8 @@ export interface RunSummary {
   node: string
   pin: string
   commit?: string
+  /** Runs written by `ab`: which configuration each measured. */
+  configuration?: RunConfiguration
 }
 
 export interface Comparison {
@@ -106,6 +129,17 @@ export interface Comparison {
   removed: string[]
   notCompared: NotCompared[]
   counts: Record<Verdict, number>
+  /** `ab` (unless --no-confirm): the re-measurement of the cases round 1 flagged (report/compare/confirm.ts). */
+  confirmation?: Confirmation
+}
+
+export interface Confirmation {
+  /** The cases round 1 flagged, re-measured in round 2. */
+  ids: string[]
+  /** Round 2's own comparison, over those cases only; absent when nothing was flagged. */
+  round2?: Comparison
+  /** Flagged in round 1 and again, the same way, in round 2. */
+  confirmed: string[]
 }
 
 export function metricFor(choice: MetricChoice, pattern: Pattern): CaseMetric | undefined {
@@ -248,18 +282,23 @@ function compareCase(
   }
   const ciText = `95% CI ${formatSignedPct(ci.lower)} … ${formatSignedPct(ci.upper)}`
   const floorP = minAttainableP(bv.length, cv.length)
+  const unchanged = (reason: UnchangedReason, detail: string): CaseComparison => ({
+    ...common,
+    verdict: 'unchanged',
+    reason,
+    detail,
+    mdePct: minimumDetectablePct(bv, cv, ci, worseWhen, o.thresholdPct, o.alpha / family) ?? null,
+  })
   // Even as the smallest p of the family, Holm multiplies it by the family's size.
   if (floorP * family >= o.alpha) {
-    return {
-      ...common,
-      verdict: 'unchanged',
-      reason: 'too few repetitions',
-      detail: `${bv.length} vs ${cv.length} repetitions: the smallest possible two-sided p is ${+floorP.toPrecision(3)}, not below alpha ${o.alpha} over ${family} case(s) (Holm); use --repetitions ${repetitionsNeeded(o.alpha / family)} or more`,
-    }
+    return unchanged(
+      'too few repetitions',
+      `${bv.length} vs ${cv.length} repetitions: the smallest possible two-sided p is ${+floorP.toPrecision(3)}, not below alpha ${o.alpha} over ${family} case(s) (Holm); use --repetitions ${repetitionsNeeded(o.alpha / family)} or more`,
+    )
   }
   if (pAdjusted >= o.alpha) {
     const p = family > 1 ? `p ${formatP(mw.p)} (Holm-adjusted ${formatP(pAdjusted)} over ${family} cases)` : `p ${formatP(mw.p)}`
-    return { ...common, verdict: 'unchanged', reason: 'not significant', detail: `${p} ≥ alpha ${o.alpha}` }
+    return unchanged('not significant', `${p} ≥ alpha ${o.alpha}`)
   }
   const above = ci.lower > 1 + t
   const below = ci.upper < 1 - t
@@ -267,7 +306,7 @@ function compareCase(
     const verdict: Verdict = (above && worseWhen === 'higher') || (below && worseWhen === 'lower') ? 'regressed' : 'improved'
     return { ...common, verdict, detail: `${ciText} lies beyond ±${o.thresholdPct}%, p ${formatP(mw.p)}` }
   }
-  return { ...common, verdict: 'unchanged', reason: 'within noise', detail: `${ciText} reaches into the ±${o.thresholdPct}% noise band` }
+  return unchanged('within noise', `${ciText} reaches into the ±${o.thresholdPct}% noise band`)
 }
 
 function summarize(run: RunResult, label: string): RunSummary {
@@ -280,6 +319,12 @@ function summarize(run: RunResult, label: string): RunSummary {
     kernel: env?.host?.kernel,
     node: env?.node?.version,
     pin: run.context.options?.pin,
-    ...(env?.ipcbench?.commit ? { commit: env.ipcbench.commit } : {}),
+    // With another checkout's case root (ab --base-root), what was measured is that checkout's code.
+    ...(run.context.configuration?.root?.commit
+      ? { commit: run.context.configuration.root.commit }
+      : env?.ipcbench?.commit
+        ? { commit: env.ipcbench.commit }
+        : {}),
+    ...(run.context.configuration ? { configuration: run.context.configuration } : {}),
   }
 }

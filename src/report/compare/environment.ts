@@ -18,6 +18,16 @@ const subtractsOverhead = (run: RunResult): string =>
 
 const nodeMajor = (version: string | undefined): string => /^v?(\d+)/.exec(version ?? '')?.[1] ?? String(version)
 
+/**
+ * The two runs of one `ipcbench ab` session: measured interleaved on one host, where a
+ * different Node binary is the configuration under test, not a change of environment.
+ */
+export function sameAbSession(base: RunResult, current: RunResult): boolean {
+  const b = base.context.configuration
+  const c = current.context.configuration
+  return b !== undefined && c !== undefined && b.session === c.session && b.round === c.round && b.label !== c.label
+}
+
 export function environmentDifferences(base: RunResult, current: RunResult): EnvDifference[] {
   const b = base.context.env
   const c = current.context.env
@@ -29,7 +39,8 @@ export function environmentDifferences(base: RunResult, current: RunResult): Env
     // Taking the harness's own round trip off every latency shifts all of them at once.
     { what: 'subtract-overhead option', base: subtractsOverhead(base), current: subtractsOverhead(current) },
   ]
-  return pairs.filter((d) => d.base !== d.current)
+  const intended = sameAbSession(base, current)
+  return pairs.filter((d) => d.base !== d.current && !(intended && d.what === 'Node major version'))
 }
 
 export const describeDifference = (d: EnvDifference): string => `${d.what}: "${d.base}" vs "${d.current}"`
@@ -42,7 +53,8 @@ export function softWarnings(base: RunResult, current: RunResult): string[] {
   if (b.env?.host?.cpuCount !== c.env?.host?.cpuCount) w.push(`CPU count differs: ${b.env?.host?.cpuCount} vs ${c.env?.host?.cpuCount}`)
   if (b.env?.host?.governor !== c.env?.host?.governor)
     w.push(`CPU governor differs: ${b.env?.host?.governor ?? 'unknown'} vs ${c.env?.host?.governor ?? 'unknown'}`)
-  if (b.env?.node?.version !== c.env?.node?.version && nodeMajor(b.env?.node?.version) === nodeMajor(c.env?.node?.version)) {
+  const nodeMinorOnly = nodeMajor(b.env?.node?.version) === nodeMajor(c.env?.node?.version)
+  if (b.env?.node?.version !== c.env?.node?.version && nodeMinorOnly && !sameAbSession(base, current)) {
     w.push(`Node version differs: ${b.env?.node?.version} vs ${c.env?.node?.version}`)
   }
   if (b.options?.durationMs !== c.options?.durationMs)

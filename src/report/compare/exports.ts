@@ -60,8 +60,15 @@ const msgsPerSec = (c: CaseResult): number[] => c.repetitions.map((r) => r.throu
 /** Three significant decimals is finer than any run-to-run spread; longer numbers only add noise to charts. */
 const round3 = (v: number): number => Math.round(v * 1000) / 1000
 
-/** github-action-benchmark's `range` is free text; "± half the min–max spread" reads like its own tools' output. */
-const range = (s: Spread): string => `± ${round3((s.max - s.min) / 2)}`
+/**
+ * github-action-benchmark's `range` is free text; "± half the min–max spread" reads like
+ * its own tools' output. Its parser (extractRangeInfo) wants a digit and at least one
+ * more character after the "±", so a whole number keeps one decimal ("± 5.0").
+ */
+const range = (s: Spread): string => {
+  const half = round3((s.max - s.min) / 2)
+  return `± ${Number.isInteger(half) ? half.toFixed(1) : half}`
+}
 
 export function gabLatency(run: RunResult): GabEntry[] {
   const out: GabEntry[] = []

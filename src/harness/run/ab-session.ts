@@ -1,0 +1,62 @@
+import type { CaseSpec, Environment, HarnessCalibration, ResolvedOptions, RunResult } from '../../core/result.js'
+import type { Warning } from '../../core/warnings.js'
+import { configurationRecord, type Configuration } from './configuration.js'
+import type { RepetitionExecutor } from './executor.js'
+import { nodeExecutor } from './node-executor.js'
+import { runSessions, startSession, type InterleavedHooks } from './session.js'
+
+/**
+ * One round of `ipcbench ab`: the same cases under a base and a current
+ * configuration, each case's repetitions interleaved (C floor, base, current, then
+ * the next repetition), so that drift on a noisy host hits both alike. Each
+ * configuration's results go to an ordinary result file of its own, written after
+ * every case, with the configuration in its context and its Node in `env.node`.
+ */
+
+export interface AbSide {
+  configuration: Configuration
+  /** The result file. */
+  out: string
+  /** Test-only fault for side b, by case id. */
+  faultFor?: (id: string) => string | undefined
+}
+
+export interface AbRound {
+  /** The session's run id: each file's run id is `<session>-<label>` (`-confirm` in round 2). */
+  session: string
+  round: 1 | 2
+  o: ResolvedOptions
+  env: Environment
+  specs: CaseSpec[]
+  warnings: Warning[]
+  calibration?: HarnessCalibration
+  base: AbSide
+  current: AbSide
+  floor?: RepetitionExecutor
+}
+
+export type AbHooks = Pick<InterleavedHooks, 'onCaseStart' | 'onCaseEnd'>
+
+export async function runAbRound(r: AbRound, hooks: AbHooks, signal: AbortSignal): Promise<{ base: RunResult; current: RunResult }> {
+  const sides = [r.base, r.current]
+  const executors = sides.map(({ configuration: c, faultFor }) =>
+    nodeExecutor({ execPath: c.node.execPath, env: c.env, caseEntry: c.caseEntry, faultFor }),
+  )
+  const sessions = sides.map(({ configuration: c, out }) =>
+    startSession(
+      `${r.session}-${c.label}${r.round === 2 ? '-confirm' : ''}`,
+      { ...r.o, out },
+      { ...r.env, node: c.node },
+      r.specs,
+      [...r.warnings],
+      r.calibration,
+      configurationRecord(c, r.session, r.round),
+    ),
+  )
+  try {
+    const [base, current] = await runSessions(sessions, r.o, { nodes: executors, floor: r.floor, ...hooks }, signal)
+    return { base, current }
+  } finally {
+    for (const e of executors) e.dispose()
+  }
+}

@@ -282,6 +282,21 @@ describe('runCase: figures', () => {
     expect(far.warnings).toEqual([])
   })
 
+  it('an event-loop case is measured against the event-loop echo: subtracted, and warned about by it', async () => {
+    const plan = planFor('pingpong')
+    const nb: CasePlan = { ...plan, spec: { ...plan.spec, id: 'pipe/nonblocking/process/pingpong/64B', mode: 'nonblocking' } }
+    const calibration = { emptySampleNs: 20, sameThreadEchoNs: 30, sameThreadAsyncEchoNs: 45 }
+    const c = completed(await runCase(nb, { repetitions: 1, subtractOverhead: true }, { node: fake('node', [], nodePing) }, calibration))
+    expect(c.overheadSubtractedNs).toBe(45)
+    expect(c.latencyNs!.p50).toBe(155)
+    // 200 ns is within 5× of 45 ns: the warning names the event-loop echo.
+    const near = completed(await runCase(nb, { repetitions: 1, subtractOverhead: false }, { node: fake('node', [], nodePing) }, calibration))
+    expect(near.warnings.map((w) => w.message)).toEqual([expect.stringMatching(/45 ns, the event-loop ping-pong/)])
+    // The blocking case beside it keeps the synchronous echo.
+    const blocking = completed(await runCase(plan, { repetitions: 1, subtractOverhead: true }, { node: fake('node', [], nodePing) }, calibration))
+    expect(blocking.overheadSubtractedNs).toBe(30)
+  })
+
   it("the plan's warnings come first and a repetition's warning repeated in each repetition is kept once", async () => {
     const mismatch = warning('count-mismatch', 'sender counted 200 messages, receiver 199')
     const node = fake('node', [], (i) => ok(i, { bytesPerSec: 6400, warnings: [mismatch] }))

@@ -57,6 +57,9 @@ const FAMILIES: Array<[family: string, args: string[], native: boolean]> = [
   ['socket (unix-stream)', ['unix-stream', '--modes', 'nonblocking', '--endpoints', 'process'], false],
   ['shared memory (shm-ring)', ['shm-ring', '--modes', 'blocking', '--endpoints', 'process'], true],
   ['message queue (posix-mq)', ['posix-mq', '--modes', 'blocking', '--endpoints', 'process'], true],
+  // No fd closes when these peers die: the watchdog (blocking) and the pidfd watcher (event loop) must see it.
+  ['event counter (eventfd)', ['eventfd', '--modes', 'blocking', '--endpoints', 'process'], true],
+  ['queue on the event loop (posix-mq)', ['posix-mq', '--modes', 'nonblocking', '--endpoints', 'process'], true],
   ['message queue (sysv-msg)', ['sysv-msg', '--modes', 'blocking', '--endpoints', 'process'], true],
   ['signal (rt-signal)', ['rt-signal', '--modes', 'blocking', '--endpoints', 'process'], true],
   ['worker thread (sab-ring)', ['sab-ring', '--modes', 'blocking', '--endpoints', 'thread'], false],

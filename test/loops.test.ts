@@ -8,6 +8,8 @@ import {
   asyncPingpongA,
   asyncStreamA,
   asyncStreamB,
+  settleBlock,
+  SETTLE_MAX_BLOCKS,
   syncEchoB,
   syncPingpongA,
   syncStreamA,
@@ -96,6 +98,28 @@ const thrown = (fn: () => unknown): unknown => {
 }
 
 describe('syncPingpongA', () => {
+  it('the warm-up goes on in blocks while the loop still gets faster, and stops once a block is not', () => {
+    // Each round trip of the first blocks is slower than the next: the echo gets 40% faster per block for four blocks.
+    const block = settleBlock(SIZE)
+    const warmup = 10
+    const slowUntil = warmup + 4 * block
+    const { ep } = echo({
+      spinNs: (seq) => (seq < warmup ? 0 : seq < slowUntil ? Math.round(20_000 * 0.6 ** Math.floor((seq - warmup) / block)) : 2000),
+    })
+    const r = syncPingpongA(ep, { ...countBound, warmup, durationMs: 5000 }, zero)
+    // Four falling blocks, the first steady one, and at least one more that is not faster than it
+    // (more only if this host's noise made a steady block look 3% faster); never past the cap.
+    expect(r.warmupMessages).toBeGreaterThanOrEqual(warmup + 6 * block)
+    expect(r.warmupMessages).toBeLessThanOrEqual(warmup + SETTLE_MAX_BLOCKS * block)
+    // A steady loop needs two blocks (the first has nothing to compare with).
+    const steady = syncPingpongA(echo({ spinNs: 2000 }).ep, { ...countBound, warmup }, zero)
+    expect(steady.warmupMessages).toBeGreaterThanOrEqual(warmup + 2 * block)
+    expect(steady.warmupMessages).toBeLessThan(r.warmupMessages)
+    expect(settleBlock(64)).toBe(256)
+    expect(settleBlock(1024 * 1024)).toBe(8)
+    expect(SETTLE_MAX_BLOCKS).toBeGreaterThan(1)
+  })
+
   it('one sample per round trip, however fast: exactly maxMessages samples, messages = samples, batch 1, then STOP', () => {
     // A same-thread echo, once compiled (the long warm-up), takes well under the 2 µs below which the old loop timed batches.
     const { ep, sent } = echo()
@@ -104,8 +128,9 @@ describe('syncPingpongA', () => {
     expect(r.messages).toBe(200)
     expect(r.sampleCount).toBe(200)
     expect(r.samples.length).toBe(200)
-    // 5000 warm-up, 200 measured, numbered on, then STOP.
-    expect(sent).toEqual([...range(0, 5200), STOP])
+    // 5000 warm-up, then settling blocks (at least two: one to compare with), 200 measured, numbered on, then STOP.
+    expect(r.warmupMessages).toBeGreaterThanOrEqual(5000 + 2 * settleBlock(SIZE))
+    expect(sent).toEqual([...range(0, r.warmupMessages + 200), STOP])
   })
 
   it('each sample is the time since the previous clock read: they add up to the measured time exactly', () => {
@@ -123,13 +148,15 @@ describe('syncPingpongA', () => {
     expect(r.messages).toBeLessThan(1_000_000)
     expect(r.elapsedNs).toBeGreaterThanOrEqual(5e6)
     expect(r.elapsedNs - r.samples[r.sampleCount - 1]).toBeLessThan(5e6)
-    expect(sent).toEqual([...range(0, 5 + r.messages), STOP])
+    expect(sent).toEqual([...range(0, r.warmupMessages + r.messages), STOP])
   })
 
   it('a rare slow round trip is a sample of its own, not averaged into a batch', () => {
     const spikes = [1000, 3000, 5000, 7000, 9000]
-    const { ep } = echo({ spinNs: (seq) => (spikes.includes(seq - 5000) ? 50_000 : 0) })
-    const r = syncPingpongA(ep, { ...countBound, warmup: 5000, maxMessages: 10_000 }, zero)
+    // Without a warm-up (so no settling either) message k is sample k.
+    const { ep } = echo({ spinNs: (seq) => (spikes.includes(seq) ? 50_000 : 0) })
+    const r = syncPingpongA(ep, { ...countBound, warmup: 0, maxMessages: 10_000 }, zero)
+    expect(r.warmupMessages).toBe(0)
     expect(r.sampleCount).toBe(10_000)
     for (const k of spikes) expect(r.samples[k], `sample ${k}`).toBeGreaterThanOrEqual(50_000)
   })
@@ -161,7 +188,7 @@ describe('syncPingpongA', () => {
     const { ep } = echo({ fault, spinNs: 3000 })
     const e = thrown(() => syncPingpongA(ep, countBound, zero))
     expect(e).toBeInstanceOf(IntegrityError)
-    expect((e as Error).message).toBe('expected the STOP echo, got message 219')
+    expect((e as Error).message).toBe(`expected the STOP echo, got message ${readSeq(last!)}`)
   })
 })
 
@@ -388,6 +415,15 @@ const rejection = (p: Promise<unknown>): Promise<unknown> =>
   )
 
 describe('asyncPingpongA / asyncEchoB', () => {
+  it('honours --max-messages: exactly maxMessages round trips are measured, one sample each', async () => {
+    const [a, b] = portPair(false)
+    const echoed = asyncEchoB(b, { ...plan, durationMs: 60_000, maxMessages: 300 }, zero)
+    const r = await asyncPingpongA(a, { ...plan, durationMs: 60_000, maxMessages: 300 }, zero)
+    await echoed
+    expect(r.messages).toBe(300)
+    expect(r.sampleCount).toBe(300)
+  })
+
   it('over a MessageChannel: both sides count the same measured round trips, one sample each, and STOP ends both', async () => {
     const [a, b] = portPair(false)
     const echoed = asyncEchoB(b, plan, zero)
@@ -397,7 +433,8 @@ describe('asyncPingpongA / asyncEchoB', () => {
     expect(r.messages).toBeGreaterThan(0)
     expect(r.sampleCount).toBe(r.messages)
     expect(r.samples.length).toBe(r.messages)
-    expect(e.messages).toBe(r.messages)
+    // Side b counts from the end of the fixed warm-up, so its window also holds side a's settling blocks.
+    expect(e.messages).toBe(r.warmupMessages - plan.warmup + r.messages)
   })
 
   it.each<[string, Fault, string]>([

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { EAGAIN, loadNative } from '../src/native/index.js'
+import { EAGAIN, loadNative, WATCH_READABLE } from '../src/native/index.js'
 
 const n = loadNative()
 if (!n.ok) console.warn(`native tests skipped: ${n.reason}`)
@@ -55,5 +55,79 @@ describe.skipIf(!n.ok)('native helper', () => {
       encoding: 'utf8',
     })
     expect(out.trim()).toBe('function')
+  })
+
+  it('FdWatcher calls back on the loop thread when the fd is ready, runs microtasks after, and stops', async () => {
+    const [r, w] = api.pipe2(true)
+    const events: number[] = []
+    const tids: number[] = []
+    let afterMicrotask = false
+    let readable!: () => void
+    const fired = new Promise<void>((res) => (readable = res))
+    const watcher = new api.FdWatcher(r, (ev) => {
+      events.push(ev)
+      tids.push(api.gettid())
+      api.read(r, new Uint8Array(8), 0, 8)
+      queueMicrotask(() => {
+        afterMicrotask = true
+        readable()
+      })
+    })
+    try {
+      watcher.watch(WATCH_READABLE)
+      api.write(w, Uint8Array.of(7), 0, 1)
+      await fired
+      expect(events).toEqual([WATCH_READABLE])
+      expect(tids).toEqual([api.gettid()])
+      expect(afterMicrotask).toBe(true)
+      // Not watching: a second write calls nothing back.
+      watcher.watch(0)
+      api.write(w, Uint8Array.of(8), 0, 1)
+      await new Promise((res) => setTimeout(res, 50))
+      expect(events).toHaveLength(1)
+      watcher.close()
+      watcher.close()
+      expect(() => watcher.watch(WATCH_READABLE)).toThrow(/closed/)
+    } finally {
+      watcher.close()
+      api.close(r)
+      api.close(w)
+    }
+  })
+  it('a worker thread that ends with a watcher still open ends cleanly (the handle is closed for it)', () => {
+    const script = `
+      const { Worker } = require('node:worker_threads')
+      const w = new Worker(\`
+        const api = require('./native-helpers/build/Release/ipcbench_native.node')
+        const [r] = api.pipe2(true)
+        new api.FdWatcher(r, () => {}).watch(1)
+        require('node:worker_threads').parentPort.postMessage('watching')
+      \`, { eval: true })
+      w.once('message', () => w.terminate().then(() => console.log('ended')))
+    `
+    expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim()).toBe('ended')
+  })
+  it('PeerWatchdog interrupts a blocking read once the watched process has exited, with EPEERCLOSED', () => {
+    // In a process of its own: the read blocks its thread until the watchdog interrupts it.
+    const script = `
+      const { spawn } = require('node:child_process')
+      const api = require('./native-helpers/build/Release/ipcbench_native.node')
+      const [r, w] = api.pipe2(false)
+      const child = spawn('sleep', ['0.3'])
+      const dog = new api.PeerWatchdog(child.pid)
+      const t0 = Date.now()
+      try { api.read(r, new Uint8Array(8), 0, 8); console.log('read returned') }
+      catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, ms: Date.now() - t0 })) }
+      dog.stop()
+    `
+    const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim()) as {
+      code: string
+      message: string
+      ms: number
+    }
+    expect(out.code).toBe('EPEERCLOSED')
+    expect(out.message).toMatch(/^the peer \(pid \d+\) has gone$/)
+    expect(out.ms).toBeGreaterThanOrEqual(250)
+    expect(out.ms).toBeLessThan(5000)
   })
 })

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #endif
 #include <napi.h>
+#include <uv.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -25,7 +26,10 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <atomic>
 #include <cmath>
+#include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -71,14 +75,26 @@ Napi::Value ThrowErrno(Napi::Env env, const char* syscall, int e, const std::str
   return env.Undefined();
 }
 
+// Set by a PeerWatchdog once the peer process it watches has exited: a blocking call
+// that its signal interrupts (EINTR) then gives up instead of waiting again.
+std::atomic<int> g_peer_gone{0};
+
+Napi::Value ThrowPeerGone(Napi::Env env) {
+  Napi::Error err = Napi::Error::New(env, "the peer (pid " + std::to_string(g_peer_gone.load()) + ") has gone");
+  err.Set("code", Napi::String::New(env, "EPEERCLOSED"));
+  err.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
 bool CheckInt(const Napi::CallbackInfo& info, size_t i, int64_t lo, int64_t hi, int64_t* out) {
-  if (info.Length() <= i || !info[i].IsNumber()) {
+  // One call both checks the type and reads the value: these run on every message.
+  double d;
+  if (info.Length() <= i || napi_get_value_double(info.Env(), info[i], &d) != napi_ok) {
     Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number").ThrowAsJavaScriptException();
     return false;
   }
   // Checked as a double first: converting NaN, an infinity or a value beyond int64_t
   // to int64_t is undefined behaviour. [-2^63, 2^63) is exactly what int64_t holds.
-  double d = info[i].As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d) || d != std::trunc(d) || d < -9223372036854775808.0 || d >= 9223372036854775808.0 || d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
     Napi::RangeError::New(info.Env(), "argument " + std::to_string(i) + " out of range").ThrowAsJavaScriptException();
     return false;
@@ -93,20 +109,23 @@ bool CheckInt(const Napi::CallbackInfo& info, size_t i, int64_t lo, int64_t hi, 
 
 // Buffer argument with offset and length checked against its size.
 bool CheckBuf(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len) {
-  if (info.Length() <= i + 2 || !info[i].IsTypedArray()) {
+  // One napi_get_typedarray_info for type, length and data (it fails for anything
+  // but a typed array): the wrapper classes would ask three times, on every message.
+  napi_typedarray_type type;
+  size_t length;
+  void* base;
+  if (info.Length() <= i + 2 || napi_get_typedarray_info(info.Env(), info[i], &type, &length, &base, nullptr, nullptr) != napi_ok) {
     Napi::TypeError::New(info.Env(), "expected (Uint8Array, offset, length)").ThrowAsJavaScriptException();
     return false;
   }
-  Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != napi_uint8_array) {
+  if (type != napi_uint8_array) {
     Napi::TypeError::New(info.Env(), "buffer must be a Uint8Array").ThrowAsJavaScriptException();
     return false;
   }
-  Napi::Uint8Array u8 = info[i].As<Napi::Uint8Array>();
   int64_t off, n;
-  if (!CheckInt(info, i + 1, 0, static_cast<int64_t>(u8.ByteLength()), &off)) return false;
-  if (!CheckInt(info, i + 2, 0, static_cast<int64_t>(u8.ByteLength()) - off, &n)) return false;
-  *data = u8.Data() + off;
+  if (!CheckInt(info, i + 1, 0, static_cast<int64_t>(length), &off)) return false;
+  if (!CheckInt(info, i + 2, 0, static_cast<int64_t>(length) - off, &n)) return false;
+  *data = static_cast<uint8_t*>(base) + off;
   *len = static_cast<size_t>(n);
   return true;
 }
@@ -150,7 +169,10 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   for (;;) {
     ssize_t n = read(static_cast<int>(fd), data, len);
     if (n >= 0) return Napi::Number::New(info.Env(), static_cast<double>(n));
-    if (errno == EINTR) continue;
+    if (errno == EINTR) {
+      if (g_peer_gone.load() != 0) return ThrowPeerGone(info.Env());
+      continue;
+    }
     if (errno == EAGAIN) return Napi::Number::New(info.Env(), -EAGAIN);
     return ThrowErrno(info.Env(), "read", errno);
   }
@@ -165,7 +187,10 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   for (;;) {
     ssize_t n = write(static_cast<int>(fd), data, len);
     if (n >= 0) return Napi::Number::New(info.Env(), static_cast<double>(n));
-    if (errno == EINTR) continue;
+    if (errno == EINTR) {
+      if (g_peer_gone.load() != 0) return ThrowPeerGone(info.Env());
+      continue;
+    }
     if (errno == EAGAIN) return Napi::Number::New(info.Env(), -EAGAIN);
     return ThrowErrno(info.Env(), "write", errno);
   }
@@ -297,76 +322,135 @@ Napi::Value SocketBuffers(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// SO_RCVTIMEO: a blocking receive returns EAGAIN after ms (0: wait forever).
-Napi::Value SetRecvTimeout(const Napi::CallbackInfo& info) {
-  int64_t fd, ms;
-  if (!CheckInt(info, 0, 0, INT32_MAX, &fd) || !CheckInt(info, 1, 0, INT32_MAX, &ms)) return info.Env().Undefined();
-  struct timeval tv;
-  tv.tv_sec = ms / 1000;
-  tv.tv_usec = (ms % 1000) * 1000;
-  if (setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) return ThrowErrno(info.Env(), "setsockopt", errno, "SO_RCVTIMEO");
-  return info.Env().Undefined();
-}
 
-// Resolves with poll(2)'s revents once fd is ready (or 0 after timeoutMs), on a
-// libuv pool thread, so the event loop stays free: readiness for fds libuv cannot watch.
-class PollWorker : public Napi::AsyncWorker {
- public:
-  PollWorker(Napi::Env env, int fd, short events, int timeoutMs, int cancelFd)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), fd_(fd), events_(events), timeoutMs_(timeoutMs), cancelFd_(cancelFd) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    struct pollfd p[2] = {{fd_, events_, 0}, {cancelFd_, POLLIN, 0}};
-    for (;;) {
-      int n = poll(p, cancelFd_ >= 0 ? 2 : 1, timeoutMs_);
-      if (n >= 0) {
-        revents_ = cancelFd_ >= 0 && p[1].revents != 0 ? -1 : n == 0 ? 0 : p[0].revents;
-        return;
-      }
-      if (errno != EINTR) {
-        err_ = errno;
-        return;
-      }
-    }
-  }
-  void OnOK() override {
-    if (err_ != 0) {
-      Napi::Error e = Napi::Error::New(Env(), std::string("poll: ") + strerror(err_));
-      e.Set("code", Napi::String::New(Env(), ErrnoCode(err_)));
-      e.Set("errno", Napi::Number::New(Env(), err_));
-      e.Set("syscall", Napi::String::New(Env(), "poll"));
-      deferred_.Reject(e.Value());
-    } else {
-      deferred_.Resolve(Napi::Number::New(Env(), revents_));
-    }
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  int fd_;
-  short events_;
-  int timeoutMs_;
-  int cancelFd_;
-  int revents_ = 0;
-  int err_ = 0;
+// fd readiness on the event loop's own thread: a libuv poll handle (epoll, as libuv
+// watches its own streams), so a wake-up costs no thread hop. watchFd(fd, callback)
+// returns a watcher; watch(events) sets what it waits for (1 readable, 2 writable,
+// 0 nothing), close() stops it for good. callback(events) runs on the loop thread
+// with the events that are ready, or a negative libuv status on error; microtasks
+// and process.nextTick callbacks queued by it run when it returns, as after any
+// event-loop callback. A watcher left open when its environment (a worker thread)
+// ends is closed by an async clean-up hook, so the loop is never closed under it.
+struct FdWatch {
+  uv_poll_t handle;
+  napi_env env;
+  napi_ref callback = nullptr;
+  napi_async_context context = nullptr;
+  napi_async_cleanup_hook_handle cleanup = nullptr;
+  int events = 0;
+  bool closing = false;
+  FdWatch** owner = nullptr;  // the JS object's pointer to this, cleared on close
 };
 
-// pollAsync(fd, "in" | "out", timeoutMs, cancelFd = -1) → Promise<revents>; 0 when
-// the time ran out, -1 when cancelFd (an eventfd) became readable.
-Napi::Value PollAsync(const Napi::CallbackInfo& info) {
-  int64_t fd, timeout, cancel = -1;
-  std::string dir;
-  if (!CheckInt(info, 0, 0, INT32_MAX, &fd) || !CheckString(info, 1, &dir) || !CheckInt(info, 2, -1, INT32_MAX, &timeout)) return info.Env().Undefined();
-  if (dir != "in" && dir != "out") {
-    Napi::RangeError::New(info.Env(), "direction must be in or out").ThrowAsJavaScriptException();
+void FdWatchClosed(uv_handle_t* h) {
+  FdWatch* w = static_cast<FdWatch*>(h->data);
+  if (w->cleanup) napi_remove_async_cleanup_hook(w->cleanup);
+  delete w;
+}
+
+// Idempotent; the JS side may close after the environment's clean-up hook did.
+void FdWatchClose(FdWatch* w) {
+  if (w->closing) return;
+  w->closing = true;
+  if (w->owner) *w->owner = nullptr;
+  w->owner = nullptr;
+  uv_poll_stop(&w->handle);
+  if (w->callback) napi_delete_reference(w->env, w->callback);
+  if (w->context) napi_async_destroy(w->env, w->context);
+  w->callback = nullptr;
+  w->context = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(&w->handle), FdWatchClosed);
+}
+
+void FdWatchCleanupHook(napi_async_cleanup_hook_handle, void* arg) { FdWatchClose(static_cast<FdWatch*>(arg)); }
+
+void FdWatchReady(uv_poll_t* h, int status, int events) {
+  FdWatch* w = static_cast<FdWatch*>(h->data);
+  if (w->closing) return;
+  Napi::Env env(w->env);
+  Napi::HandleScope scope(env);
+  napi_value fn, recv, arg, result;
+  napi_get_reference_value(w->env, w->callback, &fn);
+  napi_get_global(w->env, &recv);
+  napi_create_int32(w->env, status < 0 ? status : events, &arg);
+  if (napi_make_callback(w->env, w->context, recv, fn, 1, &arg, &result) == napi_pending_exception) {
+    napi_value err;
+    napi_get_and_clear_last_exception(w->env, &err);
+    napi_fatal_exception(w->env, err);
+  }
+}
+
+class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "FdWatcher", {InstanceMethod("watch", &FdWatcher::Watch), InstanceMethod("close", &FdWatcher::Close)});
+  }
+  FdWatcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FdWatcher>(info) {
+    Napi::Env env = info.Env();
+    int64_t fd;
+    if (!CheckInt(info, 0, 0, INT32_MAX, &fd)) return;
+    if (info.Length() < 2 || !info[1].IsFunction()) {
+      Napi::TypeError::New(env, "argument 2 must be a function").ThrowAsJavaScriptException();
+      return;
+    }
+    uv_loop_t* loop;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
+      Napi::Error::New(env, "no event loop").ThrowAsJavaScriptException();
+      return;
+    }
+    FdWatch* w = new FdWatch();
+    w->env = env;
+    int rc = uv_poll_init(loop, &w->handle, static_cast<int>(fd));
+    if (rc != 0) {
+      delete w;
+      ThrowErrno(env, "uv_poll_init", -rc);
+      return;
+    }
+    w->handle.data = w;
+    napi_create_reference(env, info[1], 1, &w->callback);
+    napi_value name;
+    napi_create_string_utf8(env, "ipcbench:FdWatcher", NAPI_AUTO_LENGTH, &name);
+    napi_async_init(env, info.This(), name, &w->context);
+    napi_add_async_cleanup_hook(env, FdWatchCleanupHook, w, &w->cleanup);
+    watch_ = w;
+    w->owner = &watch_;
+  }
+  ~FdWatcher() override { Stop(); }
+
+ private:
+  void Stop() {
+    if (watch_) FdWatchClose(watch_);
+  }
+  Napi::Value Watch(const Napi::CallbackInfo& info) {
+    int64_t events;
+    if (!CheckInt(info, 0, 0, 3, &events)) return info.Env().Undefined();
+    if (!watch_) return ThrowErrno(info.Env(), "uv_poll_start", EBADF, "closed");
+    if (events == watch_->events) return info.Env().Undefined();
+    // Held while it waits: a watcher nobody references must still call back.
+    if (watch_->events == 0 && events != 0) Ref();
+    if (watch_->events != 0 && events == 0) Unref();
+    watch_->events = static_cast<int>(events);
+    int rc = events == 0 ? uv_poll_stop(&watch_->handle) : uv_poll_start(&watch_->handle, static_cast<int>(events), FdWatchReady);
+    if (rc != 0) return ThrowErrno(info.Env(), "uv_poll_start", -rc);
     return info.Env().Undefined();
   }
-  if (info.Length() > 3 && !CheckInt(info, 3, -1, INT32_MAX, &cancel)) return info.Env().Undefined();
-  PollWorker* w = new PollWorker(info.Env(), static_cast<int>(fd), dir == "in" ? POLLIN : POLLOUT, static_cast<int>(timeout), static_cast<int>(cancel));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (watch_ && watch_->events != 0) Unref();
+    Stop();
+    return info.Env().Undefined();
+  }
+  FdWatch* watch_ = nullptr;
+};
+
+// pidfd_open(pid) → an fd that polls readable once the process has exited: a
+// peer's death seen by the event loop without a timer.
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  int64_t pid;
+  if (!CheckInt(info, 0, 1, INT32_MAX, &pid)) return info.Env().Undefined();
+  long fd = syscall(SYS_pidfd_open, static_cast<pid_t>(pid), 0);
+  if (fd < 0) return ThrowErrno(info.Env(), "pidfd_open", errno);
+  fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+  return Napi::Number::New(info.Env(), static_cast<double>(fd));
 }
 
 struct Mapping {
@@ -456,7 +540,10 @@ Napi::Value FutexWait(const Napi::CallbackInfo& info) {
     if (r == 0) return Napi::String::New(info.Env(), "ok");
     if (errno == EAGAIN) return Napi::String::New(info.Env(), "not-equal");
     if (errno == ETIMEDOUT) return Napi::String::New(info.Env(), "timed-out");
-    if (errno == EINTR) continue;
+    if (errno == EINTR) {
+      if (g_peer_gone.load() != 0) return ThrowPeerGone(info.Env());
+      continue;
+    }
     return ThrowErrno(info.Env(), "futex", errno, "FUTEX_WAIT");
   }
 }
@@ -546,7 +633,10 @@ Napi::Value MqSend(const Napi::CallbackInfo& info) {
   if (!CheckInt(info, 0, 0, INT32_MAX, &q) || !CheckBuf(info, 1, &data, &len)) return info.Env().Undefined();
   for (;;) {
     if (mq_send(static_cast<mqd_t>(q), reinterpret_cast<const char*>(data), len, 0) == 0) return Napi::Number::New(info.Env(), 0);
-    if (errno == EINTR) continue;
+    if (errno == EINTR) {
+      if (g_peer_gone.load() != 0) return ThrowPeerGone(info.Env());
+      continue;
+    }
     if (errno == EAGAIN) return Napi::Number::New(info.Env(), -EAGAIN);
     return ThrowErrno(info.Env(), "mq_send", errno);
   }
@@ -575,7 +665,10 @@ Napi::Value MqReceive(const Napi::CallbackInfo& info) {
       n = mq_receive(static_cast<mqd_t>(q), reinterpret_cast<char*>(data), len, nullptr);
     }
     if (n >= 0) return Napi::Number::New(info.Env(), static_cast<double>(n));
-    if (errno == EINTR) continue;
+    if (errno == EINTR) {
+      if (g_peer_gone.load() != 0) return ThrowPeerGone(info.Env());
+      continue;
+    }
     if (errno == EAGAIN) return Napi::Number::New(info.Env(), -EAGAIN);
     if (errno == ETIMEDOUT) return Napi::Number::New(info.Env(), -ETIMEDOUT);
     return ThrowErrno(info.Env(), "mq_receive", errno);
@@ -623,7 +716,10 @@ Napi::Value MsgSnd(const Napi::CallbackInfo& info) {
   memcpy(scratch.data() + sizeof mtype, data, len);
   for (;;) {
     if (msgsnd(static_cast<int>(id), scratch.data(), len, nowait ? IPC_NOWAIT : 0) == 0) return Napi::Number::New(info.Env(), 0);
-    if (errno == EINTR) continue;
+    if (errno == EINTR) {
+      if (g_peer_gone.load() != 0) return ThrowPeerGone(info.Env());
+      continue;
+    }
     if (errno == EAGAIN) return Napi::Number::New(info.Env(), -EAGAIN);
     return ThrowErrno(info.Env(), "msgsnd", errno);
   }
@@ -735,7 +831,10 @@ Napi::Value SigqueueThread(const Napi::CallbackInfo& info) {
   si.si_value.sival_int = static_cast<int>(value);
   for (;;) {
     if (syscall(SYS_rt_tgsigqueueinfo, static_cast<pid_t>(pid), static_cast<pid_t>(tid), sig, &si) == 0) return Napi::Number::New(info.Env(), 0);
-    if (errno == EINTR) continue;
+    if (errno == EINTR) {
+      if (g_peer_gone.load() != 0) return ThrowPeerGone(info.Env());
+      continue;
+    }
     if (errno == EAGAIN) return Napi::Number::New(info.Env(), -EAGAIN);  // the queue of pending signals is full
     return ThrowErrno(info.Env(), "rt_tgsigqueueinfo", errno);
   }
@@ -757,11 +856,100 @@ Napi::Value SigWait(const Napi::CallbackInfo& info) {
   for (;;) {
     int r = timeout < 0 ? sigwaitinfo(&set, &si) : sigtimedwait(&set, &si, &ts);
     if (r == sig) return Napi::Number::New(info.Env(), si.si_value.sival_int);
-    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno == EINTR) {
+      if (g_peer_gone.load() != 0) return ThrowPeerGone(info.Env());
+      continue;
+    }
     if (r < 0 && errno == EAGAIN) return info.Env().Null();
     return ThrowErrno(info.Env(), timeout < 0 ? "sigwaitinfo" : "sigtimedwait", errno);
   }
 }
+
+// PeerWatchdog(pid): a peer's death seen during a blocking wait without a deadline
+// on the wait. A thread waits on pidfd_open(pid); once that process has exited it sets
+// g_peer_gone and interrupts the thread that made the watchdog with SIGRTMAX (a
+// handler that does nothing, installed without SA_RESTART, so the blocking system call
+// returns EINTR and the call throws EPEERCLOSED), again every 20 ms until stop(),
+// so a wait that starts after the first signal is interrupted too. Nothing runs on
+// the measured path: the waits are the plain blocking calls.
+void WatchdogSignal(int) {}
+
+class PeerWatchdog : public Napi::ObjectWrap<PeerWatchdog> {
+ public:
+  static Napi::Function Init(Napi::Env env) { return DefineClass(env, "PeerWatchdog", {InstanceMethod("stop", &PeerWatchdog::Stop)}); }
+  PeerWatchdog(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PeerWatchdog>(info) {
+    int64_t pid;
+    if (!CheckInt(info, 0, 1, INT32_MAX, &pid)) return;
+    static bool installed = false;
+    if (!installed) {
+      struct sigaction sa;
+      memset(&sa, 0, sizeof sa);
+      sa.sa_handler = WatchdogSignal;
+      sigemptyset(&sa.sa_mask);
+      if (sigaction(SIGRTMAX, &sa, nullptr) != 0) {
+        ThrowErrno(info.Env(), "sigaction", errno, "SIGRTMAX");
+        return;
+      }
+      installed = true;
+    }
+    pid_ = static_cast<int>(pid);
+    tid_ = static_cast<pid_t>(syscall(SYS_gettid));
+    stop_ = eventfd(0, EFD_CLOEXEC);
+    if (stop_ < 0) {
+      ThrowErrno(info.Env(), "eventfd", errno);
+      return;
+    }
+    pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, static_cast<pid_t>(pid), 0));
+    if (pidfd_ < 0 && errno != ESRCH) {
+      int e = errno;
+      close(stop_);
+      stop_ = -1;
+      ThrowErrno(info.Env(), "pidfd_open", e);
+      return;
+    }
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~PeerWatchdog() override { Join(); }
+
+ private:
+  void Run() {
+    struct pollfd p[2] = {{stop_, POLLIN, 0}, {pidfd_, POLLIN, 0}};
+    // pidfd_ < 0: the process was gone before we looked.
+    if (pidfd_ >= 0) {
+      while (poll(p, 2, -1) < 0 && errno == EINTR) {
+      }
+      if (p[0].revents != 0) return;
+    }
+    g_peer_gone.store(pid_);
+    for (;;) {
+      syscall(SYS_tgkill, getpid(), tid_, SIGRTMAX);
+      if (poll(p, 1, 20) > 0) return;
+    }
+  }
+  void Join() {
+    if (!thread_.joinable()) return;
+    uint64_t one = 1;
+    if (write(stop_, &one, 8) != 8) {
+      // an eventfd write of 1 cannot fail here; the join below would then wait
+    }
+    thread_.join();
+    // Its news ends with it: a later wait in this process is not "interrupted by a dead peer".
+    int mine = pid_;
+    g_peer_gone.compare_exchange_strong(mine, 0);
+    close(stop_);
+    if (pidfd_ >= 0) close(pidfd_);
+    stop_ = pidfd_ = -1;
+  }
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    Join();
+    return info.Env().Undefined();
+  }
+  int pid_ = 0;
+  pid_t tid_ = 0;
+  int stop_ = -1;
+  int pidfd_ = -1;
+  std::thread thread_;
+};
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pipe2", Napi::Function::New(env, Pipe2));
@@ -776,8 +964,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gettid", Napi::Function::New(env, Gettid));
   exports.Set("socketpair", Napi::Function::New(env, Socketpair));
   exports.Set("socketBuffers", Napi::Function::New(env, SocketBuffers));
-  exports.Set("setRecvTimeout", Napi::Function::New(env, SetRecvTimeout));
-  exports.Set("pollAsync", Napi::Function::New(env, PollAsync));
+  exports.Set("FdWatcher", FdWatcher::Init(env));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
+  exports.Set("PeerWatchdog", PeerWatchdog::Init(env));
   exports.Set("shmMap", Napi::Function::New(env, ShmMap));
   exports.Set("shmUnlink", Napi::Function::New(env, ShmUnlink));
   exports.Set("futexWait", Napi::Function::New(env, FutexWait));

@@ -1,7 +1,7 @@
 // Endpoints: send and receive exactly one message of `size` bytes, in the mode the
-// case asks for. Blocking calls sleep in the kernel; the event-loop mode waits in
-// epoll_wait (what libuv does under Node's event loop) after EAGAIN; busy-poll
-// retries at once. EINTR is a retry unless the peer failed (see peer_failed).
+// case asks for. Blocking calls sleep in the kernel; the event-loop mode receives
+// by waiting in epoll_wait (what libuv does under Node's event loop) and then
+// reading, and sends first, waiting only on EAGAIN; busy-poll retries at once. EINTR is a retry unless the peer failed (see peer_failed).
 #include <errno.h>
 #include <mqueue.h>
 #include <stdarg.h>
@@ -104,6 +104,10 @@ int ep_send(struct ep *e, const uint8_t *buf) {
 
 ssize_t ep_recv(struct ep *e, uint8_t *buf) {
   size_t size = e->size;
+  // The event loop waits first, then reads what is ready: two system calls per
+  // message, as libuv (and the Node side's watcher) makes; a read that finds nothing
+  // waits again.
+  if (e->mode == M_NONBLOCKING && e->rep >= 0 && wait_fd(e, e->rep) < 0) return -1;
   switch (e->kind) {
     case K_FD_STREAM: {
       size_t off = 0;

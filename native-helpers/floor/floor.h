@@ -66,6 +66,7 @@ struct plan {
 
 struct pingpong_out {
   uint64_t batch, count;  // batch is always 1: each sample is one round trip
+  uint64_t warmup;        // warm-up round trips: the fixed count and the settling blocks
   double *samples;
 };
 

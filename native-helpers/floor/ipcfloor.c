@@ -290,7 +290,7 @@ int main(int argc, char **argv) {
   }
 
   struct side_report ra = {0};
-  struct pingpong_out po = {1, 0, NULL};
+  struct pingpong_out po = {1, 0, 0, NULL};
   pin_self(cpu_a, &ra, &fa, 'a');
   rc = fa.set ? -1 : ready(&C.a);
   if (rc == 0) rc = pingpong ? pingpong_a(&P, &C.a, &ra, &po) : stream_a(&P, &C.a, &ra);
@@ -334,6 +334,9 @@ int main(int argc, char **argv) {
   uint64_t elapsed = pingpong ? ra.elapsed_ns : b->r.elapsed_ns;
   printf("{\"type\":\"result\",\"messages\":%llu,\"elapsedNs\":%llu,\"batch\":%llu,\"sampleCount\":%llu,", (unsigned long long)messages, (unsigned long long)elapsed,
          (unsigned long long)po.batch, (unsigned long long)po.count);
+  // As side a of the Node case reports them (RepReport.warmupMessages, messagesB).
+  if (pingpong) printf("\"warmupMessages\":%llu,", (unsigned long long)po.warmup);
+  if (pingpong && b->r.messages != messages) printf("\"messagesB\":%llu,", (unsigned long long)b->r.messages);
   print_usage("costA", ra.cost);
   printf(",");
   print_usage("costB", b->r.cost);

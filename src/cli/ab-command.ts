@@ -110,7 +110,7 @@ async function abCommand(mechanisms: string[], flags: AbFlags): Promise<void> {
     if (path) checkWritableFile(option, path)
 
   // Phase 2: round 1, the whole matrix.
-  const host = prepareHost(o, specs, flags)
+  const host = await prepareHost(o, specs, flags)
   for (const c of [base, current]) process.stderr.write(`${describe(c)}\n`)
   const progress = new Progress(flags.progress === true || process.stderr.isTTY === true)
   const interrupts = onInterrupt(progress)

@@ -71,7 +71,7 @@ export interface PreparedHost {
 }
 
 /** Clean-up of dead runs, the environment, the warnings every run carries, the C floor and the harness's own cost. */
-export function prepareHost(o: ResolvedOptions, specs: readonly CaseSpec[], flags: MatrixFlags): PreparedHost {
+export async function prepareHost(o: ResolvedOptions, specs: readonly CaseSpec[], flags: MatrixFlags): Promise<PreparedHost> {
   const stale = cleanStale()
   const env = captureEnvironment()
   const warnings: Warning[] = deprecations(flags)
@@ -94,7 +94,7 @@ export function prepareHost(o: ResolvedOptions, specs: readonly CaseSpec[], flag
   if (stale.removed.length > 0) warnings.push(warning('stale-objects', `removed ${stale.removed.length} object(s) left by dead ipcbench runs`))
   const floor = o.floor ? floorExecutor(env) : {}
   if (floor.warning) warnings.push(floor.warning)
-  return { env, warnings, floor: floor.executor, calibration: measureCalibration() }
+  return { env, warnings, floor: floor.executor, calibration: await measureCalibration() }
 }
 
 export interface Interrupts {

@@ -107,6 +107,12 @@ export interface RepetitionResult {
   index: number
   /** Measured messages (round trips for ping-pong). */
   messages: number
+  /**
+   * Ping-pong: warm-up round trips before the measured ones, the fixed count and the
+   * settling blocks that followed while the loop was still getting faster. Absent in
+   * older results.
+   */
+  warmupMessages?: number
   /** Wall time of the measured phase. */
   elapsedNs: number
   /** Round trips per timed sample: always 1 (results before run@2 may hold batches). */
@@ -282,8 +288,15 @@ export interface HarnessCalibration {
   emptySampleNs: number
   /** Cost of one clock read, ns: what each ping-pong sample carries besides the round trip. */
   clockReadNs?: number
-  /** A same-thread echo through a function call, ns per round trip. */
+  /** The blocking and busy-poll loop against a same-thread echo through a function call, ns per round trip. */
   sameThreadEchoNs: number
+  /**
+   * The event-loop ping-pong loop against a same-thread echo that answers from a
+   * resolved-promise callback (a microtask), ns per round trip: the loop's own work
+   * (callback, check, stamp, send call, clock read) without a channel or a wait.
+   * Absent in runs before it was measured.
+   */
+  sameThreadAsyncEchoNs?: number
 }
 
 /**

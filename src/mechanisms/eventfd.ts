@@ -1,6 +1,6 @@
 import { EAGAIN, native, type NativeApi } from '../native/index.js'
 import type { Endpoint, MechanismImpl } from './types.js'
-import { blockingEndpoint, pollingEndpoint, safeClose, spinEndpoint, type MessageCalls } from './common/native-endpoints.js'
+import { blockingEndpoint, watchedEndpoint, safeClose, spinEndpoint, type MessageCalls } from './common/native-endpoints.js'
 import { fdKind } from './common/proc.js'
 
 const COUNTER_BYTES = 8
@@ -12,8 +12,8 @@ const COUNTER_BYTES = 8
  * added, so with one message in flight the reader gets back exactly what was sent
  * and checks it; ping-pong only, since a stream's writes would add up.
  *
- * blocking: read(2) sleeps; busy-poll: EFD_NONBLOCK, retried; nonblocking: poll(2)
- * on a pool thread.
+ * blocking: read(2) sleeps; busy-poll: EFD_NONBLOCK, retried; nonblocking: epoll
+ * readiness on the event-loop thread.
  */
 export const eventfd: MechanismImpl = {
   async setup(ctx) {
@@ -34,7 +34,7 @@ export const eventfd: MechanismImpl = {
         fdKinds: kinds,
         io:
           ctx.spec.mode === 'nonblocking'
-            ? 'EFD_NONBLOCK + poll(2) on a pool thread'
+            ? 'EFD_NONBLOCK + epoll readiness on the event-loop thread (uv_poll)'
             : ctx.spec.mode === 'busy-poll'
               ? 'read/write on EFD_NONBLOCK, retried'
               : 'read/write, blocking',
@@ -71,13 +71,11 @@ function counterEndpoint(api: NativeApi, mode: string, rx: number, tx: number, p
     close,
   }
   if (mode === 'busy-poll') return spinEndpoint(calls, peerPid)
-  if (mode === 'nonblocking') return pollingEndpoint(api, calls, rx, tx)
-  // A blocking eventfd read has no time-out; a dead peer is found by the case time-out.
+  if (mode === 'nonblocking') return watchedEndpoint(api, calls, rx, tx, peerPid)
   return blockingEndpoint(
     (buf) => void api.write(tx, buf, 0, COUNTER_BYTES),
     (into) => api.read(rx, into, 0, COUNTER_BYTES),
     COUNTER_BYTES,
     close,
-    peerPid,
   )
 }

@@ -1,6 +1,6 @@
-import { EAGAIN, ETIMEDOUT, native, type NativeApi } from '../native/index.js'
+import { EAGAIN, native, type NativeApi } from '../native/index.js'
 import type { Endpoint, MechanismImpl } from './types.js'
-import { blockingEndpoint, pollingEndpoint, safeClose, spinEndpoint, type MessageCalls } from './common/native-endpoints.js'
+import { blockingEndpoint, watchedEndpoint, safeClose, spinEndpoint, type MessageCalls } from './common/native-endpoints.js'
 import { errorFields, ipcError } from '../core/errors.js'
 
 /** Messages a queue holds; the host's fs.mqueue.msg_max caps it (10 here without CAP_SYS_RESOURCE). */
@@ -16,9 +16,9 @@ interface MqInfo {
  * 0600, created O_EXCL by side a, opened by name by the peer, unlinked at teardown).
  * One message per mq_send/mq_receive, so boundaries are kept.
  *
- * blocking: mq_timedreceive with a deadline (to notice a dead peer), mq_send;
+ * blocking: mq_receive and mq_send (no deadline: the harness's watchdog interrupts them when the peer dies);
  * busy-poll: O_NONBLOCK, retried on EAGAIN; nonblocking: the mqd is an fd on Linux,
- * so poll(2) on a pool thread says when it is readable or writable.
+ * so the event loop watches it (epoll) for readable and writable.
  */
 export const posixMq: MechanismImpl = {
   async setup(ctx) {
@@ -67,7 +67,7 @@ export const posixMq: MechanismImpl = {
 function ioText(mode: string): string {
   if (mode === 'blocking') return 'mq_send / mq_timedreceive (blocking)'
   if (mode === 'busy-poll') return 'mq_send / mq_receive on O_NONBLOCK, retried on EAGAIN'
-  return 'O_NONBLOCK + poll(2) on the mqd from a pool thread'
+  return 'O_NONBLOCK + epoll readiness of the mqd on the event-loop thread (uv_poll)'
 }
 
 /** The kernel says EINVAL/EMFILE/ENOSPC/ENOMEM; say which limit that means. */
@@ -93,15 +93,11 @@ function mqEndpoint(api: NativeApi, mode: string, rx: number, tx: number, size: 
     close,
   }
   if (mode === 'busy-poll') return spinEndpoint(calls, peerPid)
-  if (mode === 'nonblocking') return pollingEndpoint(api, calls, rx, tx)
+  if (mode === 'nonblocking') return watchedEndpoint(api, calls, rx, tx, peerPid)
   return blockingEndpoint(
     (buf) => void api.mqSend(tx, buf, 0, buf.byteLength),
-    (into, ms) => {
-      const n = api.mqReceive(rx, into, 0, size, ms)
-      return n === -ETIMEDOUT ? -EAGAIN : n
-    },
+    (into) => api.mqReceive(rx, into, 0, size),
     size,
     close,
-    peerPid,
   )
 }

@@ -1,7 +1,7 @@
 import { EAGAIN, native, type NativeApi } from '../native/index.js'
 import { readSeq, stamp, wireBytes } from '../core/wire.js'
 import type { MechanismImpl, PeerLink, SetupContext, SyncEndpoint } from './types.js'
-import { checkPeer, DEADLINE_MS } from './common/native-endpoints.js'
+import { checkPeer } from './common/native-endpoints.js'
 import { IntegrityError } from '../core/errors.js'
 
 /** SIGRTMIN + this is the signal both directions use (glibc keeps the first two for itself; SIGRTMIN is already past them). */
@@ -111,7 +111,8 @@ function signalEndpoint(
     recv(into) {
       let value: number | null
       for (let tries = 1; ; tries++) {
-        value = api.sigWait(signo, spin ? 0 : DEADLINE_MS)
+        // Blocking: no deadline; the harness's watchdog interrupts the wait when the peer dies.
+        value = api.sigWait(signo, spin ? 0 : -1)
         if (value !== null) break
         if (!spin || tries % SPINS_PER_CHECK === 0) checkPeer(peerPid)
       }

@@ -2,7 +2,7 @@ import { EAGAIN, native, type NativeApi } from '../native/index.js'
 import type { HostLimits } from '../core/result.js'
 import type { Endpoint, MechanismImpl, PeerContext, PeerLink, SetupContext } from './types.js'
 import { DEFAULT_SNDBUF, SKB_OVERHEAD } from './limits.js'
-import { blockingEndpoint, DEADLINE_MS, pollingEndpoint, safeClose, spinEndpoint, type MessageCalls } from './common/native-endpoints.js'
+import { blockingEndpoint, watchedEndpoint, safeClose, spinEndpoint, type MessageCalls } from './common/native-endpoints.js'
 import { nativeFdEndpoint } from './pipe.js'
 import { describeFd } from './common/proc.js'
 
@@ -61,7 +61,7 @@ async function socketSetup(type: SocketType, ctx: SetupContext) {
           ? 'read(2)/write(2), blocking'
           : mode === 'busy-poll'
             ? 'read(2)/write(2) on O_NONBLOCK, retried on EAGAIN'
-            : 'O_NONBLOCK + poll(2) readiness on a pool thread',
+            : 'O_NONBLOCK + epoll readiness on the event-loop thread (uv_poll)',
     }),
     async teardown() {
       // A worker peer shares our fd table and closes its own end.
@@ -100,10 +100,8 @@ function socketOpen(
   if (mode === 'busy-poll') return spinEndpoint(calls, peerPid)
   if (mode === 'nonblocking') {
     if (type === 'stream') throw new Error('unix-stream nonblocking is the net.Socket path')
-    return pollingEndpoint(api, calls, fd, fd)
+    return watchedEndpoint(api, calls, fd, fd, peerPid)
   }
-  // Blocking: SO_RCVTIMEO turns a long sleep into EAGAIN now and then, to check the peer.
-  api.setRecvTimeout(fd, DEADLINE_MS)
   return blockingEndpoint(
     (buf) => {
       const n = api.write(fd, buf, 0, buf.byteLength)
@@ -112,7 +110,6 @@ function socketOpen(
     (into) => api.read(fd, into, 0, size),
     size,
     close,
-    peerPid,
   )
 }
 

@@ -30,10 +30,21 @@ export interface NativeApi {
   socketpair(type: 'stream' | 'dgram' | 'seqpacket', nonblock: boolean): [number, number]
   /** Sets SO_SNDBUF and SO_RCVBUF to `bytes` (0: leave them) and reads back what the kernel applied. */
   socketBuffers(fd: number, bytes: number): { sndbuf: number; rcvbuf: number }
-  /** SO_RCVTIMEO: a blocking read returns -11 after ms (0: never). */
-  setRecvTimeout(fd: number, ms: number): void
-  /** poll(2) for one fd on a libuv pool thread: resolves with revents, 0 after timeoutMs, -1 once `cancelFd` (an eventfd) is readable. */
-  pollAsync(fd: number, direction: 'in' | 'out', timeoutMs: number, cancelFd?: number): Promise<number>
+  /**
+   * Readiness of `fd` on the event loop's own thread (a libuv poll handle, epoll):
+   * `callback` runs on the loop with the ready events (WATCH_READABLE | WATCH_WRITABLE),
+   * or a negative libuv status. Stop it with close() before the fd is closed.
+   */
+  FdWatcher: new (fd: number, callback: (events: number) => void) => FdWatcher
+  /** pidfd_open(2): an fd that becomes readable when process `pid` exits. */
+  pidfdOpen(pid: number): number
+  /**
+   * While it runs, a blocking call of this thread (read, write, mq_send/mq_receive,
+   * msgsnd, futex, sigwaitinfo) throws EPEERCLOSED once process `pid` has exited: a
+   * thread waits on its pidfd and interrupts this one with a signal. No deadline on
+   * the waits themselves.
+   */
+  PeerWatchdog: new (pid: number) => { stop(): void }
   /** shm_open (+ O_CREAT|O_EXCL, mode 0600, ftruncate when creating) and mmap(MAP_SHARED); unmapped when the buffer is collected. */
   shmMap(name: string, bytes: number, create: boolean): ArrayBuffer
   shmUnlink(name: string): void
@@ -73,8 +84,15 @@ export interface NativeApi {
   sigWait(signo: number, timeoutMs?: number): number | null
 }
 
-/** mqReceive returns this negated when mq_timedreceive timed out. */
-export const ETIMEDOUT = 110
+export interface FdWatcher {
+  /** What to wait for: WATCH_READABLE, WATCH_WRITABLE, both, or 0 (nothing, for now). */
+  watch(events: number): void
+  /** Stops for good; the callback is never called again. */
+  close(): void
+}
+
+export const WATCH_READABLE = 1
+export const WATCH_WRITABLE = 2
 
 /** read/write return this negated when a non-blocking fd would block. */
 export const EAGAIN = 11

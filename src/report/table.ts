@@ -36,7 +36,9 @@ export function renderTables(run: RunResult, o: TableOptions): string {
     const subtracted = run.context.options.subtractOverhead ? ' (subtracted from latency figures)' : ''
     notes.push(
       `harness: ${cal.clockReadNs !== undefined ? `${cal.clockReadNs.toFixed(0)} ns per clock read (one in every ping-pong sample)` : `${cal.emptySampleNs.toFixed(0)} ns per timed section`}, ` +
-        `${cal.sameThreadEchoNs.toFixed(0)} ns per round trip with a same-thread echo${subtracted}`,
+        `${cal.sameThreadEchoNs.toFixed(0)} ns per round trip with a same-thread echo` +
+        (cal.sameThreadAsyncEchoNs !== undefined ? ` (${cal.sameThreadAsyncEchoNs.toFixed(0)} ns in the event-loop loop)` : '') +
+        subtracted,
     )
   }
   if (notes.length > 0) parts.push(notes.join('\n'))

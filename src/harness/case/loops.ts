@@ -20,7 +20,44 @@ function verify(check: MessageCheck, msg: Uint8Array, seq: number): void {
 
 const deadlineAfter = (from: bigint, ms: number): bigint => from + BigInt(Math.round(ms * 1e6))
 
+/**
+ * The warm-up goes on past its fixed count while the loop is still getting faster
+ * (the JIT has not yet optimised it, caches and branch predictors are still cold):
+ * in blocks of round trips, each timed as a whole, until a block is no longer
+ * SETTLE_GAIN faster than the best before it, or SETTLE_MAX_BLOCKS blocks or half the
+ * measured time have gone. The C floor follows the same rule (loops.c), and the
+ * result records how many warm-up round trips each repetition took.
+ */
+export const SETTLE_GAIN = 0.97
+export const SETTLE_MAX_BLOCKS = 64
+
+/** Round trips per settling block: 256, fewer for big messages (at most 4 MiB of traffic a block, at least 8). */
+export function settleBlock(sizeBytes: number): number {
+  return Math.max(8, Math.min(256, Math.floor((4 * 1024 * 1024) / Math.max(1, sizeBytes))))
+}
+
+/** Decides, block by block, whether the warm-up goes on. */
+class Settler {
+  private best = Infinity
+  private blocks = 0
+  private readonly until: bigint
+  readonly block: number
+  constructor(plan: LoopPlan) {
+    this.block = settleBlock(plan.sizeBytes)
+    this.until = deadlineAfter(process.hrtime.bigint(), plan.durationMs / 2)
+  }
+  /** After a block of `block` round trips that took `ns`: true to run another. */
+  another(ns: number, now: bigint): boolean {
+    const perRoundTrip = ns / this.block
+    const falling = perRoundTrip < this.best * SETTLE_GAIN
+    this.best = Math.min(this.best, perRoundTrip)
+    return falling && ++this.blocks < SETTLE_MAX_BLOCKS && now < this.until
+  }
+}
+
 export interface PingpongResult {
+  /** Warm-up round trips before the measured ones: the fixed count and the settling blocks. */
+  warmupMessages: number
   messages: number
   elapsedNs: number
   samples: Float64Array
@@ -30,8 +67,9 @@ export interface PingpongResult {
 }
 
 /**
- * Side a, ping-pong, blocking and busy-poll. After the warm-up round trips, one
- * clock read per round trip: each sample is the time from the previous read (just
+ * Side a, ping-pong, blocking and busy-poll. After the warm-up round trips (the
+ * fixed count, then settling blocks while the loop still gets faster), one clock
+ * read per round trip: each sample is the time from the previous read (just
  * after the last echo was checked) to this one, so it holds one stamp, send,
  * receive and check, and one clock read, whose cost the calibration measures.
  * Ends with STOP, which the peer echoes.
@@ -42,16 +80,28 @@ export function syncPingpongA(ep: SyncEndpoint, plan: LoopPlan, meter: CostMeter
   const into = new Uint8Array(size)
   const check = new MessageCheck(size)
   const transfers = ep.transfers === true
-  for (let seq = 0; seq < plan.warmup; seq++) {
+  let seq = 0
+  const roundTrip = (): void => {
     stamp(out, seq)
     ep.send(out)
     const echo = ep.recv(into)
     verify(check, echo, seq)
     if (transfers) out = echo
+    seq++
   }
+  while (seq < plan.warmup) roundTrip()
+  if (plan.warmup > 0) {
+    const settler = new Settler(plan)
+    for (let more = true; more;) {
+      const t0 = process.hrtime.bigint()
+      for (let i = 0; i < settler.block; i++) roundTrip()
+      const t1 = process.hrtime.bigint()
+      more = settler.another(Number(t1 - t0), t1)
+    }
+  }
+  const warmupMessages = seq
 
   const samples = new Float64Array(Math.max(1, plan.maxMessages))
-  let seq = plan.warmup
   let count = 0
   const c0 = meter()
   const start = process.hrtime.bigint()
@@ -77,7 +127,7 @@ export function syncPingpongA(ep: SyncEndpoint, plan: LoopPlan, meter: CostMeter
   ep.send(out)
   const last = ep.recv(into)
   if (readSeq(last) !== STOP) throw new IntegrityError(`expected the STOP echo, got message ${readSeq(last)}`)
-  return { messages: count, elapsedNs: Number(prev - start), samples, sampleCount: count, batch: 1, cost }
+  return { warmupMessages, messages: count, elapsedNs: Number(prev - start), samples, sampleCount: count, batch: 1, cost }
 }
 
 export interface EchoResult {
@@ -185,90 +235,83 @@ export function syncStreamB(ep: SyncEndpoint, plan: LoopPlan, meter: CostMeter):
 }
 
 /**
- * Side a, ping-pong, event loop. tinybench drives the round trips with a fixed
- * warm-up count and a time budget; each sample is one round trip from send to the
- * checked echo (tinybench's promise per iteration is inside it).
+ * Side a, ping-pong, event loop, driven by the endpoint's own callbacks: each echo,
+ * once checked, is followed at once by the next send from inside the callback (no
+ * promise or closure per round trip). After the warm-up round trips, one clock read
+ * per round trip, as in the synchronous loop: each sample is the time from the
+ * previous read to this one, so it holds one stamp, send, wake-up of this thread by
+ * the event loop, callback, check and clock read. Ends with STOP, which the peer echoes.
  */
-export async function asyncPingpongA(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter): Promise<PingpongResult> {
+export function asyncPingpongA(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter): Promise<PingpongResult> {
   const size = plan.sizeBytes
   let out = makeMessage(size)
   const check = new MessageCheck(size)
   const transfers = ep.transfers === true
+  const samples = new Float64Array(Math.max(1, plan.maxMessages))
   let seq = 0
-  let resolve: () => void = () => {}
-  let reject: (e: Error) => void = () => {}
-  ep.onMessage((msg) => {
-    const problem = check.check(msg, seq)
-    if (problem !== undefined) return reject(new IntegrityError(problem))
-    if (transfers) out = msg
-    seq++
-    resolve()
-  })
-  ep.onError((err) => reject(err))
-  const roundTrip = () =>
-    new Promise<void>((res, rej) => {
-      resolve = res
-      reject = rej
+  let count = 0
+  let c0 = meter()
+  let cost = costBetween(c0, c0)
+  let start = 0n
+  let prev = 0n
+  let deadline = 0n
+  let stopping = false
+  let warmupMessages = 0
+  // Settling blocks after the fixed warm-up (see Settler), timed from the end of the last.
+  let settler: Settler | undefined
+  let blockStart = 0n
+  let blockLeft = 0
+  const startMeasuring = (): void => {
+    warmupMessages = seq
+    c0 = meter()
+    start = process.hrtime.bigint()
+    prev = start
+    deadline = deadlineAfter(start, plan.durationMs)
+  }
+  const startSettling = (): void => {
+    settler = new Settler(plan)
+    blockLeft = settler.block
+    blockStart = process.hrtime.bigint()
+  }
+  return new Promise((resolve, reject) => {
+    ep.onError(reject)
+    const stop = (): void => {
+      cost = costBetween(c0, meter())
+      stopping = true
+      stamp(out, STOP)
+      ep.send(out)
+    }
+    ep.onMessage((msg) => {
+      if (stopping) {
+        if (readSeq(msg) !== STOP) return reject(new IntegrityError(`expected the STOP echo, got message ${readSeq(msg)}`))
+        return resolve({ warmupMessages, messages: count, elapsedNs: Number(prev - start), samples, sampleCount: count, batch: 1, cost })
+      }
+      const problem = check.check(msg, seq)
+      if (problem !== undefined) return reject(new IntegrityError(problem))
+      if (transfers) out = msg
+      seq++
+      if (start !== 0n) {
+        // Timed: from the previous read to this one.
+        const now = process.hrtime.bigint()
+        samples[count++] = Number(now - prev)
+        prev = now
+        if (count >= samples.length || now >= deadline) return stop()
+      } else if (settler !== undefined) {
+        if (--blockLeft === 0) {
+          const now = process.hrtime.bigint()
+          if (settler.another(Number(now - blockStart), now)) {
+            blockLeft = settler.block
+            blockStart = process.hrtime.bigint()
+          } else startMeasuring()
+        }
+      } else if (seq === plan.warmup) startSettling()
       stamp(out, seq)
       ep.send(out)
     })
-
-  let c0 = meter()
-  let c1 = c0
-  let start = 0n
-  let end = 0n
-  let measuredFrom = 0
-  // Loaded here: only event-loop ping-pong uses it, and every peer's start is part of a repetition.
-  const { Bench } = await import('tinybench')
-  const bench = new Bench({
-    iterations: 1,
-    time: plan.durationMs,
-    warmup: plan.warmup > 0,
-    warmupIterations: plan.warmup,
-    warmupTime: 0,
-    timestampProvider: 'hrtimeNow',
-    retainSamples: true,
-    throws: true,
-  })
-  bench.add('roundtrip', roundTrip, {
-    // Declared async so tinybench does not call the function once to find out (that would send a message).
-    async: true,
-    beforeAll(mode) {
-      if (mode === 'run') {
-        measuredFrom = seq
-        c0 = meter()
-        start = process.hrtime.bigint()
-      }
-    },
-    afterAll(mode) {
-      if (mode === 'run') {
-        end = process.hrtime.bigint()
-        c1 = meter()
-      }
-    },
-  })
-  await bench.run()
-  const task = bench.tasks[0]
-  const result = task.result as { state: string; error?: Error; latency?: { samples?: ArrayLike<number> } }
-  if (result.state === 'errored') throw result.error ?? new Error('round trip failed')
-  const msSamples = result.latency?.samples ?? []
-  const samples = new Float64Array(msSamples.length)
-  for (let i = 0; i < msSamples.length; i++) samples[i] = msSamples[i] * 1e6
-
-  await new Promise<void>((res, rej) => {
-    ep.onMessage((msg) => (readSeq(msg) === STOP ? res() : rej(new IntegrityError(`expected the STOP echo, got message ${readSeq(msg)}`))))
-    ep.onError(rej)
-    stamp(out, STOP)
+    if (plan.warmup === 0) startMeasuring()
+    stamp(out, seq)
     ep.send(out)
   })
-  return {
-    messages: seq - measuredFrom,
-    elapsedNs: Number(end - start),
-    samples,
-    sampleCount: samples.length,
-    batch: 1,
-    cost: costBetween(c0, c1),
-  }
 }
 
 /** Side b, ping-pong, event loop: check each message and echo it unchanged until STOP. */

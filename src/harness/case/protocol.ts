@@ -76,6 +76,14 @@ export interface RepTask {
 export interface RepReport {
   type: 'result'
   messages: number
+  /** Ping-pong: side a's warm-up round trips (fixed count + settling blocks). */
+  warmupMessages?: number
+  /**
+   * Messages in side b's cost window, when it differs from `messages`: a ping-pong
+   * echo counts from the end of the fixed warm-up, so its window also holds the
+   * settling blocks side a added.
+   */
+  messagesB?: number
   elapsedNs: number
   batch: number
   sampleCount: number

@@ -10,6 +10,7 @@ import { LEDGER } from '../host/cleanup.js'
 import { readLimits } from '../host/env.js'
 import { CHANNEL_CLOSED } from './control.js'
 import { pinThisThread, sideAMeter } from './cpu.js'
+import { watchPeerWhileBlocked } from './liveness.js'
 import { asyncPingpongA, asyncStreamA, syncPingpongA, syncStreamA } from './loops.js'
 import { startPeer, stopPeer, type StartedPeer } from './peer-start.js'
 import type { CostSnapshot, RepReport, RepTask } from './protocol.js'
@@ -61,7 +62,16 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
 
     // Phase 3: the measured exchange.
     started.control.send({ type: 'go' })
-    let a: { messages: number; cost: CostSnapshot; elapsedNs?: number; batch?: number; samples?: Float64Array; sampleCount?: number }
+    let a: {
+      messages: number
+      cost: CostSnapshot
+      warmupMessages?: number
+      elapsedNs?: number
+      batch?: number
+      samples?: Float64Array
+      sampleCount?: number
+    }
+    const watchdog = endpoint.kind === 'sync' && spec.endpoints === 'process' ? watchPeerWhileBlocked(started.link.pid) : undefined
     try {
       if (spec.pattern === 'pingpong') {
         a = endpoint.kind === 'sync' ? syncPingpongA(endpoint, task.plan, meter) : await asyncPingpongA(endpoint, task.plan, meter)
@@ -70,6 +80,8 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
       }
     } catch (err) {
       throw await preferPeerError(err, started)
+    } finally {
+      watchdog?.stop()
     }
     const b = await started.control.next('done')
 
@@ -81,6 +93,9 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
     return {
       type: 'result',
       messages,
+      ...(a.warmupMessages !== undefined ? { warmupMessages: a.warmupMessages } : {}),
+      // More, never fewer: a side b that does not count its echoes (a pool worker) keeps side a's count.
+      ...(spec.pattern === 'pingpong' && b.messages > messages ? { messagesB: b.messages } : {}),
       elapsedNs,
       batch: a.batch ?? 1,
       sampleCount,

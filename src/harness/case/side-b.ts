@@ -5,6 +5,7 @@ import type { Endpoint } from '../../mechanisms/types.js'
 import type { Control } from './control.js'
 import { meterFor, pinThisThread } from './cpu.js'
 import { wrapWithFault } from './faults.js'
+import { watchPeerWhileBlocked } from './liveness.js'
 import { asyncEchoB, asyncStreamB, syncEchoB, syncStreamB } from './loops.js'
 import type { CostSnapshot, FromPeer, Hello, ToPeer } from './protocol.js'
 
@@ -39,7 +40,14 @@ export async function runSideB(ctl: Control<ToPeer, FromPeer>, hello: Hello, own
     await ctl.next('go')
     let r: SideBResult
     if (opened.kind === 'async') r = await listening!
-    else r = pingpong ? syncEchoB(opened, hello.plan, meter) : syncStreamB(opened, hello.plan, meter)
+    else {
+      const watchdog = ownsProcess ? watchPeerWhileBlocked(hello.parentPid) : undefined
+      try {
+        r = pingpong ? syncEchoB(opened, hello.plan, meter) : syncStreamB(opened, hello.plan, meter)
+      } finally {
+        watchdog?.stop()
+      }
+    }
     ctl.send({ type: 'done', messages: r.messages, elapsedNs: r.elapsedNs, cost: r.cost, scope })
   } catch (err) {
     ctl.sendError(err)

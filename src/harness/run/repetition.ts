@@ -14,9 +14,10 @@ export function buildRepetition(plan: CasePlan, index: number, r: RepReport, sam
   const rep: RepetitionResult = {
     index,
     messages: r.messages,
+    ...(r.warmupMessages !== undefined ? { warmupMessages: r.warmupMessages } : {}),
     elapsedNs: r.elapsedNs,
     batch: r.batch,
-    cpu: { a: perMessage(r.costA, r.messages), b: perMessage(r.costB, r.messages), total: totalPerMessage(r, spec.endpoints) },
+    cpu: { a: perMessage(r.costA, r.messages), b: perMessage(r.costB, r.messagesB ?? r.messages), total: totalPerMessage(r, spec.endpoints) },
     placement: { requested: placement.requested, applied: placement.applied, cpusA: r.cpusA, cpusB: r.cpusB },
   }
   if (spec.pattern === 'pingpong' && samples.length > 0) rep.latencyNs = summarizeNs(samples)
@@ -44,20 +45,17 @@ function perMessage(u: SideUsage, messages: number): SideCost {
  * both sides (each a whole process, or, in the C floor, each its only thread).
  */
 function totalPerMessage(r: RepReport, endpoints: 'process' | 'thread'): CpuTotal {
-  const n = Math.max(1, r.messages)
-  const whole = r.costA.process
-  const sum = whole ?? {
-    userUs: r.costA.userUs + r.costB.userUs,
-    sysUs: r.costA.sysUs + r.costB.sysUs,
-    voluntaryCtx: r.costA.voluntaryCtx + r.costB.voluntaryCtx,
-    involuntaryCtx: r.costA.involuntaryCtx + r.costB.involuntaryCtx,
-  }
-  const scope = whole ? 'whole process' : endpoints === 'process' ? 'both processes' : 'both threads'
+  const scope = r.costA.process ? 'whole process' : endpoints === 'process' ? 'both processes' : 'both threads'
+  // A thread case's whole process, read over side a's window; else each side over its own window.
+  const parts = r.costA.process
+    ? [perMessage({ ...r.costA.process, scope: 'process' }, r.messages)]
+    : [perMessage(r.costA, r.messages), perMessage(r.costB, r.messagesB ?? r.messages)]
+  const sum = (k: 'userUsPerMsg' | 'sysUsPerMsg' | 'voluntaryCtxPerMsg' | 'involuntaryCtxPerMsg'): number => parts.reduce((t, p) => t + p[k], 0)
   return {
-    userUsPerMsg: sum.userUs / n,
-    sysUsPerMsg: sum.sysUs / n,
-    voluntaryCtxPerMsg: sum.voluntaryCtx / n,
-    involuntaryCtxPerMsg: sum.involuntaryCtx / n,
+    userUsPerMsg: sum('userUsPerMsg'),
+    sysUsPerMsg: sum('sysUsPerMsg'),
+    voluntaryCtxPerMsg: sum('voluntaryCtxPerMsg'),
+    involuntaryCtxPerMsg: sum('involuntaryCtxPerMsg'),
     scope,
   }
 }

@@ -1,7 +1,7 @@
-import { EAGAIN, type NativeApi } from '../../native/index.js'
+import { EAGAIN, WATCH_READABLE, WATCH_WRITABLE, type NativeApi } from '../../native/index.js'
 import type { AsyncEndpoint, SyncEndpoint } from '../types.js'
 import type { Waiter } from './ring.js'
-import { ipcError, PeerGoneError } from '../../core/errors.js'
+import { errorFields, ipcError, PeerGoneError } from '../../core/errors.js'
 import { processGone } from '../../core/proc.js'
 import { Outbox } from './outbox.js'
 
@@ -9,14 +9,14 @@ import { Outbox } from './outbox.js'
  * Endpoints built from the native helper's calls, shared by the mechanisms that
  * Node has no API for. A mechanism supplies one-shot `trySend`/`tryRecv` calls; the
  * mode decides what happens when they would block:
- *   blocking:    the calls themselves sleep in the kernel (with a deadline, so a dead
- *                peer is noticed instead of waiting for the case time-out);
+ *   blocking:    the calls themselves sleep in the kernel, with no deadline (a dead
+ *                process peer interrupts them through the harness's watchdog);
  *   busy-poll:   non-blocking calls retried at once;
- *   nonblocking: non-blocking calls, and readiness from poll(2) on a pool thread
- *                (the event loop stays free), cancelled through an eventfd on close.
+ *   nonblocking: non-blocking calls, and readiness watched on the event loop's
+ *                own thread (epoll through libuv), as Node watches its sockets.
  */
 
-/** How long a blocking wait sleeps before it checks that the peer is still there. */
+/** How long a wait on a pool thread (futex, event loop) sleeps before it checks that the peer is still there. */
 export const DEADLINE_MS = 500
 
 /** Throws when the peer process has gone; for thread peers (same pid) there is nothing to check. */
@@ -61,26 +61,15 @@ export function spinEndpoint(calls: MessageCalls, peerPid?: number): SyncEndpoin
 }
 
 /**
- * blocking: `recvWithin(into, ms)` sleeps in the kernel up to ms and returns the
- * length, or -EAGAIN when the time ran out (then the peer is checked and it waits again).
+ * blocking: `recv(into)` sleeps in the kernel until a message is there and returns
+ * its length. No deadline: while a process peer could die, the case's loop runs under
+ * a watchdog (harness/case/liveness.ts) that interrupts the wait once it has.
  */
-export function blockingEndpoint(
-  send: (buf: Uint8Array) => void,
-  recvWithin: (into: Uint8Array, ms: number) => number,
-  size: number,
-  close: () => void,
-  peerPid?: number,
-): SyncEndpoint {
+export function blockingEndpoint(send: (buf: Uint8Array) => void, recv: (into: Uint8Array) => number, size: number, close: () => void): SyncEndpoint {
   return {
     kind: 'sync',
     send,
-    recv(into) {
-      for (;;) {
-        const n = recvWithin(into, DEADLINE_MS)
-        if (n >= 0) return checkLength(n, size, into)
-        checkPeer(peerPid)
-      }
-    },
+    recv: (into) => checkLength(recv(into), size, into),
     close,
   }
 }
@@ -92,69 +81,100 @@ function checkLength(n: number, size: number, into: Uint8Array): Uint8Array {
 }
 
 /**
- * nonblocking: readiness through poll(2) on pool threads. `rxFd`/`txFd` are what
- * poll watches (a socket, an mqd); the calls are non-blocking.
+ * nonblocking: readiness of `rxFd`/`txFd` (a socket, an eventfd, an mqd) watched on
+ * the event loop's own thread (the addon's FdWatcher, a libuv poll handle), as Node
+ * watches its own sockets: a wake-up is epoll_wait returning in this thread, then one
+ * non-blocking receive per readiness (two system calls, as an epoll loop in C makes).
+ * The channel is level-triggered, so a second queued message is read on the next
+ * turn. When the peer is another process, a pidfd watched the same way reports its
+ * death at once, with no timer on the measured path.
  */
-export function pollingEndpoint(api: NativeApi, calls: MessageCalls, rxFd: number, txFd: number): AsyncEndpoint {
-  const cancel = api.eventfd(0, true)
-  let pending = 0
-  const out = new Outbox(calls.trySend, (then) => poll(txFd, 'out', then))
-
-  const poll = (fd: number, dir: 'in' | 'out', then: () => void): void => {
-    pending++
-    api.pollAsync(fd, dir, 1000, cancel).then(
-      (revents) => {
-        pending--
-        if (out.closed) return closeCancel()
-        if (revents >= 0) then()
-      },
-      (e: Error) => {
-        pending--
-        if (!out.closed) out.onError(e)
-        else closeCancel()
-      },
-    )
-  }
-  // A poll still pending on a pool thread watches the eventfd, so only the last one to return may close it.
-  const closeCancel = (): void => {
-    if (pending === 0) safeClose(api, cancel)
-  }
+export function watchedEndpoint(api: NativeApi, calls: MessageCalls, rxFd: number, txFd: number, peerPid?: number): AsyncEndpoint {
+  let wantRoom: (() => void) | undefined
+  const out = new Outbox(calls.trySend, (then) => {
+    wantRoom = then
+    interest()
+  })
   const receive = (): void => {
+    const into = new Uint8Array(calls.size)
+    const n = calls.tryRecv(into)
+    if (n === -EAGAIN) return
+    if (n < 0) throw new Error(`receive returned ${n}`)
+    out.onMessage(checkLength(n, calls.size, into))
+  }
+  const room = (): void => {
+    const then = wantRoom
+    wantRoom = undefined
+    interest()
+    then?.()
+  }
+  const ready = (events: number): void => {
+    if (out.closed) return
     try {
-      while (!out.closed) {
-        const into = new Uint8Array(calls.size)
-        const n = calls.tryRecv(into)
-        if (n < 0) {
-          if (n !== -EAGAIN) throw new Error(`receive returned ${n}`)
-          poll(rxFd, 'in', receive)
-          return
-        }
-        out.onMessage(checkLength(n, calls.size, into))
-      }
+      if (events < 0) throw ipcError('EIO', `watching the channel failed (libuv status ${events})`)
+      if (events & WATCH_WRITABLE) room()
+      if (events & WATCH_READABLE && !out.closed) receive()
     } catch (e) {
       out.onError(e as Error)
     }
   }
-  queueMicrotask(receive)
+  const rx = new api.FdWatcher(rxFd, ready)
+  const tx = txFd === rxFd ? rx : new api.FdWatcher(txFd, ready)
+  const interest = (): void => {
+    if (out.closed) return
+    const writable = wantRoom ? WATCH_WRITABLE : 0
+    if (tx === rx) rx.watch(WATCH_READABLE | writable)
+    else tx.watch(writable)
+  }
+  rx.watch(WATCH_READABLE)
+  const peer = peerPid !== undefined && peerPid !== process.pid ? watchPeer(api, peerPid, (e) => out.onError(e)) : undefined
   return out.endpoint(() => {
     if (out.closed) return
     out.closed = true
-    // Wakes every pending poll; the last one to return closes the eventfd.
-    api.write(cancel, new Uint8Array(new BigUint64Array([1n]).buffer), 0, 8)
-    closeCancel()
+    // Watchers stop before their fds close (libuv's rule).
+    rx.close()
+    tx.close()
+    peer?.close()
     calls.close()
   })
 }
 
+/** Calls `gone` once process `pid` has exited, from the event loop (a pidfd's readiness); close() stops watching. */
+export function watchPeer(api: NativeApi, pid: number, gone: (e: Error) => void): { close(): void } {
+  let fd: number
+  try {
+    fd = api.pidfdOpen(pid)
+  } catch (e) {
+    if (errorFields(e).code !== 'ESRCH') throw e
+    queueMicrotask(() => gone(new PeerGoneError(`the peer (pid ${pid}) has gone`)))
+    return { close() {} }
+  }
+  const w = new api.FdWatcher(fd, () => {
+    close()
+    gone(new PeerGoneError(`the peer (pid ${pid}) has gone`))
+  })
+  let closed = false
+  const close = (): void => {
+    if (closed) return
+    closed = true
+    w.close()
+    safeClose(api, fd)
+  }
+  w.watch(WATCH_READABLE)
+  return { close }
+}
+
 /**
  * Waits on memory shared between processes: a non-private futex (the kernel keys it
- * by the physical page, so a wait in one process is woken from another). Waits
- * have a deadline so a peer that died while we slept is noticed.
+ * by the physical page, so a wait in one process is woken from another). The
+ * event-loop wait has no fd to watch, so it sleeps on a libuv pool thread with a
+ * deadline, after which it checks that the peer is still there.
  */
 export function futexWaiter(api: NativeApi, peerPid: () => number | undefined): Waiter {
   return {
+    // No deadline: a dead process peer interrupts the wait (harness/case/liveness.ts).
     wait(i32, index, expected) {
-      if (api.futexWait(i32, index, expected, DEADLINE_MS) === 'timed-out') checkPeer(peerPid())
+      api.futexWait(i32, index, expected)
     },
     wake(i32, index) {
       api.futexWake(i32, index, 1)

@@ -101,35 +101,65 @@ function unsupported({ spec }: CasePlan, list: FloorList): string | undefined {
   return undefined
 }
 
-/** Runs the floor in its own process group, so a time-out ends both of its sides at once. */
+/**
+ * Runs the floor in its own process group, so a time-out ends both of its sides at
+ * once. Its end is the main process's exit, not the end of its output: a forked side b
+ * could hold the pipe open after the main process was killed, so on exit the group is
+ * killed and the output read to its end (or for at most a second more).
+ */
 function runFloor(path: string, args: string[], ledger: string, timeoutMs: number): Promise<FloorReply> {
   return new Promise((resolve) => {
     const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, IPCFLOOR_LEDGER: ledger } })
     let out = ''
     let err = ''
+    let timedOut = false
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined
+    let settled = false
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
-    const timer = setTimeout(() => {
+    const killGroup = (): void => {
       try {
         process.kill(-child.pid!, 'SIGKILL')
       } catch {
         // already gone
       }
+    }
+    const timer = setTimeout(() => {
+      timedOut = true
+      killGroup()
     }, timeoutMs)
-    child.on('error', (e) => {
+    let grace: NodeJS.Timeout | undefined
+    const finish = (): void => {
+      if (settled) return
+      settled = true
       clearTimeout(timer)
-      resolve({ type: 'error', message: `could not start ${path}: ${e.message}` })
-    })
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
+      clearTimeout(grace)
       const line = out.trim().split('\n').pop() ?? ''
       try {
-        if (line) return resolve(JSON.parse(line) as FloorReply)
+        // A report (a result or the floor's own error) unless a signal cut the process short.
+        if (line && !exit?.signal) return resolve(JSON.parse(line) as FloorReply)
       } catch {
         // fall through: report what we have
       }
-      const how = signal === 'SIGKILL' ? `timed out after ${timeoutMs} ms` : signal ? `killed by ${signal}` : `exit code ${code}`
+      const how = timedOut
+        ? `timed out after ${timeoutMs} ms (both of its sides killed)`
+        : exit?.signal
+          ? `(pid ${child.pid}) was killed by ${exit.signal}`
+          : `exited with code ${exit?.code}`
       resolve({ type: 'error', message: `ipcfloor ${how} without a result${err ? `: ${err.trim().slice(0, 200)}` : ''}` })
+    }
+    child.on('error', (e) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      resolve({ type: 'error', message: `could not start ${path}: ${e.message}` })
     })
+    child.on('exit', (code, signal) => {
+      exit = { code, signal }
+      // Whatever it left running (a forked side b) goes with it.
+      killGroup()
+      grace = setTimeout(finish, 1000)
+    })
+    child.on('close', finish)
   })
 }

@@ -208,6 +208,42 @@ describe('a results place that cannot take the file fails before the run', () =>
   })
 })
 
+describe('a disk that fills during the run', () => {
+  it('ENOSPC mid-run: exit 1 naming the file, the last complete copy kept, no temporary file left', (ctx) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipcbench-test-fills-'))
+    try {
+      // Room for a few cases' copies (the file and its replacement side by side), not for all 16.
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'pipe' })
+    } catch (err) {
+      const why = `a disk filling mid-run not tested: cannot mount a small tmpfs here (${(err as Error).message.split('\n')[0]})`
+      console.log(why)
+      rmSync(dir, { recursive: true, force: true })
+      return ctx.skip(why)
+    }
+    try {
+      const out = join(dir, 'run.json')
+      const args = ['run', 'pipe', 'fifo', 'unix-stream', 'unix-dgram', '--modes', 'blocking', '--sizes', '64', '--repetitions', '1']
+      const r = spawnSync(process.execPath, [BIN, ...args, '--duration', '30ms', '--no-floor', '--out', out], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+      })
+      expect(r.status, r.stderr).toBe(1)
+      expect(r.stderr).toMatch(new RegExp(`cannot write the result file ${out.replace(/[.]/g, '\\.')} \\(ENOSPC`))
+      expect(r.stderr).toMatch(/it keeps the last complete copy: \d+ finished case\(s\).*pass --out with a place that has room/s)
+      expect(readdirSync(dir)).toEqual(['run.json'])
+      const kept = JSON.parse(readFileSync(out, 'utf8')) as RunResult
+      const n = Number(/copy: (\d+) finished/.exec(r.stderr)![1])
+      expect(kept.cases).toHaveLength(n)
+      expect(n).toBeGreaterThan(0)
+      expect(n).toBeLessThan(16)
+    } finally {
+      execFileSync('umount', [dir])
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
+})
+
 describe('security: a hostile peer', () => {
   it("the ring treats the peer's counters as untrusted: a bad TAIL or HEAD is corruption, never an index", () => {
     const g = ringGeometry(64)

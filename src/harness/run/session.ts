@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import {
   RUN_SCHEMA,
@@ -10,6 +10,7 @@ import {
   type RunConfiguration,
   type RunResult,
 } from '../../core/result.js'
+import { errorFields, ExitCode } from '../../core/errors.js'
 import type { Warning } from '../../core/warnings.js'
 import { loadNative } from '../../native/index.js'
 import { planCase } from '../plan/case-plan.js'
@@ -22,16 +23,39 @@ import type { RepetitionExecutor } from './executor.js'
  * nothing finished) and at the end. Each write replaces the file atomically.
  */
 export class ResultWriter {
+  /** Cases in the last copy that reached the disk whole; undefined before the first. */
+  private written: number | undefined
+
   constructor(
     readonly path: string,
     readonly run: RunResult,
   ) {}
 
+  /**
+   * A write that fails (a full disk, EIO, a quota) removes its temporary file, leaves
+   * the last complete copy in place and ends the run with exit 1 and a message that
+   * names the file, what it still holds and what to do.
+   */
   write(): void {
-    mkdirSync(dirname(this.path), { recursive: true })
     const tmp = `${this.path}.${process.pid}.tmp`
-    writeFileSync(tmp, JSON.stringify(this.run, null, 2) + '\n')
-    renameSync(tmp, this.path)
+    try {
+      mkdirSync(dirname(this.path), { recursive: true })
+      writeFileSync(tmp, JSON.stringify(this.run, null, 2) + '\n')
+      renameSync(tmp, this.path)
+      this.written = this.run.cases.length
+    } catch (err) {
+      rmSync(tmp, { force: true })
+      const { code, message } = errorFields(err)
+      const kept =
+        this.written === undefined
+          ? 'nothing was written there'
+          : `it keeps the last complete copy: ${this.written} finished case(s), with status "running" because the run could not record its end`
+      const advice = code === 'ENOSPC' || code === 'EDQUOT' ? 'free space on its file system, or' : 'check that file system, or'
+      throw new ExitCode(
+        1,
+        `Error: cannot write the result file ${this.path} (${message}); ${kept}. The run stopped: ${advice} pass --out with a place that has room.`,
+      )
+    }
   }
 }
 

@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/run-lock.setup.ts'],
     // Peers are real processes and the checks count kernel objects: one file at a time.
     fileParallelism: false,
     testTimeout: 120_000,

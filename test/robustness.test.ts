@@ -244,6 +244,75 @@ describe('a disk that fills during the run', () => {
   }, 60_000)
 })
 
+describe('two runs at once on one host', () => {
+  const pipeArgs = ['run', 'pipe', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong', '--sizes', '64', '--no-floor']
+  const start = (args: string[], env: Record<string, string>) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env } })
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const exited = new Promise<number | null>((res) => child.once('exit', res))
+    return { child, exited, stderr: () => stderr }
+  }
+  const until = async (what: string, ok: () => boolean): Promise<void> => {
+    for (let i = 0; i < 200; i++) {
+      if (ok()) return
+      await new Promise((res) => setTimeout(res, 50))
+    }
+    throw new Error(`gave up waiting for ${what}`)
+  }
+
+  it('the second warns and records the first; compare refuses the pair unless --force; --wait runs after it', async () => {
+    const lock = tempFile('run.lock')
+    const env = { IPCBENCH_RUN_LOCK: lock }
+    const [outA, outB, outC] = [tempFile('a.json'), tempFile('b.json'), tempFile('c.json')]
+    const a = start([...pipeArgs, '--repetitions', '2', '--duration', '1500ms', '--out', outA], env)
+    await until('the first run to take the lock', () => existsSync(lock))
+    const b = start([...pipeArgs, '--repetitions', '1', '--duration', '50ms', '--out', outB], env)
+    expect(await b.exited, b.stderr()).toBe(0)
+    expect(b.stderr()).toMatch(new RegExp(`another ipcbench run \\(\\S+, pid ${a.child.pid}, since .*\\) is measuring on this host`))
+    const runB = JSON.parse(readFileSync(outB, 'utf8')) as RunResult
+    expect(runB.context.env.concurrentRun).toMatchObject({ pid: a.child.pid })
+    expect(runB.context.warnings.map((w) => w.code)).toContain('concurrent-run')
+    // --wait: starts measuring only once the first has ended (and so is alone).
+    const c = start([...pipeArgs, '--repetitions', '1', '--duration', '50ms', '--wait', '--out', outC], env)
+    await until('the waiting run to say so', () => c.stderr().includes('(--wait)'))
+    expect(await a.exited).toBe(0)
+    expect(await c.exited, c.stderr()).toBe(0)
+    const runA = JSON.parse(readFileSync(outA, 'utf8')) as RunResult
+    const runC = JSON.parse(readFileSync(outC, 'utf8')) as RunResult
+    expect(runA.context.env.concurrentRun).toBeUndefined()
+    expect(runC.context.env.concurrentRun).toBeUndefined()
+    expect(Date.parse(runC.context.startedAt)).toBeGreaterThanOrEqual(Date.parse(runA.context.finishedAt!))
+    expect(existsSync(lock), 'the lock outlived its runs').toBe(false)
+    // compare: the disturbed run is refused, naming why; --force compares it anyway.
+    const refused = spawnSync(process.execPath, [BIN, 'compare', outA, outB], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } })
+    expect(refused.status).toBe(2)
+    expect(refused.stderr).toMatch(/runs at the same time: "alone" vs "another ipcbench run \(\S+, pid \d+\) was measuring"/)
+    const forced = spawnSync(process.execPath, [BIN, 'compare', '--force', outA, outB], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    })
+    expect(forced.status, forced.stderr).toBe(0)
+    expect(forced.stdout).toMatch(/environment differs \(--force\): runs at the same time/)
+  }, 120_000)
+
+  it('a lock left by a killed run (its pid gone) is taken over without a warning', () => {
+    const lock = tempFile('stale.lock')
+    writeFileSync(lock, JSON.stringify({ pid: 2 ** 22 + 12345, runId: 'dead-run', since: new Date(0).toISOString() }) + '\n')
+    const out = tempFile('after-stale.json')
+    const r = spawnSync(process.execPath, [BIN, ...pipeArgs, '--repetitions', '1', '--duration', '50ms', '--out', out], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1', IPCBENCH_RUN_LOCK: lock },
+    })
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stderr).not.toMatch(/another ipcbench run/)
+    expect((JSON.parse(readFileSync(out, 'utf8')) as RunResult).context.env.concurrentRun).toBeUndefined()
+    expect(existsSync(lock)).toBe(false)
+  }, 60_000)
+})
+
 describe('security: a hostile peer', () => {
   it("the ring treats the peer's counters as untrusted: a bad TAIL or HEAD is corruption, never an index", () => {
     const g = ringGeometry(64)

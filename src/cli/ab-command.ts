@@ -33,7 +33,7 @@ import {
  * interrupted (the result files keep what finished).
  */
 
-interface AbFlags extends MatrixFlags, Omit<RawCompareOptions, 'force'> {
+interface AbFlags extends MatrixFlags, RawCompareOptions {
   baseNode?: string
   currentNode?: string
   baseEnv?: string[]
@@ -75,6 +75,7 @@ export function registerAbCommand(program: Command): void {
     .option('--alpha <p>', 'family significance level (Holm), in (0, 0.5] (default 0.05)')
     .option('--metric <metric>', 'auto|p50|p99|throughput (default auto: ping-pong p50 latency, stream throughput)')
     .option('--fail-on-regression', 'exit 1 when a case regressed (in both rounds, unless --no-confirm)')
+    .option('--force', 'compare although another ipcbench run was measuring on this host at the same time')
     .option('--markdown <file>', 'also write the comparison as markdown (e.g. for $GITHUB_STEP_SUMMARY)')
     .option('--json <file>', 'also write the comparison as JSON (ipcbench/compare@1)')
     .option(
@@ -110,7 +111,7 @@ async function abCommand(mechanisms: string[], flags: AbFlags): Promise<void> {
     if (path) checkWritableFile(option, path)
 
   // Phase 2: round 1, the whole matrix.
-  const host = await prepareHost(o, specs, flags)
+  const host = await prepareHost(o, specs, flags, runId)
   for (const c of [base, current]) process.stderr.write(`${describe(c)}\n`)
   const progress = new Progress(flags.progress === true || process.stderr.isTTY === true)
   const interrupts = onInterrupt(progress)

@@ -44,7 +44,7 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
   const { o, specs } = planRun(mechanisms, flags, runId)
   if (flags.saveBaseline !== undefined) checkBaselineName('--save-baseline', flags.saveBaseline)
   checkWritable(o.out)
-  const host = await prepareHost(o, specs, flags)
+  const host = await prepareHost(o, specs, flags, runId)
 
   const session = startSession(runId, o, host.env, specs, host.warnings, host.calibration)
   const progress = new Progress(flags.progress === true || process.stderr.isTTY === true)

@@ -11,6 +11,7 @@ import { deprecations, resolveRunOptions, type RawRunOptions } from '../harness/
 import type { RepetitionExecutor } from '../harness/run/executor.js'
 import { floorExecutor } from '../harness/run/floor-executor.js'
 import { measureCalibration } from '../harness/run/overhead.js'
+import { takeRunLock, waitForRunLock } from '../harness/host/run-lock.js'
 import { MECHANISMS } from '../mechanisms/registry.js'
 import { COMPARE_DEFAULTS } from '../report/compare/compare.js'
 import type { Progress } from './progress.js'
@@ -24,6 +25,8 @@ import type { Progress } from './progress.js'
 
 export interface MatrixFlags extends Omit<RawRunOptions, 'mechanisms' | 'out'> {
   progress?: boolean
+  /** Wait for another run that is measuring on this host to end, instead of measuring beside it. */
+  wait?: boolean
 }
 
 /** The options that choose the cases and how each is measured. */
@@ -48,6 +51,7 @@ export function addMatrixOptions(cmd: Command): Command {
     .addOption(new Option('--no-baseline', 'deprecated name of --no-floor').hideHelp())
     .option('--subtract-overhead', "take the harness's own round trip (measured at the start of the run) off every latency figure")
     .option('--progress', 'show progress on stderr even when it is not a terminal')
+    .option('--wait', 'when another ipcbench run is measuring on this host, wait for it to end (default: measure anyway, with a warning)')
 }
 
 /** Options resolved and the cases planned: every usage error before anything touches the host. */
@@ -71,10 +75,26 @@ export interface PreparedHost {
 }
 
 /** Clean-up of dead runs, the environment, the warnings every run carries, the C floor and the harness's own cost. */
-export async function prepareHost(o: ResolvedOptions, specs: readonly CaseSpec[], flags: MatrixFlags): Promise<PreparedHost> {
+export async function prepareHost(o: ResolvedOptions, specs: readonly CaseSpec[], flags: MatrixFlags, runId: string): Promise<PreparedHost> {
+  // Before anything else touches the host: another run measuring now would be measured too.
+  const lock = flags.wait
+    ? await waitForRunLock(runId, (other) =>
+        process.stderr.write(`Waiting for the ipcbench run ${other.runId} (pid ${other.pid}) to end (--wait)…\n`),
+      )
+    : takeRunLock(runId)
   const stale = cleanStale()
   const env = captureEnvironment()
   const warnings: Warning[] = deprecations(flags)
+  if (lock.other) {
+    env.concurrentRun = lock.other
+    const { pid, runId: other, since } = lock.other
+    warnings.push(
+      warning(
+        'concurrent-run',
+        `another ipcbench run (${other}, pid ${pid}, since ${since}) is measuring on this host: each disturbs the other's figures, and compare refuses this run unless --force (use --wait to run after it)`,
+      ),
+    )
+  }
   for (const w of warnings) process.stderr.write(`Warning: ${w.message}\n`)
   if (env.host.loadAvg[0] > env.host.cpuCount * 0.5)
     warnings.push(

@@ -228,7 +228,17 @@ export interface HostLimits {
   netCore?: { wmemMax?: number; rmemMax?: number }
 }
 
+/** Another ipcbench run that was measuring on the host when this one started (the host-wide run lock's holder). */
+export interface ConcurrentRun {
+  pid: number
+  runId: string
+  /** When it took the lock (ISO time). */
+  since: string
+}
+
 export interface Environment {
+  /** Set when another run was measuring at this one's start: the two disturbed each other. */
+  concurrentRun?: ConcurrentRun
   host: {
     hostname: string
     platform: string

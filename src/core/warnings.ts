@@ -5,6 +5,7 @@
 export type WarningCode =
   /** The host was busy when the run started (load average). */
   | 'busy-host'
+  | 'concurrent-run'
   /** The CPU frequency governor is not `performance`. */
   | 'cpu-governor'
   /** Too few repetitions for `compare` to call a change significant. */

@@ -7,7 +7,7 @@ import type { RunResult } from '../../core/result.js'
  */
 
 export interface EnvDifference {
-  what: 'CPU model' | 'kernel' | 'Node major version' | 'pin option' | 'subtract-overhead option'
+  what: 'CPU model' | 'kernel' | 'Node major version' | 'pin option' | 'subtract-overhead option' | 'runs at the same time'
   base: string
   current: string
 }
@@ -40,7 +40,14 @@ export function environmentDifferences(base: RunResult, current: RunResult): Env
     { what: 'subtract-overhead option', base: subtractsOverhead(base), current: subtractsOverhead(current) },
   ]
   const intended = sameAbSession(base, current)
-  return pairs.filter((d) => d.base !== d.current && !(intended && d.what === 'Node major version'))
+  const differences = pairs.filter((d) => d.base !== d.current && !(intended && d.what === 'Node major version'))
+  // Not a difference between the two but a flaw of either: another run measured beside it.
+  const concurrent = (r: RunResult): string => {
+    const o = r.context.env?.concurrentRun
+    return o ? `another ipcbench run (${o.runId}, pid ${o.pid}) was measuring` : 'alone'
+  }
+  if (b?.concurrentRun || c?.concurrentRun) differences.push({ what: 'runs at the same time', base: concurrent(base), current: concurrent(current) })
+  return differences
 }
 
 export const describeDifference = (d: EnvDifference): string => `${d.what}: "${d.base}" vs "${d.current}"`

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { caseId, matchesCase } from '../src/core/cases.js'
 import { expandMatrix } from '../src/harness/plan/matrix.js'
 import { planPlacement } from '../src/harness/plan/placement.js'
+import { skipReason } from '../src/harness/plan/case-plan.js'
+import { captureEnvironment } from '../src/harness/host/env.js'
 import type { Mechanism } from '../src/mechanisms/types.js'
 import type { CaseSpec } from '../src/core/result.js'
 
@@ -101,5 +103,27 @@ describe('the registry', () => {
       expect(typeof impl.openB, m.id).toBe('function')
       expect('name' in m.floor ? m.floor.name : m.floor.none, m.id).toMatch(/\S/)
     }
+  })
+})
+
+describe("/dev/shm too small for a case (a container's 64 MiB default)", () => {
+  it('shm-ring is skipped with the sizes when its two rings would not fit; smaller messages run', () => {
+    const env = captureEnvironment()
+    env.limits.devShm = { sizeBytes: 64 * 1024 * 1024, freeBytes: 2 * 1024 * 1024 }
+    const spec = (sizeBytes: number): CaseSpec => ({
+      id: `shm-ring/blocking/process/pingpong/${sizeBytes}B`,
+      mechanism: 'shm-ring',
+      mode: 'blocking',
+      endpoints: 'process',
+      pattern: 'pingpong',
+      sizeBytes,
+    })
+    expect(skipReason(spec(1024 * 1024), env)).toBe(
+      'its two rings need 8.0 MiB of /dev/shm, which has 2 MiB free of 64 MiB (in a container, raise it with docker run --shm-size=…)',
+    )
+    expect(skipReason(spec(64), env)).toBeUndefined()
+    // A host that could not say keeps the case.
+    delete env.limits.devShm
+    expect(skipReason(spec(1024 * 1024), env)).toBeUndefined()
   })
 })

@@ -313,6 +313,37 @@ describe('two runs at once on one host', () => {
   }, 60_000)
 })
 
+describe('a container that refuses calls', () => {
+  it.skipIf(!n.ok)(
+    'a call a seccomp filter refuses (mq_open, ENOSYS) skips the case naming the call; the rest run',
+    (ctx) => {
+      const deny = tempFile('deny')
+      const built = spawnSync('gcc', ['-O2', '-o', deny, join(ROOT, 'test', 'c', 'deny.c')], { encoding: 'utf8' })
+      if (built.status !== 0) {
+        const why = `seccomp-refused calls not tested: test/c/deny.c does not build here (${(built.stderr || built.error?.message || '').trim().split('\n')[0]})`
+        console.log(why)
+        return ctx.skip(why)
+      }
+      const out = tempFile('denied.json')
+      const args = ['run', 'posix-mq', 'pipe', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong', '--sizes', '64']
+      const r = spawnSync(deny, ['mq_open', process.execPath, BIN, ...args, '--repetitions', '1', '--duration', '50ms', '--out', out], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+      })
+      expect(r.status, r.stderr).toBe(0)
+      const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
+      const mq = run.cases.find((c) => c.mechanism === 'posix-mq')!
+      expect(mq).toMatchObject({
+        state: 'skipped',
+        reason: expect.stringMatching(/^mq_open refused \(ENOSYS\): this host does not allow it \(a seccomp profile/),
+      })
+      expect(run.cases.find((c) => c.mechanism === 'pipe')?.state).toBe('completed')
+    },
+    60_000,
+  )
+})
+
 describe('security: a hostile peer', () => {
   it("the ring treats the peer's counters as untrusted: a bad TAIL or HEAD is corruption, never an index", () => {
     const g = ringGeometry(64)

@@ -222,6 +222,8 @@ export const hasThroughput = (c: CaseResult): c is ThroughputCase => c.state ===
 
 export interface HostLimits {
   pipeMaxSizeBytes?: number
+  /** The tmpfs behind shm_open (a container's is 64 MiB unless --shm-size says otherwise). */
+  devShm?: { sizeBytes: number; freeBytes: number }
   mqueue?: { msgMax?: number; msgsizeMax?: number; queuesMax?: number }
   sysv?: { msgmax?: number; msgmnb?: number; msgmni?: number; shmmax?: number }
   rlimitMsgqueueBytes?: number | 'unlimited'
@@ -236,7 +238,18 @@ export interface ConcurrentRun {
   since: string
 }
 
+/** What a container (or a cgroup) imposes on a run, read from /sys/fs/cgroup and /proc; fields absent where unreadable. */
+export interface ContainerFacts {
+  /** cgroup v2 cpu.max of this process's cgroup: "max 100000" unthrottled, "50000 100000" half a CPU. */
+  cpuMax?: string
+  /** cgroup v2 cpuset.cpus.effective: the CPUs the cgroup may use. */
+  cpusetEffective?: string
+  /** Whether /proc/sys can be written (read-only in most containers: sysctl advice then cannot be followed). */
+  procSysWritable: boolean
+}
+
 export interface Environment {
+  container?: ContainerFacts
   /** Set when another run was measuring at this one's start: the two disturbed each other. */
   concurrentRun?: ConcurrentRun
   host: {

@@ -1,5 +1,9 @@
 import { loadNative } from '../native/index.js'
 import { datagramLimit, posixMqLimit, sysvMsgLimit, sysvShmLimit } from './limits.js'
+import type { CaseSpec, HostLimits } from '../core/result.js'
+import { formatBytesApprox } from '../core/units.js'
+import { wireBytes } from '../core/wire.js'
+import { ringGeometry } from './common/ring-layout.js'
 import type { Mechanism } from './types.js'
 
 /**
@@ -15,6 +19,19 @@ const BOTH_PATTERNS = ['pingpong', 'stream'] as const
 
 /** The C floor program knows each of these by the mechanism's own id. */
 const sameInC = (id: string) => ({ name: id })
+
+/**
+ * shm-ring's two rings live in /dev/shm (a tmpfs; 64 MiB in a container unless
+ * --shm-size says otherwise): a case they would not fit in is skipped with the sizes,
+ * before the kernel answers a write to the mapping with SIGBUS.
+ */
+function devShmSkip(spec: CaseSpec, limits: HostLimits): string | undefined {
+  const free = limits.devShm?.freeBytes
+  const need = 2 * ringGeometry(wireBytes(spec.sizeBytes)).ringBytes
+  if (free === undefined || need <= free) return undefined
+  const size = limits.devShm!.sizeBytes
+  return `its two rings need ${formatBytesApprox(need)} of /dev/shm, which has ${formatBytesApprox(free)} free of ${formatBytesApprox(size)} (in a container, raise it with docker run --shm-size=…)`
+}
 
 export const BUILT_INS: readonly Mechanism[] = [
   {
@@ -144,6 +161,7 @@ export const BUILT_INS: readonly Mechanism[] = [
     endpoints: ['process'],
     patterns: BOTH_PATTERNS,
     native: true,
+    skipCase: devShmSkip,
     floor: sameInC('shm-ring'),
     load: async () => (await import('./shm-ring.js')).shmRing,
   },

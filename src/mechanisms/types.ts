@@ -142,8 +142,8 @@ export interface Mechanism {
   native: boolean
   /** The largest message this host lets the mechanism carry, when there is one. */
   maxMessage?(limits: HostLimits): SizeLimit | undefined
-  /** A reason when one case cannot run here (beyond size and availability). */
-  skipCase?(spec: CaseSpec): string | undefined
+  /** A reason when one case cannot run here (beyond size and availability), given this host's limits. */
+  skipCase?(spec: CaseSpec, limits: HostLimits): string | undefined
   floor: FloorCounterpart
   /** Imports the implementation: only a case process and its peer call it. */
   load(): Promise<MechanismImpl>

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { accessSync, constants, existsSync, readFileSync, statfsSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { PACKAGE_ROOT } from '../../core/paths.js'
 import { allowedCpus } from '../../core/proc.js'
-import type { Environment, HostLimits } from '../../core/result.js'
+import type { ContainerFacts, Environment, HostLimits } from '../../core/result.js'
 import { loadNative } from '../../native/index.js'
 import { floorStatus } from './floor-binary.js'
 
@@ -41,6 +41,60 @@ export function readLimits(): HostLimits {
     },
     rlimitMsgqueueBytes: rlimit,
     netCore: { wmemMax: readNumber('/proc/sys/net/core/wmem_max'), rmemMax: readNumber('/proc/sys/net/core/rmem_max') },
+    ...devShm(),
+  }
+}
+
+/** The cgroup v2 limits of this process's cgroup and whether /proc/sys is writable. */
+export function readContainerFacts(): ContainerFacts {
+  let dir: string | undefined
+  try {
+    const line = readFileSync('/proc/self/cgroup', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('0::'))
+    if (line) dir = join('/sys/fs/cgroup', line.slice(3))
+  } catch {
+    // no cgroup v2
+  }
+  const read = (file: string): string | undefined => {
+    for (const d of dir ? [dir, '/sys/fs/cgroup'] : ['/sys/fs/cgroup']) {
+      try {
+        return readFileSync(join(d, file), 'utf8').trim()
+      } catch {
+        // not in this cgroup's directory (or no cgroup v2): try the root's
+      }
+    }
+    return undefined
+  }
+  let procSysWritable = false
+  try {
+    // A file, not the directory: procfs directories are never writable, even to root.
+    accessSync('/proc/sys/fs/mqueue/msgsize_max', constants.W_OK)
+    procSysWritable = true
+  } catch {
+    // read-only
+  }
+  // cgroup v1 (hybrid hosts) keeps the same facts in other files: quota/period, -1 for none.
+  const v1 = (file: string): string | undefined => {
+    try {
+      return readFileSync(join('/sys/fs/cgroup', file), 'utf8').trim()
+    } catch {
+      return undefined
+    }
+  }
+  const quota = v1('cpu/cpu.cfs_quota_us')
+  const period = v1('cpu/cpu.cfs_period_us')
+  const cpuMax = read('cpu.max') ?? (quota && period ? `${quota === '-1' ? 'max' : quota} ${period}` : undefined)
+  const cpusetEffective = read('cpuset.cpus.effective') ?? v1('cpuset/cpuset.effective_cpus')
+  return { ...(cpuMax ? { cpuMax } : {}), ...(cpusetEffective ? { cpusetEffective } : {}), procSysWritable }
+}
+
+function devShm(): Pick<HostLimits, 'devShm'> {
+  try {
+    const s = statfsSync('/dev/shm')
+    return { devShm: { sizeBytes: s.bsize * s.blocks, freeBytes: s.bsize * s.bavail } }
+  } catch {
+    return {}
   }
 }
 
@@ -97,6 +151,7 @@ export function captureEnvironment(): Environment {
     node: { version: process.version, v8: process.versions.v8, libuv: process.versions.uv, execPath: process.execPath },
     ipcbench: { version: packageVersion(), ...gitCommit() },
     limits: readLimits(),
+    container: readContainerFacts(),
     native: {
       addon: native.ok ? { loaded: true } : { loaded: false, reason: native.reason },
       floor: floor.ok ? { available: true, path: floor.path } : { available: false, reason: floor.reason },

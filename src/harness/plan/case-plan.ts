@@ -47,7 +47,7 @@ export function skipReason(spec: CaseSpec, env: Environment): string | undefined
   if (limit && spec.sizeBytes > limit.bytes) {
     return `message size ${spec.sizeBytes} exceeds ${limit.limit}; ${limit.fix}`
   }
-  return mech.skipCase?.(spec)
+  return mech.skipCase?.(spec, env.limits)
 }
 
 /**

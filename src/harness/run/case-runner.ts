@@ -107,6 +107,7 @@ function finish(
     durationMs,
   }
   if (interrupted) return { ...sofar, state: 'aborted', reason: 'interrupted (SIGINT/SIGTERM) while this case was running' }
+  if (node.stopped?.state === 'skipped') return { ...sofar, state: 'skipped', reason: node.stopped.reason }
   if (node.stopped) {
     const e = node.stopped.error
     const where = e.side === 'b' ? 'peer (side b)' : e.side === 'a' ? 'side a' : 'harness'

@@ -10,7 +10,7 @@ import type { ErrorReport, RepReport } from '../case/protocol.js'
 import { LEDGER, removeSysvFromLedger } from '../host/cleanup.js'
 import type { CasePlan } from '../plan/case-plan.js'
 import type { RepetitionExecutor, RepOutcome } from './executor.js'
-import { buildRepetition, readSamples, reportWarnings } from './repetition.js'
+import { buildRepetition, readSamples, refusedCall, reportWarnings } from './repetition.js'
 
 type FloorReply = RepReport | ErrorReport | { type: 'skipped'; reason: string }
 type FloorList = Map<string, { modes: string[]; endpoints: string[] }>
@@ -61,6 +61,8 @@ async function runOnce(path: string, plan: CasePlan, repetition: number): Promis
     ]
     const reply = await runFloor(path, args.map(String), join(dir, LEDGER), plan.timeoutMs)
     if (reply.type === 'skipped') return { ok: false, state: 'skipped', error: { message: reply.reason } }
+    const refused = reply.type === 'error' ? refusedCall(reply) : undefined
+    if (refused) return { ok: false, state: 'skipped', error: { message: `C floor: ${refused}` } }
     if (reply.type === 'error')
       return { ok: false, state: 'errored', error: { ...reply, message: `C floor${reply.side === 'b' ? ' (side b)' : ''}: ${reply.message}` } }
     const samples = readSamples(samplesPath, reply.sampleCount)

@@ -8,7 +8,7 @@ import { CASE_ENTRY, type CaseProcessReply, type RepReport, type RepTask } from 
 import { cleanStale } from '../host/cleanup.js'
 import type { CasePlan } from '../plan/case-plan.js'
 import type { RepetitionExecutor, RepOutcome } from './executor.js'
-import { buildRepetition, readSamples, reportWarnings } from './repetition.js'
+import { buildRepetition, readSamples, refusedCall, reportWarnings } from './repetition.js'
 
 /**
  * The Node executor: each repetition in a fresh case process (side a), which starts
@@ -116,7 +116,12 @@ function runInCaseProcess(plan: CasePlan, task: RepTask, { execPath, caseEntry, 
       if (reply?.type === 'result') return finish(toOutcome(plan, task, reply))
       if (reply?.type === 'error') {
         const { message, code: c, errno, syscall, side } = reply
-        return finish({ ok: false, state: 'errored', error: { message, code: c, errno, syscall, side: side ?? 'a' } })
+        const refused = refusedCall({ code: c, syscall })
+        return finish({
+          ok: false,
+          state: refused ? 'skipped' : 'errored',
+          error: { message: refused ?? message, code: c, errno, syscall, side: side ?? 'a' },
+        })
       }
       const how = sig ? `killed by ${sig}` : `exited with code ${code}`
       finish({ ok: false, state: 'errored', error: { message: `the case process (side a, pid ${child.pid}) ${how} without a result`, side: 'a' } })

@@ -68,6 +68,16 @@ export function readSamples(path: string, count: number): Float64Array {
   return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + n * 8))
 }
 
+/**
+ * A system call the host refuses outright (EPERM or ENOSYS: a seccomp profile, as
+ * container runtimes install, or a kernel built without the facility) makes the case
+ * impossible here, not broken: the reason to skip it, naming the call.
+ */
+export function refusedCall(e: { code?: string; syscall?: string }): string | undefined {
+  if ((e.code !== 'EPERM' && e.code !== 'ENOSYS') || !e.syscall) return undefined
+  return `${e.syscall} refused (${e.code}): this host does not allow it (a seccomp profile, such as a container runtime's, or a kernel without the facility)`
+}
+
 /** What a report says that does not end the repetition, as warnings. */
 export function reportWarnings(r: RepReport): Warning[] {
   return r.countMismatch ? [warning('count-mismatch', `sender counted ${r.countMismatch.sent} messages, receiver ${r.countMismatch.received}`)] : []

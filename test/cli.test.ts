@@ -6,6 +6,9 @@ import type { RunResult } from '../src/core/result.js'
 import { formatBytesApprox, formatSizeBytes } from '../src/core/units.js'
 import { ROOT, runCli, tempFile } from './helpers.js'
 
+/** One quick blocking fifo ping-pong between processes, without the C floor: the cheapest real run. */
+const FIFO_PINGPONG = ['run', 'fifo', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong', '--quick', '--no-floor']
+
 const badInputs = { tried: 0, clear: 0 }
 afterAll(() => console.log(`bad inputs: ${badInputs.tried} tried, ${badInputs.clear} clear errors (exit 2, the input named, no stack)`))
 
@@ -105,22 +108,7 @@ describe('the command line as a user runs it', () => {
   it("warns of too few repetitions by compare's rule: below 4 at alpha 0.05, not below 5", () => {
     const warned = (repetitions: number) => {
       const out = tempFile('r.json')
-      const r = runCli(
-        [
-          'run',
-          'fifo',
-          '--modes',
-          'blocking',
-          '--endpoints',
-          'process',
-          '--patterns',
-          'pingpong',
-          '--quick',
-          '--no-floor',
-          '--duration',
-          '20ms',
-        ].concat(['--repetitions', String(repetitions), '--out', out]),
-      )
+      const r = runCli([...FIFO_PINGPONG, '--duration', '20ms'].concat(['--repetitions', String(repetitions), '--out', out]))
       expect(r.code, r.stderr).toBe(0)
       return (JSON.parse(readFileSync(out, 'utf8')) as RunResult).context.warnings.filter((w) => w.code === 'few-repetitions')
     }
@@ -143,25 +131,7 @@ describe('the command line as a user runs it', () => {
 
   it('run --json prints only the result, which is also in the file', () => {
     const out = tempFile('r.json')
-    const r = runCli([
-      'run',
-      'fifo',
-      '--modes',
-      'blocking',
-      '--endpoints',
-      'process',
-      '--patterns',
-      'pingpong',
-      '--quick',
-      '--no-floor',
-      '--repetitions',
-      '2',
-      '--duration',
-      '30ms',
-      '--json',
-      '--out',
-      out,
-    ])
+    const r = runCli([...FIFO_PINGPONG, '--repetitions', '2', '--duration', '30ms', '--json', '--out', out])
     expect(r.code).toBe(0)
     const run = JSON.parse(r.stdout)
     expect(run.schema).toBe('ipcbench/run@2')

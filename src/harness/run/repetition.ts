@@ -11,13 +11,16 @@ import type { CasePlan } from '../plan/case-plan.js'
  */
 export function buildRepetition(plan: CasePlan, index: number, r: RepReport, samples: Float64Array): RepetitionResult {
   const { spec, placement } = plan
+  // Each side over its own window: side b's ping-pong echo also counts the settling blocks.
+  const a = perMessage(r.costA, r.messages)
+  const b = perMessage(r.costB, r.messagesB ?? r.messages)
   const rep: RepetitionResult = {
     index,
     messages: r.messages,
     ...(r.warmupMessages !== undefined ? { warmupMessages: r.warmupMessages } : {}),
     elapsedNs: r.elapsedNs,
     batch: r.batch,
-    cpu: { a: perMessage(r.costA, r.messages), b: perMessage(r.costB, r.messagesB ?? r.messages), total: totalPerMessage(r, spec.endpoints) },
+    cpu: { a, b, total: totalPerMessage(r, a, b, spec.endpoints) },
     placement: { requested: placement.requested, applied: placement.applied, cpusA: r.cpusA, cpusB: r.cpusB },
   }
   if (spec.pattern === 'pingpong' && samples.length > 0) rep.latencyNs = summarizeNs(samples)
@@ -42,21 +45,16 @@ function perMessage(u: SideUsage, messages: number): SideCost {
 
 /**
  * All the CPU of the repetition: a thread case's whole process as side a read it, else
- * both sides (each a whole process, or, in the C floor, each its only thread).
+ * both sides added (each a whole process, or, in the C floor, each its only thread).
  */
-function totalPerMessage(r: RepReport, endpoints: 'process' | 'thread'): CpuTotal {
-  const scope = r.costA.process ? 'whole process' : endpoints === 'process' ? 'both processes' : 'both threads'
-  // A thread case's whole process, read over side a's window; else each side over its own window.
-  const parts = r.costA.process
-    ? [perMessage({ ...r.costA.process, scope: 'process' }, r.messages)]
-    : [perMessage(r.costA, r.messages), perMessage(r.costB, r.messagesB ?? r.messages)]
-  const sum = (k: 'userUsPerMsg' | 'sysUsPerMsg' | 'voluntaryCtxPerMsg' | 'involuntaryCtxPerMsg'): number => parts.reduce((t, p) => t + p[k], 0)
+function totalPerMessage(r: RepReport, a: SideCost, b: SideCost, endpoints: 'process' | 'thread'): CpuTotal {
+  if (r.costA.process) return { ...perMessage({ ...r.costA.process, scope: 'process' }, r.messages), scope: 'whole process' }
   return {
-    userUsPerMsg: sum('userUsPerMsg'),
-    sysUsPerMsg: sum('sysUsPerMsg'),
-    voluntaryCtxPerMsg: sum('voluntaryCtxPerMsg'),
-    involuntaryCtxPerMsg: sum('involuntaryCtxPerMsg'),
-    scope,
+    userUsPerMsg: a.userUsPerMsg + b.userUsPerMsg,
+    sysUsPerMsg: a.sysUsPerMsg + b.sysUsPerMsg,
+    voluntaryCtxPerMsg: a.voluntaryCtxPerMsg + b.voluntaryCtxPerMsg,
+    involuntaryCtxPerMsg: a.involuntaryCtxPerMsg + b.involuntaryCtxPerMsg,
+    scope: endpoints === 'process' ? 'both processes' : 'both threads',
   }
 }
 

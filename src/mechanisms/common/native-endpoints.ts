@@ -19,11 +19,12 @@ import { Outbox } from './outbox.js'
 /** How long a wait on a pool thread (futex, event loop) sleeps before it checks that the peer is still there. */
 export const DEADLINE_MS = 500
 
+/** The error of a peer process that has exited, however it was noticed (the addon's watchdog says the same). */
+const peerGone = (pid: number): PeerGoneError => new PeerGoneError(`the peer (pid ${pid}) has gone`)
+
 /** Throws when the peer process has gone; for thread peers (same pid) there is nothing to check. */
 export function checkPeer(peerPid: number | undefined): void {
-  if (peerPid !== undefined && peerPid !== process.pid && processGone(peerPid)) {
-    throw new PeerGoneError(`the peer (pid ${peerPid}) has gone`)
-  }
+  if (peerPid !== undefined && peerPid !== process.pid && processGone(peerPid)) throw peerGone(peerPid)
 }
 
 /** One message out: true when it went, false when the channel is full (-EAGAIN). */
@@ -146,12 +147,12 @@ export function watchPeer(api: NativeApi, pid: number, gone: (e: Error) => void)
     fd = api.pidfdOpen(pid)
   } catch (e) {
     if (errorFields(e).code !== 'ESRCH') throw e
-    queueMicrotask(() => gone(new PeerGoneError(`the peer (pid ${pid}) has gone`)))
+    queueMicrotask(() => gone(peerGone(pid)))
     return { close() {} }
   }
   const w = new api.FdWatcher(fd, () => {
     close()
-    gone(new PeerGoneError(`the peer (pid ${pid}) has gone`))
+    gone(peerGone(pid))
   })
   let closed = false
   const close = (): void => {

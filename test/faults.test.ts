@@ -1,12 +1,14 @@
-import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
-import { cleanStale, isLiveIpcbench, LEDGER } from '../src/harness/host/cleanup.js'
+import { describe, expect, it } from 'vitest'
+import { cleanStale, LEDGER } from '../src/harness/host/cleanup.js'
+import type { RunResult } from '../src/core/result.js'
 import { patternByte } from '../src/core/wire.js'
 import { loadNative } from '../src/native/index.js'
-import { quickRun, ROOT, why } from './helpers.js'
+import { fault, leftovers } from './fault-suite.js'
+import { BIN, quickRun, ROOT, tempFile, why } from './helpers.js'
 
 /**
  * The fault suite: peers killed or hung mid-case in each family of mechanism, and
@@ -15,42 +17,6 @@ import { quickRun, ROOT, why } from './helpers.js'
  * /dev/shm, the System V tables, the temporary directory or the process table.
  */
 const n = loadNative()
-const tally = { injected: 0, survived: 0, leaked: 0 }
-
-/**
- * What this checkout's runs left behind. Objects whose owner is a live ipcbench are
- * not counted: on a shared host they belong to another checkout's run (this file's
- * own runs have ended when it looks; a case process of this checkout still alive is
- * caught by the process check). A leak's owner is dead.
- */
-function leftovers(): string[] {
-  const names = (dir: string) =>
-    existsSync(dir)
-      ? readdirSync(dir)
-          .filter((f) => /^ipcbench-\d+-/.test(f) && !f.includes('-test-') && !isLiveIpcbench(Number(/^ipcbench-(\d+)-/.exec(f)![1])))
-          .map((f) => `${dir}/${f}`)
-      : []
-  // System V objects in use by a live ipcbench (a segment's creator, a queue's last sender or receiver) are not leaks.
-  const sysvLeft = (flag: '-q' | '-m'): string[] => {
-    const busy = new Set(
-      execFileSync('ipcs', [flag, '-p'], { encoding: 'utf8' })
-        .split('\n')
-        .flatMap((l) => {
-          const m = /^(\d+)\s+\S+\s+(\d+)\s+(\d+)\s*$/.exec(l)
-          return m && [m[2], m[3]].some((pid) => pid !== '0' && isLiveIpcbench(Number(pid))) ? [m[1]] : []
-        }),
-    )
-    return execFileSync('ipcs', [flag], { encoding: 'utf8' })
-      .split('\n')
-      .filter((l) => /^0x0+\s+\d+\s+\S+\s+600\b/.test(l) && !busy.has(l.split(/\s+/)[1]))
-  }
-  const sysv = [...sysvLeft('-q'), ...sysvLeft('-m')]
-  const procs = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
-    .split('\n')
-    .filter((l) => l.includes(join(ROOT, 'dist/harness/case/main.js')))
-  return [...names('/dev/shm'), ...names('/dev/mqueue'), ...names(tmpdir()), ...sysv, ...procs]
-}
-
 /** One mechanism per family; threads through sab-ring. */
 const FAMILIES: Array<[family: string, args: string[], native: boolean]> = [
   ['fd (pipe)', ['pipe', '--modes', 'blocking', '--endpoints', 'process'], true],
@@ -84,60 +50,49 @@ const TIMED_OUT = `harness: timed out after ${TIMEOUT_MS} ms (a peer stopped ans
 const peerEnded = (how: string) => new RegExp(`^(?:side a|peer \\(side b\\)): peer \\(pid \\d+\\) ended: ${how}$`)
 
 describe('faults: a peer killed or hung mid-case', () => {
-  afterAll(() => {
-    console.log(`fault suite: ${tally.injected} faults injected, ${tally.survived} survived, ${tally.leaked} objects leaked`)
-  })
-
   describe.each(FAMILIES)('%s', (family, args, needsNative) => {
     const skip = needsNative && !n.ok
     if (skip) console.warn(`fault tests for ${family} skipped: ${n.ok ? '' : n.reason}`)
 
-    it.skipIf(skip)('SIGKILL of the peer: errored naming the peer and the signal, within the time-out, nothing left', () => {
-      tally.injected++
-      const started = Date.now()
-      const { cli, run } = faultRun(args, 'kill:100')
-      const c = run.cases[0]
-      expect(c.state).toBe('errored')
-      if (args.includes('thread')) {
-        // A worker peer that exits while side a is blocked in a futex wait on the same
-        // process cannot be seen exiting: the time-out ends it (or, if side a was not
-        // blocked, the worker's exit code).
-        const r = why(c)
-        expect(r === TIMED_OUT || peerEnded('exit code 137').test(r), r).toBe(true)
-      } else {
-        expect(why(c)).toMatch(peerEnded('killed by SIGKILL'))
-      }
-      expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 6000)
-      expect(cli.code).toBe(1)
-      const left = leftovers()
-      tally.leaked += left.length
-      expect(left).toEqual([])
-      tally.survived++
-    })
+    it.skipIf(skip)('SIGKILL of the peer: errored naming the peer and the signal, within the time-out, nothing left', () =>
+      fault(`${family}: peer SIGKILL`, () => {
+        const started = Date.now()
+        const { cli, run } = faultRun(args, 'kill:100')
+        const c = run.cases[0]
+        expect(c.state).toBe('errored')
+        if (args.includes('thread')) {
+          // A worker peer that exits while side a is blocked in a futex wait on the same
+          // process cannot be seen exiting: the time-out ends it (or, if side a was not
+          // blocked, the worker's exit code).
+          const r = why(c)
+          expect(r === TIMED_OUT || peerEnded('exit code 137').test(r), r).toBe(true)
+        } else {
+          expect(why(c)).toMatch(peerEnded('killed by SIGKILL'))
+        }
+        expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 6000)
+        expect(cli.code).toBe(1)
+      }),
+    )
 
-    it.skipIf(skip)('a peer that stops answering: the time-out ends it, kills the peer, cleans up', () => {
-      tally.injected++
-      const { run } = faultRun(args, 'hang:100')
-      expect(run.cases[0]).toMatchObject({ state: 'errored', reason: TIMED_OUT, error: { code: 'ETIMEDOUT', side: 'harness' } })
-      const left = leftovers()
-      tally.leaked += left.length
-      expect(left).toEqual([])
-      tally.survived++
-    })
+    it.skipIf(skip)('a peer that stops answering: the time-out ends it, kills the peer, cleans up', () =>
+      fault(`${family}: peer hangs`, () => {
+        const { run } = faultRun(args, 'hang:100')
+        expect(run.cases[0]).toMatchObject({ state: 'errored', reason: TIMED_OUT, error: { code: 'ETIMEDOUT', side: 'harness' } })
+      }),
+    )
   })
 
-  it('the run goes on after a killed case', () => {
-    tally.injected++
-    const { run } = quickRun(['fifo', 'tcp', '--modes', 'nonblocking', '--endpoints', 'process', '--patterns', 'pingpong'], {
-      IPCBENCH_TEST_FAULTS: '1',
-      IPCBENCH_TEST_FAULT: 'kill:100@fifo/*',
-    })
-    expect(run.cases.map((c) => [c.mechanism, c.state])).toEqual([
-      ['fifo', 'errored'],
-      ['tcp', 'completed'],
-    ])
-    tally.survived++
-  })
+  it('the run goes on after a killed case', () =>
+    fault('a killed case, then the next', () => {
+      const { run } = quickRun(['fifo', 'tcp', '--modes', 'nonblocking', '--endpoints', 'process', '--patterns', 'pingpong'], {
+        IPCBENCH_TEST_FAULTS: '1',
+        IPCBENCH_TEST_FAULT: 'kill:100@fifo/*',
+      })
+      expect(run.cases.map((c) => [c.mechanism, c.state])).toEqual([
+        ['fifo', 'errored'],
+        ['tcp', 'completed'],
+      ])
+    }))
 })
 
 /** What side b says of message `seq` when its byte `at` was flipped on arrival (WIRE.md v2). */
@@ -261,4 +216,178 @@ describe.skipIf(!n.ok)('objects left by a crashed ipcbench', () => {
       api.shmUnlink(shmOther)
     }
   })
+})
+
+/** Polls `probe` every 25 ms until it gives a value, or fails naming `what`. */
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const v = probe()
+    if (v !== undefined) return v
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+const childrenOf = (pid: number): number[] =>
+  execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).map(Number))
+    .filter(([, ppid]) => ppid === pid)
+    .map(([p]) => p)
+const gone = (pid: number): boolean => !existsSync(`/proc/${pid}`)
+
+describe('an orchestrator killed with SIGKILL, then the next run', () => {
+  // A killed orchestrator runs no clean-up of its own: what it started dies with it (its
+  // case process and peers, its C floor), and what they created carries their pids, so
+  // the next run removes it.
+  it.each([
+    ['a case blocked in a futex wait, its peer hung (shm-ring)', ['shm-ring', '--no-floor'], 'hang:150@shm-ring/*', 'case/main.js'],
+    ['a C floor mid-repetition (sysv-msg)', ['sysv-msg', '--duration', '5s'], undefined, 'ipcfloor'],
+  ] as const)('%s: nothing it started outlives it, and the next run removes what it left', (what, args, hang, dies) =>
+    fault(`orchestrator SIGKILL during ${what}`, async () => {
+      const out = tempFile('killed.json')
+      const orchestrator = spawn(
+        process.execPath,
+        [
+          BIN,
+          'run',
+          ...args,
+          '--modes',
+          'blocking',
+          '--endpoints',
+          'process',
+          '--patterns',
+          'pingpong',
+          '--sizes',
+          '64',
+          '--repetitions',
+          '1',
+          '--out',
+          out,
+        ],
+        {
+          cwd: ROOT,
+          stdio: 'ignore',
+          env: { ...process.env, NO_COLOR: '1', ...(hang ? { IPCBENCH_TEST_FAULTS: '1', IPCBENCH_TEST_FAULT: hang } : {}) },
+        },
+      )
+      const exited = new Promise((r) => orchestrator.once('exit', r))
+      // The process that must not outlive it, and that process's own children (a peer, a forked side b).
+      const victim = await waitFor(dies, () => childrenOf(orchestrator.pid!).find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dies)))
+      await waitFor(`${dies}'s peer`, () => (childrenOf(victim).length > 0 ? true : undefined))
+      const peers = childrenOf(victim)
+      await new Promise((r) => setTimeout(r, 300))
+      orchestrator.kill('SIGKILL')
+      await exited
+      try {
+        await waitFor(`pid ${victim} and its peers to end`, () => ([victim, ...peers].every(gone) ? true : undefined), 5000)
+      } finally {
+        for (const p of [victim, ...peers]) if (!gone(p)) process.kill(p, 'SIGKILL')
+      }
+      // What they created is still there, its owners dead: the next run's start removes it.
+      expect(leftovers().some((l) => /\/ipcbench-\d+-/.test(l) || /^0x0+\s/.test(l))).toBe(true)
+      const next = quickRun(['pipe', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong', '--sizes', '64'])
+      expect(next.cli.code, next.cli.stderr).toBe(0)
+      expect(next.run.context.warnings.map((w) => w.message)).toContainEqual(
+        expect.stringMatching(/^removed \d+ object\(s\) left by dead ipcbench runs$/),
+      )
+    }),
+  )
+})
+
+describe("a tiny /dev/shm (a container's)", () => {
+  it.skipIf(!n.ok)('shm-ring cases that would not fit are skipped with the sizes, the rest run, and that /dev/shm is left empty', (ctx) => {
+    const out = tempFile('tiny-shm.json')
+    const run = `"${process.execPath}" "${BIN}" run shm-ring --modes blocking --endpoints process --patterns pingpong --sizes 64,1m --repetitions 1 --duration 30ms --no-floor --out "${out}"`
+    // A mount namespace of its own, whose /dev/shm is a 4 MiB tmpfs: the host's is untouched.
+    const script = `mount -t tmpfs -o size=4m,mode=1777 tmpfs /dev/shm || exit 97; ${run}; rc=$?; echo "left: $(ls -A /dev/shm)"; exit $rc`
+    const probe = spawnSyncSafe('unshare', ['--mount', '--propagation', 'private', 'true'])
+    if (probe !== undefined) {
+      const why = `a tiny /dev/shm not tested: cannot make a mount namespace here (${probe})`
+      console.log(why)
+      return ctx.skip(why)
+    }
+    return fault('a 4 MiB /dev/shm', () => {
+      const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+      })
+      expect(r.status, r.stderr).toBe(0)
+      expect(r.stdout.trim().split('\n').pop()).toBe('left:')
+      const result = JSON.parse(readFileSync(out, 'utf8')) as RunResult
+      expect(result.context.env.limits.devShm?.sizeBytes).toBe(4 * 1024 * 1024)
+      expect(result.cases.map((c) => [c.id, c.state, why(c)])).toEqual([
+        ['shm-ring/blocking/process/pingpong/64B', 'completed', ''],
+        [
+          'shm-ring/blocking/process/pingpong/1MiB',
+          'skipped',
+          expect.stringMatching(/^its two rings need 8\.0 MiB of \/dev\/shm, which has [\d.]+ MiB free of 4 MiB/),
+        ],
+      ])
+    })
+  })
+})
+
+/** undefined when the command runs and exits 0; otherwise why not. */
+function spawnSyncSafe(cmd: string, args: string[]): string | undefined {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' })
+  if (r.error) return r.error.message
+  return r.status === 0 ? undefined : (r.stderr.trim().split('\n')[0] ?? `exit ${r.status}`)
+}
+
+/** A cgroup of our own with a CPU quota of `cpus`, v1's cpu controller where mounted, else v2; or why none can be made here. */
+function quotaCgroup(cpus: number): { dir: string; remove(): void } | string {
+  const name = `ipcbench-test-quota-${process.pid}`
+  const v1 = existsSync('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')
+  const own = /^0::(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1] ?? '/'
+  const dir = v1 ? join('/sys/fs/cgroup/cpu', name) : join('/sys/fs/cgroup', own, '..', name)
+  try {
+    mkdirSync(dir)
+  } catch (err) {
+    return `cannot make a cgroup here (${(err as Error).message})`
+  }
+  try {
+    if (v1) writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(cpus * 100_000))
+    else writeFileSync(join(dir, 'cpu.max'), `${cpus * 100_000} 100000`)
+  } catch (err) {
+    execFileSync('rmdir', [dir])
+    return `cannot set a CPU quota on a cgroup here (${(err as Error).message})`
+  }
+  return { dir, remove: () => void execFileSync('rmdir', [dir]) }
+}
+
+describe('a cgroup CPU quota (a container limited to half a CPU)', () => {
+  it('recorded in the environment, warned at the start, and each throttled case says so', (ctx) => {
+    const cg = quotaCgroup(0.5)
+    if (typeof cg === 'string') {
+      const why = `a CPU quota not tested: ${cg}`
+      console.log(why)
+      return ctx.skip(why)
+    }
+    return fault('a CPU quota of half a CPU', () => {
+      const out = tempFile('quota.json')
+      const run = `"${process.execPath}" "${BIN}" run pipe --modes busy-poll --endpoints process --patterns pingpong --sizes 64 --repetitions 2 --duration 200ms --no-floor --out "${out}"`
+      const r = spawnSync('sh', ['-c', `echo $$ > "${cg.dir}/cgroup.procs" && exec ${run}`], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+      })
+      expect(r.status, r.stderr).toBe(0)
+      const result = JSON.parse(readFileSync(out, 'utf8')) as RunResult
+      expect(result.context.env.container).toMatchObject({ cpuMax: '50000 100000', cpuQuotaCpus: 0.5, cpuQuotaCgroup: `/${cg.dir.split('/').pop()}` })
+      expect(result.context.warnings).toContainEqual({
+        code: 'cpu-quota',
+        message: expect.stringMatching(/may use 0\.5 CPU \(cpu\.max 50000 100000\) and a busy-poll case spins a whole CPU on each side/),
+      })
+      expect(r.stderr).toMatch(/Warning: this run's cgroup .* may use 0\.5 CPU/)
+      const c = result.cases[0]
+      expect(c.state).toBe('completed')
+      expect(c.warnings).toContainEqual({
+        code: 'cpu-throttled',
+        message: expect.stringMatching(/^the cgroup's CPU quota held this run back in [1-9]\d* period\(s\), [\d.]+ ms in all, while this case ran/),
+      })
+    }).finally(() => cg.remove())
+  }, 60_000)
 })

@@ -2,6 +2,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { FLOOR_PATH, floorStatus } from '../src/harness/host/floor-binary.js'
+import { fault } from './fault-suite.js'
 import { BIN, ROOT, runCli, tempFile, why } from './helpers.js'
 import { hasLatency, isCompleted, type RunResult } from '../src/core/result.js'
 
@@ -179,44 +180,49 @@ describe.skipIf(!status.ok)('the C floor in a run', () => {
 })
 
 describe.skipIf(!status.ok)('a C floor killed mid-case', () => {
-  it('is seen at once: its repetition errored naming the signal, its forked side b gone, the Node case going on', async () => {
-    const out = tempFile('killed-floor.json')
-    const args = ['run', 'pipe', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong', '--sizes', '64']
-    const cli = spawn(process.execPath, [BIN, ...args, '--repetitions', '2', '--duration', '2s', '--out', out], {
-      cwd: ROOT,
-      stdio: 'ignore',
-      env: { ...process.env, NO_COLOR: '1' },
-    })
-    const exited = new Promise<number | null>((res) => cli.once('exit', res))
-    // The floor's main process (the oldest ipcfloor of this run), 1 s into its 2 s repetition.
-    const floorPids = (): number[] =>
-      spawnSync('pgrep', ['-f', '-P', String(cli.pid), 'ipcfloor'], { encoding: 'utf8' })
-        .stdout.split('\n')
-        .filter(Boolean)
-        .map(Number)
-    let main: number | undefined
-    for (let i = 0; i < 100 && main === undefined; i++) {
-      await new Promise((res) => setTimeout(res, 50))
-      main = floorPids()[0]
-    }
-    expect(main, 'the floor never started').toBeDefined()
-    await new Promise((res) => setTimeout(res, 1000))
-    // Its forked side b, which must not outlive it.
-    const sideB = spawnSync('pgrep', ['-P', String(main)], { encoding: 'utf8' })
-      .stdout.split('\n')
-      .filter(Boolean)
-      .map(Number)
-    expect(sideB).toHaveLength(1)
-    const started = Date.now()
-    process.kill(main!, 'SIGKILL')
-    expect(await exited).toBe(0)
-    const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
-    const c = run.cases[0]
-    if (!isCompleted(c)) throw new Error(`${c.id} did not complete: ${c.state} ${why(c)}`)
-    expect(c.floor).toMatchObject({ state: 'errored', reason: `C floor: ipcfloor (pid ${main}) was killed by SIGKILL without a result` })
-    expect(c.repetitions).toHaveLength(2)
-    // Not the time-out (30 s): the floor's end was seen when it died, and the Node repetitions followed.
-    expect(Date.now() - started).toBeLessThan(15_000)
-    expect(existsSync(`/proc/${sideB[0]}`), `side b (pid ${sideB[0]}) outlived the floor`).toBe(false)
-  }, 60_000)
+  it(
+    'is seen at once: its repetition errored naming the signal, its forked side b gone, the Node case going on',
+    () =>
+      fault('a C floor killed with SIGKILL mid-case', async () => {
+        const out = tempFile('killed-floor.json')
+        const args = ['run', 'pipe', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong', '--sizes', '64']
+        const cli = spawn(process.execPath, [BIN, ...args, '--repetitions', '2', '--duration', '2s', '--out', out], {
+          cwd: ROOT,
+          stdio: 'ignore',
+          env: { ...process.env, NO_COLOR: '1' },
+        })
+        const exited = new Promise<number | null>((res) => cli.once('exit', res))
+        // The floor's main process (the oldest ipcfloor of this run), 1 s into its 2 s repetition.
+        const floorPids = (): number[] =>
+          spawnSync('pgrep', ['-f', '-P', String(cli.pid), 'ipcfloor'], { encoding: 'utf8' })
+            .stdout.split('\n')
+            .filter(Boolean)
+            .map(Number)
+        let main: number | undefined
+        for (let i = 0; i < 100 && main === undefined; i++) {
+          await new Promise((res) => setTimeout(res, 50))
+          main = floorPids()[0]
+        }
+        expect(main, 'the floor never started').toBeDefined()
+        await new Promise((res) => setTimeout(res, 1000))
+        // Its forked side b, which must not outlive it.
+        const sideB = spawnSync('pgrep', ['-P', String(main)], { encoding: 'utf8' })
+          .stdout.split('\n')
+          .filter(Boolean)
+          .map(Number)
+        expect(sideB).toHaveLength(1)
+        const started = Date.now()
+        process.kill(main!, 'SIGKILL')
+        expect(await exited).toBe(0)
+        const run = JSON.parse(readFileSync(out, 'utf8')) as RunResult
+        const c = run.cases[0]
+        if (!isCompleted(c)) throw new Error(`${c.id} did not complete: ${c.state} ${why(c)}`)
+        expect(c.floor).toMatchObject({ state: 'errored', reason: `C floor: ipcfloor (pid ${main}) was killed by SIGKILL without a result` })
+        expect(c.repetitions).toHaveLength(2)
+        // Not the time-out (30 s): the floor's end was seen when it died, and the Node repetitions followed.
+        expect(Date.now() - started).toBeLessThan(15_000)
+        expect(existsSync(`/proc/${sideB[0]}`), `side b (pid ${sideB[0]}) outlived the floor`).toBe(false)
+      }),
+    60_000,
+  )
 })

@@ -18,6 +18,7 @@
 #include <sys/eventfd.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/msg.h>
 #include <sys/resource.h>
 #include <sys/shm.h>
@@ -450,6 +451,18 @@ Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
   long fd = syscall(SYS_pidfd_open, static_cast<pid_t>(pid), 0);
   if (fd < 0) return ThrowErrno(info.Env(), "pidfd_open", errno);  // the kernel sets O_CLOEXEC on every pidfd
   return Napi::Number::New(info.Env(), static_cast<double>(fd));
+}
+
+// DieWithParent(expectedParentPid): this process gets SIGKILL when the process that
+// started it ends, however it ends (an orchestrator killed with SIGKILL runs no clean-up
+// of its own, and a case process or peer blocked in a system call could not notice).
+// What the killed process created carries its pid, so the next run's clean-up removes
+// it. False when the parent had already gone before the request took effect.
+Napi::Value DieWithParent(const Napi::CallbackInfo& info) {
+  int64_t parent;
+  if (!CheckInt(info, 0, 1, INT32_MAX, &parent)) return info.Env().Undefined();
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return ThrowErrno(info.Env(), "prctl", errno, "PR_SET_PDEATHSIG");
+  return Napi::Boolean::New(info.Env(), getppid() == static_cast<pid_t>(parent));
 }
 
 struct Mapping {
@@ -965,6 +978,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("socketBuffers", Napi::Function::New(env, SocketBuffers));
   exports.Set("FdWatcher", FdWatcher::Init(env));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
+  exports.Set("dieWithParent", Napi::Function::New(env, DieWithParent));
   exports.Set("PeerWatchdog", PeerWatchdog::Init(env));
   exports.Set("shmMap", Napi::Function::New(env, ShmMap));
   exports.Set("shmUnlink", Napi::Function::New(env, ShmUnlink));

@@ -5,6 +5,7 @@ import { repetitionsNeeded } from '../core/inference.js'
 import type { CaseSpec, Environment, HarnessCalibration, ResolvedOptions } from '../core/result.js'
 import { warning, type Warning } from '../core/warnings.js'
 import { cleanStale } from '../harness/host/cleanup.js'
+import { cpuQuota, quotaWarning } from '../harness/host/cgroup.js'
 import { captureEnvironment } from '../harness/host/env.js'
 import { planCases } from '../harness/plan/matrix.js'
 import { deprecations, resolveRunOptions, type RawRunOptions } from '../harness/plan/options.js'
@@ -95,6 +96,12 @@ export async function prepareHost(o: ResolvedOptions, specs: readonly CaseSpec[]
       ),
     )
   }
+  // Said at once, as the concurrent run is: both make every figure of the run suspect.
+  const quota = quotaWarning(
+    cpuQuota(),
+    specs.some((s) => s.mode === 'busy-poll'),
+  )
+  if (quota) warnings.push(warning('cpu-quota', quota))
   for (const w of warnings) process.stderr.write(`Warning: ${w.message}\n`)
   if (env.host.loadAvg[0] > env.host.cpuCount * 0.5)
     warnings.push(

@@ -240,8 +240,15 @@ export interface ConcurrentRun {
 
 /** What a container (or a cgroup) imposes on a run, read from /sys/fs/cgroup and /proc; fields absent where unreadable. */
 export interface ContainerFacts {
-  /** cgroup v2 cpu.max of this process's cgroup: "max 100000" unthrottled, "50000 100000" half a CPU. */
+  /**
+   * The tightest CPU quota over this process's cgroup and its ancestors, in cgroup v2's
+   * cpu.max form whichever version set it: "50000 100000" is half a CPU. Absent: none.
+   */
   cpuMax?: string
+  /** The same quota in CPUs (0.5 for "50000 100000"). */
+  cpuQuotaCpus?: number
+  /** The cgroup that sets it. */
+  cpuQuotaCgroup?: string
   /** cgroup v2 cpuset.cpus.effective: the CPUs the cgroup may use. */
   cpusetEffective?: string
   /** Whether /proc/sys can be written (read-only in most containers: sysctl advice then cannot be followed). */

@@ -6,6 +6,10 @@ export type WarningCode =
   /** The host was busy when the run started (load average). */
   | 'busy-host'
   | 'concurrent-run'
+  /** The run's cgroup has a CPU quota below the CPUs its cases use. */
+  | 'cpu-quota'
+  /** The cgroup's CPU quota held the run back while this case ran. */
+  | 'cpu-throttled'
   /** The CPU frequency governor is not `performance`. */
   | 'cpu-governor'
   /** Too few repetitions for `compare` to call a change significant. */

@@ -39,6 +39,11 @@ export interface NativeApi {
   /** pidfd_open(2): an fd that becomes readable when process `pid` exits. */
   pidfdOpen(pid: number): number
   /**
+   * prctl(PR_SET_PDEATHSIG, SIGKILL): this process is killed when the one that started
+   * it ends. False when that process (`expectedParentPid`) had already gone.
+   */
+  dieWithParent(expectedParentPid: number): boolean
+  /**
    * While it runs, a blocking call of this thread (read, write, mq_send/mq_receive,
    * msgsnd, futex, sigwaitinfo) throws EPEERCLOSED once process `pid` has exited: a
    * thread waits on its pidfd and interrupts this one with a signal. No deadline on

@@ -34,7 +34,11 @@ function startChildPeer(task: RepTask, handoff: PeerHandoff): StartedPeer {
   // taskset pins every thread of the peer from its first instruction.
   const node = [process.execPath, CASE_ENTRY, '--side', 'b']
   const [cmd, args] = cpuB !== undefined ? ['taskset', ['-c', String(cpuB), ...node]] : [node[0], node.slice(1)]
-  const child: ChildProcess = spawn(cmd, args, { stdio, serialization: handoff.ipc ?? 'json', env: process.env })
+  const child: ChildProcess = spawn(cmd, args, {
+    stdio,
+    serialization: handoff.ipc ?? 'json',
+    env: { ...process.env, IPCBENCH_PARENT_PID: String(process.pid) },
+  })
   const exited = new Promise<string>((resolve) => {
     child.once('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit code ${code}`))
     child.once('error', (err) => resolve(`failed to start: ${err.message}`))

@@ -6,6 +6,7 @@ import { PACKAGE_ROOT } from '../../core/paths.js'
 import { allowedCpus } from '../../core/proc.js'
 import type { ContainerFacts, Environment, HostLimits } from '../../core/result.js'
 import { loadNative } from '../../native/index.js'
+import { cpuQuota } from './cgroup.js'
 import { floorStatus } from './floor-binary.js'
 
 function readNumber(path: string): number | undefined {
@@ -45,7 +46,7 @@ export function readLimits(): HostLimits {
   }
 }
 
-/** The cgroup v2 limits of this process's cgroup and whether /proc/sys is writable. */
+/** The CPU quota and CPU set of this process's cgroup (v2, or v1 on hybrid hosts) and whether /proc/sys is writable. */
 export function readContainerFacts(): ContainerFacts {
   let dir: string | undefined
   try {
@@ -74,7 +75,7 @@ export function readContainerFacts(): ContainerFacts {
   } catch {
     // read-only
   }
-  // cgroup v1 (hybrid hosts) keeps the same facts in other files: quota/period, -1 for none.
+  // cgroup v1 (hybrid hosts) keeps the CPU set in its own hierarchy.
   const v1 = (file: string): string | undefined => {
     try {
       return readFileSync(join('/sys/fs/cgroup', file), 'utf8').trim()
@@ -82,11 +83,13 @@ export function readContainerFacts(): ContainerFacts {
       return undefined
     }
   }
-  const quota = v1('cpu/cpu.cfs_quota_us')
-  const period = v1('cpu/cpu.cfs_period_us')
-  const cpuMax = read('cpu.max') ?? (quota && period ? `${quota === '-1' ? 'max' : quota} ${period}` : undefined)
+  const quota = cpuQuota()
   const cpusetEffective = read('cpuset.cpus.effective') ?? v1('cpuset/cpuset.effective_cpus')
-  return { ...(cpuMax ? { cpuMax } : {}), ...(cpusetEffective ? { cpusetEffective } : {}), procSysWritable }
+  return {
+    ...(quota ? { cpuMax: quota.cpuMax, cpuQuotaCpus: quota.cpus, cpuQuotaCgroup: quota.cgroup } : {}),
+    ...(cpusetEffective ? { cpusetEffective } : {}),
+    procSysWritable,
+  }
 }
 
 function devShm(): Pick<HostLimits, 'devShm'> {

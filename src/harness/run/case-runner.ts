@@ -9,7 +9,8 @@ import type {
   RepetitionResult,
   ResolvedOptions,
 } from '../../core/result.js'
-import { addWarning, type Warning } from '../../core/warnings.js'
+import { addWarning, warning, type Warning } from '../../core/warnings.js'
+import { cpuThrottling, throttledSince, throttledWarning } from '../host/cgroup.js'
 import type { CasePlan } from '../plan/case-plan.js'
 import { aggregate } from './aggregate.js'
 import type { RepetitionExecutor } from './executor.js'
@@ -70,6 +71,8 @@ export async function runConfigurations(
   const floorWhy = floorExecutor?.unsupported?.(plan)
   if (floor && floorWhy) floor.stopped = { state: 'skipped', reason: floorWhy, error: { message: floorWhy } }
 
+  // A cgroup CPU quota that held the run back while the case ran is said in the case.
+  const throttling = cpuThrottling()
   let interrupted = false
   for (let i = 0; i < o.repetitions && !interrupted; i++) {
     if (signal?.aborted || configs.every((c) => c.stopped)) break
@@ -82,6 +85,8 @@ export async function runConfigurations(
     }
   }
   if (signal?.aborted) interrupted = true
+  const throttled = throttledSince(throttling)
+  if (throttled) for (const c of configs) addWarning(c.warnings, warning('cpu-throttled', throttledWarning(throttled)))
   return configs.map((c) => finish(plan, o, c, floor, interrupted, startedAt, elapsed(), calibration))
 }
 

@@ -111,7 +111,11 @@ function unsupported({ spec }: CasePlan, list: FloorList): string | undefined {
  */
 function runFloor(path: string, args: string[], ledger: string, timeoutMs: number): Promise<FloorReply> {
   return new Promise((resolve) => {
-    const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, IPCFLOOR_LEDGER: ledger } })
+    const child = spawn(path, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: { ...process.env, IPCFLOOR_LEDGER: ledger, IPCBENCH_PARENT_PID: String(process.pid) },
+    })
     let out = ''
     let err = ''
     let timedOut = false

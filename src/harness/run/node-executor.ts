@@ -69,7 +69,11 @@ function runInCaseProcess(plan: CasePlan, task: RepTask, { execPath, caseEntry, 
   // Both sides' CPUs for a thread case (each thread then pins itself); side a's alone for a process case.
   const cpus = task.spec.endpoints === 'thread' ? [...new Set([cpuA, cpuB].filter((c) => c !== undefined))] : cpuA !== undefined ? [cpuA] : []
   const [cmd, args] = cpus.length > 0 ? ['taskset', ['-c', cpus.join(','), execPath, caseEntry]] : [execPath, [caseEntry]]
-  const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true, env })
+  const child = spawn(cmd, args, {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    detached: true,
+    env: { ...env, IPCBENCH_PARENT_PID: String(process.pid) },
+  })
   const killGroup = (): void => {
     try {
       if (child.pid) process.kill(-child.pid, 'SIGKILL')

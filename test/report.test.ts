@@ -10,7 +10,7 @@ import { isCompleted, type CaseResult, type CompletedCase, type RunResult } from
 import { parseRun } from '../src/report/load.js'
 import { CPU_HEAD, cpuUsPerMsg, summaryTables } from '../src/report/summary.js'
 import { renderTables } from '../src/report/table.js'
-import { formatNs } from '../src/core/units.js'
+import { formatBytesPerSec, formatNs } from '../src/core/units.js'
 import { ROOT, runCli, tempFile } from './helpers.js'
 
 /** Reporters against a frozen result (a real `--quick` run, no C floor). */
@@ -102,13 +102,16 @@ describe('charts from the frozen fixture', () => {
     for (const label of ['8 B', '64 B', '4 KiB', '64 KiB']) expect(svgTexts(svg)).toContain(label)
   })
 
-  it('chart 3 draws every stream case twice (MB/s and msgs/s)', () => {
+  it('chart 3 draws every stream case once in MB/s, its messages/s on hover', () => {
     const svg = svgOf('throughput-vs-size')
-    expect(countMarks(svg, 'symbol')).toBe(2 * stream.length)
+    expect(countMarks(svg, 'symbol')).toBe(stream.length)
     const texts = svgTexts(svg)
     for (const m of mechanisms(stream)) expect(texts).toContain(m)
-    expect(texts).toContain('throughput (MB/s, log scale)')
-    expect(texts).toContain('messages (msgs/s, log scale)')
+    expect(svg).toContain('y: throughput (MB/s, log scale)')
+    const c = stream[0]
+    expect(svg).toContain(
+      `<title>${c.id}: ${formatBytesPerSec(c.throughput!.bytesPerSec)}, ${Math.round(c.throughput!.msgsPerSec).toLocaleString('en')} messages/s</title>`,
+    )
   })
 
   it('chart 4 puts percentiles on a nines axis, one line per case', () => {
@@ -144,16 +147,20 @@ describe('charts from the frozen fixture', () => {
     expect(svgTexts(svg)).toContain('pipe (process)')
   })
 
-  it('chart 6 draws a bar per case with a C floor, and a rule at 1', async () => {
+  it('chart 6 draws a point per case with a C floor, a row per mechanism and mode, on a log axis with a rule at 1', async () => {
     const base = withFloor(run)
     const entry = buildCharts([base]).find((c) => c.id === 'node-vs-c')!
     expect(entry.note).toBeUndefined()
     const svg = await renderSvg(entry.spec!)
     const withRatio = done(base).filter((c) => c.ratioToFloor?.p50 !== undefined)
     expect(withRatio.length).toBeGreaterThan(10)
-    expect(countMarks(svg, 'rect')).toBe(withRatio.length)
+    expect(countMarks(svg, 'symbol')).toBe(withRatio.length)
+    expect(countMarks(svg, 'rect')).toBe(0)
     expect(countMarks(svg, 'rule')).toBe(1)
-    expect(svgTexts(svg)).toContain('pipe/busy-poll/process/64B')
+    const rows = new Set(withRatio.map((c) => `${c.mechanism} ${c.mode}`))
+    for (const r of rows) expect(svgTexts(svg)).toContain(r)
+    expect(svgTexts(svg)).toContain('Node p50 ÷ C p50 (×, log scale)')
+    expect(JSON.stringify(entry.spec)).toContain('"type":"log"')
   })
 
   it('two runs overlay, each named in the legends', async () => {
@@ -267,10 +274,15 @@ describe('ipcbench report, as a user runs it', () => {
     expect(r.stdout.trim().split('\n')).toEqual([...ids.map((id) => join(svgDir, `${id}.svg`)), mdFile, html])
   })
 
-  it('without flags prints the tables', () => {
+  it('without flags prints the one-screen summary; --full every case too', () => {
     const r = runCli(['report', FIXTURE])
     expect(r.code).toBe(0)
-    expect(r.stdout).toContain('pipe/busy-poll/process/pingpong/64B')
+    expect(r.stdout).toContain('round trip at 64B')
+    expect(r.stdout).not.toContain('pipe/busy-poll/process/pingpong/64B')
+    const full = runCli(['report', FIXTURE, '--full'])
+    expect(full.code).toBe(0)
+    expect(full.stdout).toContain('pipe/busy-poll/process/pingpong/64B')
+    expect(full.stdout).toContain('round trip at 64B')
   })
 
   it('a missing file exits 2 naming it', () => {

@@ -6,7 +6,7 @@ import { htmlFromCharts, renderHtmlReport } from '../report/html.js'
 import { loadRun } from '../report/load.js'
 import { renderMarkdown } from '../report/markdown.js'
 import { renderCharts } from '../report/render.js'
-import { renderTables } from '../report/table.js'
+import { renderTerminal } from '../report/table.js'
 import type { RunResult } from '../core/result.js'
 import { useColor } from './color.js'
 import { checkWritableDir, checkWritableFile, makeDirs, writeOutputFile } from './output.js'
@@ -15,11 +15,12 @@ interface ReportFlags {
   html?: string
   svg?: string
   markdown?: string
+  full?: boolean
 }
 
 /**
  * `ipcbench report RUN.json…`: re-renders saved results without re-running. No flag:
- * terminal tables. `--html`, `--svg`, `--markdown`: files (every run overlaid), whose
+ * the terminal summary (`--full`: every case's row too). `--html`, `--svg`, `--markdown`: files (every run overlaid), whose
  * paths go to stdout. Every output place is checked before anything is rendered.
  */
 export function registerReportCommand(program: Command): void {
@@ -30,10 +31,11 @@ export function registerReportCommand(program: Command): void {
     .option('--html <file>', 'write one self-contained HTML report (charts, tables, environment)')
     .option('--svg <dir>', 'write one SVG per chart, as DIR/<chart-id>.svg')
     .option('--markdown <file>', 'write the summary tables as GitHub markdown (linking the SVGs when --svg is given)')
+    .option('--full', "in the terminal, every case's row, not only the one-screen summary")
     .action(async (files: string[], flags: ReportFlags) => {
       const runs = files.map(loadRun)
       if (!flags.html && !flags.svg && !flags.markdown) {
-        for (const run of runs) process.stdout.write(renderTables(run, { color: useColor(process.stdout) }) + '\n')
+        for (const run of runs) process.stdout.write(renderTerminal(run, { color: useColor(process.stdout), full: flags.full }) + '\n')
         return
       }
       if (flags.html) checkWritableFile('--html', flags.html)

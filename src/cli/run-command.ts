@@ -5,7 +5,8 @@ import { checkWritable } from '../harness/plan/options.js'
 import { nodeExecutor } from '../harness/run/node-executor.js'
 import { newRunId, runSession, startSession } from '../harness/run/session.js'
 import { checkBaselineName, saveBaseline } from '../report/compare/baselines.js'
-import { renderTables } from '../report/table.js'
+import { outcomeGroups } from '../report/findings.js'
+import { renderTerminal } from '../report/table.js'
 import { useColor } from './color.js'
 import { Progress } from './progress.js'
 import { writeHtmlReport } from './report-command.js'
@@ -16,12 +17,16 @@ interface RunFlags extends MatrixFlags {
   json?: boolean
   saveBaseline?: string
   html?: string | boolean
+  full?: boolean
+  verbose?: boolean
 }
 
 function addRunOptions(cmd: Command): Command {
   return addMatrixOptions(cmd)
     .option('--out <file>', 'result file (default results/<run-id>.json)')
     .option('--json', 'print only the result JSON on stdout')
+    .option('--full', "print every case's row, not only the one-screen summary")
+    .option('--verbose', 'progress: a line per finished case, also on a terminal (where it is one updating line otherwise)')
     .option('--html [file]', 'also write the HTML report (default: next to the result file)')
     .option('--save-baseline <name>', 'also copy the result to results/baselines/<name>.json, for "ipcbench compare --baseline <name>"')
 }
@@ -47,7 +52,8 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
   const host = await prepareHost(o, specs, flags, runId)
 
   const session = startSession(runId, o, host.env, specs, host.warnings, host.calibration)
-  const progress = new Progress(flags.progress === true || process.stderr.isTTY === true)
+  const tty = process.stderr.isTTY === true
+  const progress = new Progress(flags.progress === true || tty, { live: tty && !flags.verbose, columns: process.stderr.columns })
   const interrupts = onInterrupt(progress)
   const node = nodeExecutor({ faultFor: testFaultFor(process.env) })
   progress.start(specs.length, o)
@@ -74,7 +80,7 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
 
   if (flags.json) process.stdout.write(JSON.stringify(run, null, 2) + '\n')
   else {
-    process.stdout.write(renderTables(run, { color: useColor(process.stdout) }) + '\n')
+    process.stdout.write(renderTerminal(run, { color: useColor(process.stdout), full: flags.full }) + '\n')
     process.stdout.write(`Results: ${o.out}\n`)
     if (htmlPath) process.stdout.write(`Report: ${htmlPath}\n`)
     if (baselinePath) process.stdout.write(`Baseline: ${baselinePath}\n`)
@@ -89,7 +95,11 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
   }
   const errored = run.cases.filter((c) => c.state === 'errored')
   if (errored.length > 0) {
-    process.stderr.write(`${errored.length} case(s) errored:\n${errored.map((c) => `  ${c.id}: ${c.reason}`).join('\n')}\n`)
+    // One line per reason, with the cases it hit (--full and the report list every case).
+    const groups = outcomeGroups(run).filter((g) => g.state === 'errored')
+    process.stderr.write(
+      `${errored.length} case(s) errored:\n${groups.map((g) => `  ${g.count} × ${g.reason} (${g.mechanisms.join(', ')})`).join('\n')}\n`,
+    )
     process.exitCode = 1
   }
 }

@@ -33,6 +33,12 @@ export interface CaseSpec {
   id: string
   mechanism: string
   variant?: string
+  /**
+   * The mechanism's family (`fd`, `socket`, `shared-memory`, `message-queue`, `signal`,
+   * `runtime`, or a custom mechanism's own), so reports can group cases without knowing
+   * mechanisms. Absent in results written before it was recorded.
+   */
+  family?: string
   mode: Mode
   endpoints: Endpoints
   pattern: Pattern

@@ -9,7 +9,9 @@ import {
   type RunResult,
   type ThroughputCase,
 } from '../core/result.js'
-import { formatSizeBytes } from '../core/units.js'
+import { formatBytesPerSec, formatSizeBytes } from '../core/units.js'
+import { nsShort } from './format.js'
+import { familyPanels, pickSize } from './headline.js'
 import { caseLabel, cpuUsPerMsg, mechanismLabel, runLabels } from './summary.js'
 
 /**
@@ -90,7 +92,8 @@ function sizeAxis(sizes: number[]): Obj {
     type: 'quantitative',
     title: 'message size (bytes, log scale)',
     scale,
-    axis: { values: uniq(sizes).sort((a, b) => a - b), labelExpr: sizeLabelExpr, labelOverlap: false, labelFlush: true, grid: true },
+    // Greedy: fixed-size mechanisms add 0, 4 and 8 B beside 64 B, whose labels would print over each other.
+    axis: { values: uniq(sizes).sort((a, b) => a - b), labelExpr: sizeLabelExpr, labelOverlap: 'greedy', labelFlush: true, grid: true },
   }
 }
 
@@ -154,19 +157,57 @@ function placeLabels<T extends { text: string; px: number; py: number }>(
   return placed
 }
 
-/** 64 B where a mechanism has it, else that mechanism's smallest ping-pong size; the exceptions are named. */
+/** 64 B where a mechanism has it, else that mechanism's nearest ping-pong size; the exceptions are named (headline.ts). */
 function pickSizes<R extends Row>(rows: R[]): { pick: (r: R) => boolean; label: string; exceptions: string[] } {
-  const sizes = rows.map((r) => r.c.sizeBytes)
-  const preferred = sizes.includes(64) ? 64 : Math.min(...sizes)
-  const byMech = new Map<string, number>()
-  for (const r of rows) {
-    const m = mechanismLabel(r.c)
-    const cur = byMech.get(m)
-    if (cur !== preferred && (cur === undefined || r.c.sizeBytes === preferred || r.c.sizeBytes < cur)) byMech.set(m, r.c.sizeBytes)
-  }
-  const exceptions = [...byMech].filter(([, s]) => s !== preferred).map(([m, s]) => `${m} at ${formatSizeBytes(s)}`)
-  return { pick: (r) => byMech.get(mechanismLabel(r.c)) === r.c.sizeBytes, label: formatSizeBytes(preferred), exceptions }
+  const p = pickSize(
+    rows.map((r) => r.c),
+    64,
+  )!
+  return { pick: (r) => p.pick(r.c), label: p.label, exceptions: p.exceptions }
 }
+
+/** At most eight series share a panel: eight colours a reader can still tell apart. */
+const PANEL_COLORS = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2', '#9d755d', '#eeca3b']
+export const MAX_PANEL_SERIES = PANEL_COLORS.length
+
+/**
+ * Small multiples by family: one row of panels (one per mode) for each family of
+ * mechanisms (cut so no row has more than eight), each row with its own colour legend
+ * of its own mechanisms. `panel` gives a row's spec from its colour encoding.
+ */
+function familyGrid(cases: CompletedCase[], x: Obj, y: Obj, layers: (enc: { x: Obj; y: Obj; color: Obj }) => Obj[]): Obj {
+  const panels = familyPanels(cases, MAX_PANEL_SERIES)
+  return {
+    vconcat: panels.map((p, i) => {
+      const first = i === 0
+      const last = i === panels.length - 1
+      // The modes are named over the first row, the x axis titled under the last: the rows between keep their height for data.
+      const column = { ...modeColumn, header: first ? modeColumn.header : { labels: false, title: null } }
+      const color = {
+        field: 'mech',
+        type: 'nominal',
+        title: p.title,
+        scale: { domain: p.mechs, range: PANEL_COLORS.slice(0, p.mechs.length) },
+        legend: { columns: p.mechs.length > 4 ? 2 : 1, symbolSize: 60, labelFontSize: 10, titleFontSize: 11, labelLimit: 200 },
+      }
+      return {
+        transform: [{ filter: { field: 'mech', oneOf: p.mechs } }],
+        facet: { column },
+        spec: {
+          width: 230,
+          height: 92,
+          title: undefined,
+          layer: layers({ x: last ? x : { ...x, title: null }, y: { ...y, title: null }, color }),
+        },
+      }
+    }),
+    spacing: 6,
+    resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
+  }
+}
+
+/** Hover text: the exact figures of a point, shown by the browser from the SVG's <title> (render.ts). */
+const tipEnc: Obj = { description: { field: 'tip' } }
 
 /** What every chart draws from, worked out once per set of runs. */
 interface ChartContext {
@@ -185,7 +226,7 @@ interface ChartContext {
   /** Colour by mechanism charts: dashes tell the runs apart when there are several, else the endpoints. */
   dash: Obj
   base: (r: Row) => { run: string; mech: string; mode: string; endpoints: string; label: string; line: string; sizeBytes: number }
-  lineLayers: (enc: { x: Obj; y: Obj }) => Obj[]
+  lineLayers: (enc: { x: Obj; y: Obj; color?: Obj }) => Obj[]
 }
 
 function chartContext(runs: RunResult[]): ChartContext {
@@ -223,11 +264,11 @@ function chartContext(runs: RunResult[]): ChartContext {
       line: `${r.run} ${caseLabel(r.c)}`,
       sizeBytes: r.c.sizeBytes,
     }),
-    lineLayers: ({ x, y }) => [
-      { mark: { type: 'line', strokeWidth: 1.8 }, encoding: { x, y, color: mechColor, strokeDash: dash, detail: { field: 'line' } } },
+    lineLayers: ({ x, y, color = mechColor }) => [
+      { mark: { type: 'line', strokeWidth: 1.8 }, encoding: { x, y, color, strokeDash: dash, detail: { field: 'line' } } },
       {
         mark: { type: 'point', filled: true, size: 36 },
-        encoding: { x, y, color: mechColor, shape: { field: 'endpoints', type: 'nominal', title: 'endpoints' } },
+        encoding: { x, y, color, shape: { field: 'endpoints', type: 'nominal', title: 'endpoints' }, ...tipEnc },
       },
     ],
   }
@@ -245,6 +286,7 @@ function latencyByMechanism({ multi, atSize, sizeLabel, sizeNote, runNote, base 
     series: multi ? `${r.run} · ${r.c.endpoints}` : r.c.endpoints,
     p50Us: us(r.c.latencyNs.p50),
     p99Us: us(r.c.latencyNs.p99),
+    tip: `${r.c.id}${multi ? ` (${r.run})` : ''}: p50 ${nsShort(r.c.latencyNs.p50)}, p99 ${nsShort(r.c.latencyNs.p99)}`,
   }))
   const y = { field: 'mech', type: 'nominal', title: 'mechanism', sort: 'ascending' }
   const series = { field: 'series', type: 'nominal', title: multi ? 'run · endpoints' : 'endpoints' }
@@ -277,6 +319,7 @@ function latencyByMechanism({ multi, atSize, sizeLabel, sizeNote, runNote, base 
               yOffset: series,
               x: { ...x, field: 'us' },
               color: series,
+              ...tipEnc,
               shape: {
                 field: 'percentile',
                 type: 'nominal',
@@ -291,64 +334,79 @@ function latencyByMechanism({ multi, atSize, sizeLabel, sizeNote, runNote, base 
   }
 }
 
-/** 2. p50 against message size. */
+/** 2. p50 against message size, one row of panels per family. */
 function latencyVsSize({ ping, runNote, base, lineLayers }: ChartContext): ChartEntry {
   const id = 'latency-vs-size'
   const question = 'How does the round trip grow with the message size: where does copying start to dominate the fixed cost of a wake-up?'
   const title = 'Round-trip latency (p50) against message size'
   if (ping.length === 0) return { id, title, question, note: 'no completed ping-pong case in this run' }
-  const values = ping.map((r) => ({ ...base(r), p50Us: us(r.c.latencyNs.p50) }))
-  const enc = {
-    x: sizeAxis(values.map((v) => v.sizeBytes)),
-    y: quant(
-      'p50Us',
-      values.map((v) => v.p50Us),
-      'round trip p50',
-      'µs',
-    ),
-  }
+  const values = ping.map((r) => ({
+    ...base(r),
+    p50Us: us(r.c.latencyNs.p50),
+    tip: `${r.c.id}${r.run && ping.some((o) => o.run !== r.run) ? ` (${r.run})` : ''}: p50 ${nsShort(r.c.latencyNs.p50)}, p99 ${nsShort(r.c.latencyNs.p99)}`,
+  }))
+  const x = sizeAxis(values.map((v) => v.sizeBytes))
+  const y = quant(
+    'p50Us',
+    values.map((v) => v.p50Us),
+    'round trip p50',
+    'µs',
+  )
   return {
     id,
     title,
     question,
-    spec: top(title, ['one line per mechanism/mode/endpoints; one panel per mode', ...runNote], {
+    spec: top(title, [`y: ${y.title as string}; one row of panels per family of mechanisms (named in its legend), one per mode`, ...runNote], {
       data: { values },
-      facet: { column: modeColumn },
-      spec: { width: 240, height: 220, layer: lineLayers(enc) },
+      ...familyGrid(
+        ping.map((r) => r.c),
+        x,
+        y,
+        lineLayers,
+      ),
     }),
   }
 }
 
-/** 3. Stream throughput against message size, bytes and messages. */
+/** 3. Stream throughput against message size, one row of panels per family. */
 function throughputVsSize({ stream, runNote, base, lineLayers }: ChartContext): ChartEntry {
   const id = 'throughput-vs-size'
   const question = 'How much data (MB/s) and how many messages per second does each mechanism carry one way, and at which size does it saturate?'
   const title = 'One-way throughput (stream) against message size'
   if (stream.length === 0) return { id, title, question, note: 'no completed stream case in this run' }
-  const values = stream.map((r) => ({ ...base(r), mbPerSec: r.c.throughput.bytesPerSec / 1e6, msgsPerSec: r.c.throughput.msgsPerSec }))
+  const values = stream.map((r) => ({
+    ...base(r),
+    mbPerSec: r.c.throughput.bytesPerSec / 1e6,
+    tip: `${r.c.id}${stream.some((o) => o.run !== r.run) ? ` (${r.run})` : ''}: ${formatBytesPerSec(r.c.throughput.bytesPerSec)}, ${Math.round(r.c.throughput.msgsPerSec).toLocaleString('en')} messages/s`,
+  }))
   const x = sizeAxis(values.map((v) => v.sizeBytes))
-  const panel = (y: Obj): Obj => ({ facet: { column: modeColumn }, spec: { width: 240, height: 180, layer: lineLayers({ x, y }) } })
-  const mb = quant(
+  const y = quant(
     'mbPerSec',
     values.map((v) => v.mbPerSec),
     'throughput',
     'MB/s',
   )
-  const msgs = quant(
-    'msgsPerSec',
-    values.map((v) => v.msgsPerSec),
-    'messages',
-    'msgs/s',
-    '~s',
-  )
   return {
     id,
     title,
     question,
-    spec: top(title, ['top: megabytes per second (10⁶ B/s); bottom: messages per second', ...runNote], {
-      data: { values },
-      vconcat: [panel(mb), panel(msgs)],
-    }),
+    spec: top(
+      title,
+      [
+        `y: ${y.title as string} (10⁶ B/s); messages per second on hover and in the tables`,
+        'one row of panels per family of mechanisms (named in its legend), one per mode',
+        ...runNote,
+      ],
+      {
+        data: { values },
+        ...familyGrid(
+          stream.map((r) => r.c),
+          x,
+          y,
+          lineLayers,
+        ),
+      },
+    ),
   }
 }
 
@@ -368,7 +426,7 @@ function latencyPercentiles({ atSize, sizeLabel, sizeNote, runNote, base, lineLa
     ]
     // The largest of n samples sits near the 1 − 1/n quantile; with n ≤ 1000 p99.9 already is (almost) the max.
     if (Math.log10(l.n) > 3) pts.push(['max', Math.log10(l.n), l.max])
-    return pts.map(([pct, nines, ns]) => ({ ...base(r), pct, nines, us: us(ns) }))
+    return pts.map(([pct, nines, ns]) => ({ ...base(r), pct, nines, us: us(ns), tip: `${r.c.id}: ${pct} ${nsShort(ns)}` }))
   })
   const maxNines = Math.max(...values.map((v) => v.nines))
   const ticks = [Math.log10(2), ...Array.from({ length: Math.ceil(maxNines) }, (_, i) => i + 1)]
@@ -385,15 +443,22 @@ function latencyPercentiles({ atSize, sizeLabel, sizeNote, runNote, base, lineLa
     'round trip',
     'µs',
   )
-  const sub = ['x = −log10(1 − p): each step right is ten times rarer; last point = max, drawn at 1 − 1/n (n samples)']
+  const sub = [
+    'x = −log10(1 − p): each step right is ten times rarer; last point = max, drawn at 1 − 1/n (n samples)',
+    `y: ${y.title as string}; one row of panels per family of mechanisms (named in its legend), one per mode`,
+  ]
   return {
     id,
     title,
     question,
     spec: top(title, [...sub, ...sizeNote, ...runNote], {
       data: { values },
-      facet: { column: modeColumn },
-      spec: { width: 260, height: 240, layer: lineLayers({ x, y }) },
+      ...familyGrid(
+        atSize.map((r) => r.c),
+        x,
+        y,
+        lineLayers,
+      ),
     }),
   }
 }
@@ -405,7 +470,16 @@ function costVsSpeed({ atSize, sizeLabel, sizeNote, runNote, dash, base }: Chart
   const title = `CPU per round trip against round-trip latency at ${sizeLabel}`
   const values = atSize.flatMap((r) => {
     const cpu = cpuUsPerMsg(r.c)
-    return cpu ? [{ ...base(r), p50Us: us(r.c.latencyNs.p50), cpuUs: cpu.us }] : []
+    return cpu
+      ? [
+          {
+            ...base(r),
+            p50Us: us(r.c.latencyNs.p50),
+            cpuUs: cpu.us,
+            tip: `${r.c.id}: p50 ${nsShort(r.c.latencyNs.p50)}, CPU ${cpu.us.toFixed(2)} µs per round trip`,
+          },
+        ]
+      : []
   })
   if (values.length === 0) return { id, title, question, note: 'no ping-pong case with CPU figures in this run' }
   const lo = Math.min(...values.map((v) => v.p50Us))
@@ -461,7 +535,11 @@ function costVsSpeed({ atSize, sizeLabel, sizeNote, runNote, dash, base }: Chart
             mark: { type: 'text', align: 'right', dx: -2, dy: -8, fontSize: 10, color: '#777' },
             encoding: { x, y, text: { field: 'cores' } },
           },
-          { data: { values }, mark: { type: 'point', filled: true, size: 70, opacity: 0.9 }, encoding: { x, y, color: modeColor, shape: dash } },
+          {
+            data: { values },
+            mark: { type: 'point', filled: true, size: 70, opacity: 0.9 },
+            encoding: { x, y, color: modeColor, shape: dash, ...tipEnc },
+          },
           {
             data: { values: labels.filter((l) => !l.left) },
             mark: { type: 'text', align: 'left', dx: 7, fontSize: 9, color: '#333', baseline: 'middle' },
@@ -478,49 +556,82 @@ function costVsSpeed({ atSize, sizeLabel, sizeNote, runNote, dash, base }: Chart
   }
 }
 
-/** 6. Node against the C floor. */
-function nodeVsC({ runs, multi, ping, runNote, base }: ChartContext): ChartEntry {
+/** 6. Node against the C floor: one row per mechanism and mode, a point per size, on a log axis. */
+function nodeVsC({ runs, multi, ping, runNote, sizeLabel }: ChartContext): ChartEntry {
   const id = 'node-vs-c'
   const question = 'How much does Node add over the same mechanism driven from C (ratio of p50 round trips; 1 = as fast as C)?'
   const title = 'Node against the C floor: p50 round trip, Node ÷ C'
-  const values = ping
-    .filter((r) => r.c.ratioToFloor?.p50 !== undefined)
-    .map((r) => ({ ...base(r), label: `${caseLabel(r.c)}/${formatSizeBytes(r.c.sizeBytes)}`, ratio: r.c.ratioToFloor!.p50! }))
-  if (values.length === 0) {
+  const rows = ping.filter((r) => r.c.ratioToFloor?.p50 !== undefined)
+  if (rows.length === 0) {
     const reasons = uniq(runs.map((r) => r.context.env?.native?.floor?.reason).filter((s): s is string => !!s))
     return { id, title, question, note: `no C floor in this run${reasons.length > 0 ? `: ${reasons.join('; ')}` : ''}` }
   }
-  const x = quant('ratio', [1, ...values.map((v) => v.ratio)], 'Node p50 ÷ C p50', '×')
-  const color = multi ? { field: 'run', type: 'nominal', title: 'run' } : modeColor
+  const headline = pickSizes(rows)
+  const values = rows.map((r) => {
+    const ratio = r.c.ratioToFloor!.p50!
+    return {
+      run: r.run,
+      row: `${mechanismLabel(r.c)} ${r.c.mode}`,
+      endpoints: r.c.endpoints,
+      size: formatSizeBytes(r.c.sizeBytes),
+      sizeBytes: r.c.sizeBytes,
+      ratio,
+      // Rows sort by their ratio at the headline size, the largest first.
+      headRatio: headline.pick(r) ? ratio : null,
+      tip: `${r.c.id}${multi ? ` (${r.run})` : ''}: Node p50 ${nsShort(r.c.latencyNs.p50)} ÷ C p50 ${nsShort(r.c.latencyNs.p50 / ratio)} = ${ratio.toFixed(2)}×`,
+    }
+  })
+  const sizes = uniq(rows.map((r) => r.c.sizeBytes)).sort((a, b) => a - b)
+  const ratios = values.map((v) => v.ratio)
+  const lo = Math.min(1, ...ratios)
+  const hi = Math.max(1, ...ratios)
+  // A log axis from a little below the smallest ratio to a little above the largest: 1.0–1.5 keeps its room beside a 14×.
+  const domain = [Number((lo / 1.1).toPrecision(2)), Number((hi * 1.1).toPrecision(2))]
+  const ticks = [0.5, 0.7, 1, 1.25, 1.5, 2, 3, 5, 10, 20, 50, 100].filter((t) => t >= domain[0] && t <= domain[1])
+  const x = {
+    field: 'ratio',
+    type: 'quantitative',
+    title: 'Node p50 ÷ C p50 (×, log scale)',
+    scale: { type: 'log', domain, nice: false },
+    axis: { values: ticks, format: '~g', grid: true },
+  }
+  const y = {
+    field: 'row',
+    type: 'nominal',
+    title: 'mechanism and mode',
+    sort: { field: 'headRatio', op: 'max', order: 'descending' },
+    axis: { labelLimit: 300 },
+  }
   return {
     id,
     title,
     question,
-    spec: top(title, ['bars start at 1 (as fast as C); right of the line = Node slower', ...runNote], {
-      data: { values },
-      width: 480,
-      height: { step: multi ? 10 : 16 },
-      layer: [
-        {
-          mark: { type: 'bar', height: { band: 0.8 } },
-          encoding: {
-            y: {
-              field: 'label',
-              type: 'nominal',
-              title: 'case (mechanism/mode/endpoints/size)',
-              axis: { labelLimit: 360 },
-              sort: { field: 'ratio', order: 'ascending' },
-            },
-            ...(multi ? { yOffset: { field: 'run' } } : {}),
-            x,
-            x2: { datum: 1 },
-            color,
-          },
-        },
-        // Its own one-row data: inheriting the chart's would draw the rule once per case.
-        { data: { values: [{}] }, mark: { type: 'rule', color: '#222', strokeWidth: 1.5 }, encoding: { x: { datum: 1 } } },
+    spec: top(
+      title,
+      [
+        `one row per mechanism and mode, sorted by the ratio at ${sizeLabel}; a point per message size; the line at 1 = as fast as C`,
+        ...headline.exceptions.map((e) => `read at another size: ${e}`).slice(0, 1),
+        ...runNote,
       ],
-    }),
+      {
+        data: { values },
+        width: 520,
+        height: { step: multi ? 16 : 13 },
+        layer: [
+          { data: { values: [{}] }, mark: { type: 'rule', color: '#222', strokeWidth: 1.2 }, encoding: { x: { datum: 1 } } },
+          {
+            mark: { type: 'point', filled: true, size: 42, opacity: 0.85 },
+            encoding: {
+              y,
+              x,
+              color: { field: 'size', type: 'ordinal', title: 'message size', sort: sizes.map(formatSizeBytes), scale: { scheme: 'viridis' } },
+              shape: multi ? { field: 'run', type: 'nominal', title: 'run' } : { field: 'endpoints', type: 'nominal', title: 'endpoints' },
+              ...tipEnc,
+            },
+          },
+        ],
+      },
+    ),
   }
 }
 
@@ -532,7 +643,14 @@ function blockingVsNonblocking({ multi, atSize, sizeLabel, sizeNote, runNote, ba
   const key = (r: Row): string => `${mechanismLabel(r.c)} (${r.c.endpoints})`
   const modesOf = new Map<string, Set<string>>()
   for (const r of atSize) modesOf.set(key(r), (modesOf.get(key(r)) ?? new Set()).add(r.c.mode))
-  const values = atSize.filter((r) => modesOf.get(key(r))!.size > 1).map((r) => ({ ...base(r), row: key(r), p50Us: us(r.c.latencyNs.p50) }))
+  const values = atSize
+    .filter((r) => modesOf.get(key(r))!.size > 1)
+    .map((r) => ({
+      ...base(r),
+      row: key(r),
+      p50Us: us(r.c.latencyNs.p50),
+      tip: `${r.c.id}${multi ? ` (${r.run})` : ''}: p50 ${nsShort(r.c.latencyNs.p50)}`,
+    }))
   if (values.length === 0) return { id, title, question, note: 'no mechanism was measured in more than one mode' }
   const y = { field: 'row', type: 'nominal', title: 'mechanism (endpoints)', sort: 'ascending' }
   const x = quant(
@@ -557,7 +675,7 @@ function blockingVsNonblocking({ multi, atSize, sizeLabel, sizeNote, runNote, ba
         },
         {
           mark: { type: 'point', filled: true, size: 80 },
-          encoding: { y, ...off, x, color: modeColor, ...(multi ? { shape: { field: 'run', type: 'nominal', title: 'run' } } : {}) },
+          encoding: { y, ...off, x, color: modeColor, ...tipEnc, ...(multi ? { shape: { field: 'run', type: 'nominal', title: 'run' } } : {}) },
         },
       ],
     }),

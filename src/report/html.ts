@@ -2,6 +2,8 @@ import type { RunResult } from '../core/result.js'
 import { formatSizeBytes } from '../core/units.js'
 import { buildCharts } from './charts.js'
 import { renderCharts, type RenderedChart } from './render.js'
+import { adviceHead, adviceRows, whatToUse } from './advice.js'
+import { findings } from './findings.js'
 import { allWarnings, notCompleted, runLabels, summaryTables } from './summary.js'
 
 /**
@@ -25,6 +27,8 @@ th,td{border:1px solid #ddd;padding:.25em .6em;white-space:nowrap}th{background:
 td.num{text-align:right;font-variant-numeric:tabular-nums}td.reason{white-space:normal}
 .warnings li{margin:.2em 0}.warnings{background:#fff8e6;border-left:4px solid #e0a400;padding:.6em 1em .6em 2em}
 code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em}
+.glance ul.findings{margin:.3em 0 1em;padding-left:1.4em}.glance ul.findings li{margin:.15em 0}
+table.advice{width:100%}table.advice td{white-space:normal;vertical-align:top}table.advice td.tradeoff{width:38%;color:#333}table.advice td.nowrap{white-space:nowrap}
 `
 
 /**
@@ -77,6 +81,26 @@ function environmentHtml(run: RunResult, label: string): string {
     ['options', optionsText(run)],
   ]
   return `<dl class="env">${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>`
+}
+
+/** The answers first: what stands out, and which mechanism to use for what. */
+function glanceHtml(run: RunResult, label: string, several: boolean): string {
+  const fs = findings(run)
+  const list =
+    fs.length > 0
+      ? `<ul class="findings">${fs.map((f) => `<li><strong>${escapeHtml(f.what)}</strong>: ${escapeHtml(f.items.join(' · '))}</li>`).join('')}</ul>`
+      : ''
+  const advice = adviceRows(whatToUse(run))
+  const table =
+    advice.length > 0
+      ? `<table class="advice" id="what-to-use${several ? `-${escapeHtml(label)}` : ''}"><caption>What to use: the best case for each need, with its spread and its cost</caption><thead><tr>${adviceHead.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>\n${advice
+          .map(
+            (r) =>
+              `<tr>${r.map((cell, j) => (j === 7 ? `<td class="tradeoff">${escapeHtml(cell)}</td>` : j === 4 ? `<td class="nowrap"><code>${escapeHtml(cell)}</code></td>` : `<td class="nowrap">${escapeHtml(cell)}</td>`)).join('')}</tr>`,
+          )
+          .join('\n')}\n</tbody></table>`
+      : '<p class="note">no completed case to choose from</p>'
+  return `<section class="glance" id="glance${several ? `-${escapeHtml(label)}` : ''}"><h2>What to use${several ? `: ${escapeHtml(label)}` : ''}</h2>${list}${table}</section>`
 }
 
 function chartHtml(c: RenderedChart, i: number): string {
@@ -136,6 +160,7 @@ export function htmlFromCharts(runs: RunResult[], charts: RenderedChart[]): stri
 ${runs.map((r, i) => `${runs.length > 1 ? `<h3>Run ${i + 1}</h3>` : ''}${environmentHtml(r, labels[i])}`).join('\n')}
 </header>
 <main>
+${runs.map((r, i) => glanceHtml(r, labels[i], runs.length > 1)).join('\n')}
 ${charts.map(chartHtml).join('\n')}
 ${runs.map((r, i) => tablesHtml(r, labels[i])).join('\n')}
 </main>

@@ -1,6 +1,8 @@
 import { posix } from 'node:path'
 import type { RunResult } from '../core/result.js'
 import { buildCharts } from './charts.js'
+import { adviceHead, adviceRows, whatToUse } from './advice.js'
+import { findings } from './findings.js'
 import { allWarnings, notCompleted, runLabels, summaryTables } from './summary.js'
 
 /**
@@ -41,6 +43,17 @@ function environmentLine(run: RunResult, label: string): string {
 export function renderMarkdown(runs: RunResult[], o: MarkdownOptions = {}): string {
   const labels = runLabels(runs)
   const out: string[] = [`# ipcbench report: ${md(labels.join(' vs '))}`, '', ...runs.map((r, i) => `- ${environmentLine(r, labels[i])}`), '']
+
+  runs.forEach((run, i) => {
+    out.push(`## What to use${runs.length > 1 ? `: ${md(labels[i])}` : ''}`, '')
+    for (const f of findings(run)) out.push(`- **${md(f.what)}**: ${md(f.items.join(' · '))}`)
+    const advice = adviceRows(whatToUse(run))
+    if (advice.length > 0) {
+      out.push('', row([...adviceHead]), row(adviceHead.map(() => '---')))
+      for (const r of advice) out.push(row(r.map((cell, j) => (j === 4 ? code(cell) : md(cell)))))
+    }
+    out.push('')
+  })
 
   const linkFor = (id: string): string | undefined =>
     o.svgLinks?.[id] ?? (o.svgDir ? posix.join(o.svgDir.split('\\').join('/'), `${id}.svg`) : undefined)

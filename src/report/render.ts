@@ -34,10 +34,22 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const vgSpec = compile(spec).spec
   const view = new vega.View(vega.parse(vgSpec), { renderer: 'none', loader: noNetworkLoader })
   try {
-    return await view.toSVG()
+    return hoverTitles(await view.toSVG())
   } finally {
     view.finalize()
   }
+}
+
+/**
+ * Exact values on hover without a script: vega writes a mark's `description` as its
+ * `aria-label`; a `<title>` child with the same text is what browsers show as a tooltip.
+ * Only data marks (`role="graphics-symbol"`) get one; the label is already escaped.
+ */
+export function hoverTitles(svg: string): string {
+  return svg.replace(
+    /<(path|line|rect|text)(\s[^>]*?aria-label="([^"]*)"[^>]*?role="graphics-symbol"[^>]*?)\/>/g,
+    (_m, tag: string, attrs: string, label: string) => `<${tag}${attrs}><title>${label}</title></${tag}>`,
+  )
 }
 
 export interface RenderedChart extends ChartEntry {

@@ -1,14 +1,23 @@
 import Table from 'cli-table3'
 import type { RunResult } from '../core/result.js'
+import { renderGlance } from './glance.js'
 import { summaryTables } from './summary.js'
 
 /**
- * Terminal tables: the report's summary tables (summary.ts), one per pattern, then
+ * Terminal tables (`--full`): the report's summary tables (summary.ts), one per pattern, then
  * the notes, the cases that did not complete with their reasons, and the warnings.
  * Pure: data in, text out.
  */
 export interface TableOptions {
   color: boolean
+  /** Every case's row (`--full`); without it, the one-screen summary (glance.ts). */
+  full?: boolean
+}
+
+/** What `run`, `all` and `report` print: the summary, or with `--full` every case's table and then the summary. */
+export function renderTerminal(run: RunResult, o: TableOptions): string {
+  const glance = renderGlance(run, { color: o.color })
+  return o.full ? `${renderTables(run, o)}\n\n${glance}` : glance
 }
 
 /** The terminal names each table in its first column's head, where the HTML has a caption. */

@@ -21,7 +21,7 @@ export function expandMatrix(
           for (const pattern of intersect<Pattern>(o.patterns, m.patterns)) {
             const sizes = m.fixedSizeBytes !== undefined ? [m.fixedSizeBytes] : o.sizesBytes[pattern]
             for (const sizeBytes of sizes) {
-              const spec = { mechanism: m.id, ...(variant ? { variant } : {}), mode, endpoints, pattern, sizeBytes }
+              const spec = { mechanism: m.id, ...(variant ? { variant } : {}), family: m.family, mode, endpoints, pattern, sizeBytes }
               cases.push({ id: caseId(spec), ...spec })
             }
           }

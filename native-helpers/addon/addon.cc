@@ -12,6 +12,7 @@
 #include <string.h>
 #include <linux/futex.h>
 #include <mqueue.h>
+#include <semaphore.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/msg.h>
 #include <sys/resource.h>
+#include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -57,6 +59,8 @@ const char* ErrnoCode(int e) {
     case ESRCH: return "ESRCH";
     case ENOMEM: return "ENOMEM";
     case E2BIG: return "E2BIG";
+    case ERANGE: return "ERANGE";
+    case EOVERFLOW: return "EOVERFLOW";
     case ENAMETOOLONG: return "ENAMETOOLONG";
     default: return "EUNKNOWN";
   }
@@ -794,6 +798,151 @@ Napi::Value ShmRmid(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Semaphores (shm-sem, sysv-sem). POSIX: a sem_t in memory both sides map, named by
+// (Int32Array, index of its first word) and made with sem_init(pshared = 1), so a wait
+// in one process is ended by a post from another. System V: a set from semget. A wait
+// sleeps at most sliceMs and then returns -ETIMEDOUT (POSIX) or -EAGAIN (System V), so
+// the caller can look at its peer between slices; a PeerWatchdog's signal ends it at
+// once (EPEERCLOSED). The ring header keeps 32 bytes for each sem_t (ring-layout.ts).
+static_assert(sizeof(sem_t) <= 32, "a sem_t must fit the 32 bytes the ring header keeps for it");
+
+bool CheckSem(const Napi::CallbackInfo& info, size_t i, sem_t** out) {
+  int32_t* addr;
+  if (!CheckI32(info, i, &addr)) return false;
+  Napi::Int32Array a = info[i].As<Napi::Int32Array>();
+  size_t first = static_cast<size_t>(addr - a.Data());
+  if (first * 4 + sizeof(sem_t) > a.ElementLength() * 4 || reinterpret_cast<uintptr_t>(addr) % alignof(sem_t) != 0) {
+    Napi::RangeError::New(info.Env(), "no room for an aligned sem_t at this index").ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = reinterpret_cast<sem_t*>(addr);
+  return true;
+}
+
+// semInit(i32, index, value): sem_init(pshared = 1).
+Napi::Value SemInit(const Napi::CallbackInfo& info) {
+  sem_t* s;
+  int64_t value;
+  if (!CheckSem(info, 0, &s) || !CheckInt(info, 2, 0, SEM_VALUE_MAX, &value)) return info.Env().Undefined();
+  if (sem_init(s, 1, static_cast<unsigned>(value)) != 0) return ThrowErrno(info.Env(), "sem_init", errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value SemDestroy(const Napi::CallbackInfo& info) {
+  sem_t* s;
+  if (!CheckSem(info, 0, &s)) return info.Env().Undefined();
+  if (sem_destroy(s) != 0) return ThrowErrno(info.Env(), "sem_destroy", errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value SemPost(const Napi::CallbackInfo& info) {
+  sem_t* s;
+  if (!CheckSem(info, 0, &s)) return info.Env().Undefined();
+  if (sem_post(s) != 0) return ThrowErrno(info.Env(), "sem_post", errno);
+  return info.Env().Undefined();
+}
+
+// semWait(i32, index, sliceMs) → 0, or -ETIMEDOUT when the slice ran out. A value
+// already there is taken without reading the clock (sem_trywait); only a wait that
+// must sleep computes its deadline (sem_timedwait takes CLOCK_REALTIME: a clock step
+// changes only how long one slice lasts).
+Napi::Value SemWait(const Napi::CallbackInfo& info) {
+  sem_t* s;
+  int64_t slice;
+  if (!CheckSem(info, 0, &s) || !CheckInt(info, 2, 1, INT32_MAX, &slice)) return info.Env().Undefined();
+  if (sem_trywait(s) == 0) return Napi::Number::New(info.Env(), 0);
+  if (errno != EAGAIN && errno != EINTR) return ThrowErrno(info.Env(), "sem_trywait", errno);
+  for (;;) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += slice / 1000;
+    ts.tv_nsec += (slice % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+    if (sem_timedwait(s, &ts) == 0) return Napi::Number::New(info.Env(), 0);
+    if (errno == ETIMEDOUT) return Napi::Number::New(info.Env(), -ETIMEDOUT);
+    if (errno == EINTR) {
+      if (g_peer_gone.load() != 0) return ThrowPeerGone(info.Env());
+      continue;
+    }
+    return ThrowErrno(info.Env(), "sem_timedwait", errno);
+  }
+}
+
+Napi::Value SemValue(const Napi::CallbackInfo& info) {
+  sem_t* s;
+  if (!CheckSem(info, 0, &s)) return info.Env().Undefined();
+  int v = 0;
+  if (sem_getvalue(s, &v) != 0) return ThrowErrno(info.Env(), "sem_getvalue", errno);
+  return Napi::Number::New(info.Env(), v);
+}
+
+// System V: semGet(nsems) → id (IPC_PRIVATE, mode 0600).
+Napi::Value SysvSemGet(const Napi::CallbackInfo& info) {
+  int64_t n;
+  if (!CheckInt(info, 0, 1, 1024, &n)) return info.Env().Undefined();
+  int id = semget(IPC_PRIVATE, static_cast<int>(n), IPC_CREAT | IPC_EXCL | 0600);
+  if (id < 0) return ThrowErrno(info.Env(), "semget", errno);
+  return Napi::Number::New(info.Env(), id);
+}
+
+union SemArg {
+  int val;
+  struct semid_ds* buf;
+  unsigned short* array;
+};
+
+// sysvSemSet(id, num, value): semctl SETVAL; sysvSemGetVal(id, num): GETVAL.
+Napi::Value SysvSemSet(const Napi::CallbackInfo& info) {
+  int64_t id, num, value;
+  if (!CheckInt(info, 0, 0, INT32_MAX, &id) || !CheckInt(info, 1, 0, 1023, &num) || !CheckInt(info, 2, 0, 32767, &value)) return info.Env().Undefined();
+  SemArg arg;
+  arg.val = static_cast<int>(value);
+  if (semctl(static_cast<int>(id), static_cast<int>(num), SETVAL, arg) != 0) return ThrowErrno(info.Env(), "semctl", errno, "SETVAL");
+  return info.Env().Undefined();
+}
+
+Napi::Value SysvSemGetVal(const Napi::CallbackInfo& info) {
+  int64_t id, num;
+  if (!CheckInt(info, 0, 0, INT32_MAX, &id) || !CheckInt(info, 1, 0, 1023, &num)) return info.Env().Undefined();
+  int v = semctl(static_cast<int>(id), static_cast<int>(num), GETVAL);
+  if (v < 0) return ThrowErrno(info.Env(), "semctl", errno, "GETVAL");
+  return Napi::Number::New(info.Env(), v);
+}
+
+// sysvSemOp(id, num, delta, undo, sliceMs) → 0, or -EAGAIN when a wait's slice ran out
+// (sliceMs -1: no deadline, for a post, which never sleeps). semtimedop is never
+// restarted after a signal: a watchdog's ends the wait, any other is a retry.
+Napi::Value SysvSemOp(const Napi::CallbackInfo& info) {
+  int64_t id, num, delta, slice;
+  if (!CheckInt(info, 0, 0, INT32_MAX, &id) || !CheckInt(info, 1, 0, 1023, &num) || !CheckInt(info, 2, -32767, 32767, &delta) ||
+      !CheckInt(info, 4, -1, INT32_MAX, &slice))
+    return info.Env().Undefined();
+  struct sembuf op;
+  op.sem_num = static_cast<unsigned short>(num);
+  op.sem_op = static_cast<short>(delta);
+  op.sem_flg = static_cast<short>(info[3].ToBoolean() ? SEM_UNDO : 0);
+  struct timespec ts = MsToTimespec(slice < 0 ? 0 : slice);
+  for (;;) {
+    if (semtimedop(static_cast<int>(id), &op, 1, slice < 0 ? nullptr : &ts) == 0) return Napi::Number::New(info.Env(), 0);
+    if (errno == EAGAIN) return Napi::Number::New(info.Env(), -EAGAIN);
+    if (errno == EINTR) {
+      if (g_peer_gone.load() != 0) return ThrowPeerGone(info.Env());
+      continue;
+    }
+    return ThrowErrno(info.Env(), "semtimedop", errno);
+  }
+}
+
+Napi::Value SysvSemRmid(const Napi::CallbackInfo& info) {
+  int64_t id;
+  if (!CheckInt(info, 0, 0, INT32_MAX, &id)) return info.Env().Undefined();
+  if (semctl(static_cast<int>(id), 0, IPC_RMID) != 0 && errno != EINVAL && errno != EIDRM) return ThrowErrno(info.Env(), "semctl", errno, "IPC_RMID");
+  return info.Env().Undefined();
+}
+
 // eventfd(initval, nonblock) → fd (EFD_CLOEXEC).
 Napi::Value Eventfd(const Napi::CallbackInfo& info) {
   int64_t init;
@@ -997,6 +1146,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("shmGet", Napi::Function::New(env, ShmGet));
   exports.Set("shmAttach", Napi::Function::New(env, ShmAttach));
   exports.Set("shmRmid", Napi::Function::New(env, ShmRmid));
+  exports.Set("semInit", Napi::Function::New(env, SemInit));
+  exports.Set("semDestroy", Napi::Function::New(env, SemDestroy));
+  exports.Set("semPost", Napi::Function::New(env, SemPost));
+  exports.Set("semWait", Napi::Function::New(env, SemWait));
+  exports.Set("semValue", Napi::Function::New(env, SemValue));
+  exports.Set("sysvSemGet", Napi::Function::New(env, SysvSemGet));
+  exports.Set("sysvSemSet", Napi::Function::New(env, SysvSemSet));
+  exports.Set("sysvSemGetVal", Napi::Function::New(env, SysvSemGetVal));
+  exports.Set("sysvSemOp", Napi::Function::New(env, SysvSemOp));
+  exports.Set("sysvSemRmid", Napi::Function::New(env, SysvSemRmid));
   exports.Set("eventfd", Napi::Function::New(env, Eventfd));
   exports.Set("sigRtMin", Napi::Function::New(env, SigRtMin));
   exports.Set("sigBlock", Napi::Function::New(env, SigBlock));

@@ -232,6 +232,7 @@ static const struct {
     {"pipe", ALL_MODES, 0},       {"fifo", ALL_MODES, 0},     {"unix-stream", ALL_MODES, 0}, {"unix-dgram", ALL_MODES, 0},
     {"unix-seqpacket", ALL_MODES, 0}, {"tcp", ALL_MODES, 0},  {"eventfd", ALL_MODES, 0},     {"posix-mq", ALL_MODES, 0},
     {"sysv-msg", NO_EPOLL, 0},    {"shm-ring", NO_EPOLL, 0},  {"sysv-shm", NO_EPOLL, 0},     {"sab-ring", NO_EPOLL, 1},
+    {"shm-sem", 1 << M_BLOCKING, 0}, {"sysv-sem", 1 << M_BLOCKING, 0},
 };
 static const char *MODE_NAMES[] = {"blocking", "nonblocking", "busy-poll"};
 
@@ -251,6 +252,7 @@ void channel_list(FILE *out) {
 int channel_open(struct channel *c, const char *mech, enum mode mode, int threads, size_t size, struct failure *f) {
   memset(c, 0, sizeof *c);
   c->msqid = -1;
+  c->semid = -1;
   c->a.rep = c->a.wep = c->b.rep = c->b.wep = -1;
   c->a.size = c->b.size = size;
   c->a.mode = c->b.mode = mode;
@@ -275,5 +277,6 @@ int channel_open(struct channel *c, const char *mech, enum mode mode, int thread
   if (strcmp(mech, "eventfd") == 0) return open_eventfds(c, size, f);
   if (strcmp(mech, "posix-mq") == 0) return open_mqueues(c, size, f);
   if (strcmp(mech, "sysv-msg") == 0) return open_sysv_queue(c, size, f);
+  if (strcmp(mech, "shm-sem") == 0 || strcmp(mech, "sysv-sem") == 0) return open_sem_rings(c, mech, threads, size, f);
   return open_rings(c, mech, size, f);
 }

@@ -98,6 +98,8 @@ int ep_send(struct ep *e, const uint8_t *buf) {
       int rc = ring_send(&e->tx, buf, size, e->mode == M_BUSY, &peer_failed);
       return rc == 0 ? 0 : ring_failed(e, rc);
     }
+    case K_SEMRING:
+      return semring_send(e, buf);
   }
   return -1;
 }
@@ -155,6 +157,8 @@ ssize_t ep_recv(struct ep *e, uint8_t *buf) {
       int rc = ring_recv(&e->rx, buf, size, e->mode == M_BUSY, &peer_failed);
       return rc == 0 ? (ssize_t)size : ring_failed(e, rc);
     }
+    case K_SEMRING:
+      return semring_recv(e, buf) == 0 ? (ssize_t)size : -1;
   }
   return -1;
 }

@@ -2,6 +2,7 @@
 #ifndef IPCFLOOR_H
 #define IPCFLOOR_H
 #include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -10,7 +11,7 @@
 
 #include "ring.h"
 
-enum kind { K_FD_STREAM, K_FD_MSG, K_EVENTFD, K_MQ, K_SYSV, K_RING };
+enum kind { K_FD_STREAM, K_FD_MSG, K_EVENTFD, K_MQ, K_SYSV, K_RING, K_SEMRING };
 enum mode { M_BLOCKING, M_NONBLOCKING, M_BUSY };
 
 #define STOP 0xFFFFFFFFu
@@ -30,6 +31,12 @@ int failf(struct failure *f, char side, const char *syscall, int err, const char
 // blocking calls return EINTR and the waiting side gives up instead of hanging.
 extern volatile sig_atomic_t peer_failed;
 
+// The two semaphores of one ring: ITEMS (messages ready) and SPACES (free slots).
+struct ring_sems {
+  sem_t *items, *spaces;     // POSIX
+  int items_num, spaces_num;  // System V semaphore numbers
+};
+
 // One side's view of the channel; send/recv move exactly `size` bytes.
 struct ep {
   enum kind kind;
@@ -43,6 +50,10 @@ struct ep {
   struct ring tx, rx;
   struct failure *f;
   char side;
+  // The semaphore rings (semring.c): POSIX sem_t in the ring headers, or a System V set.
+  struct ring_sems txs, rxs;
+  int semid;         // -1: POSIX semaphores
+  int peer_present;  // System V: the peer's SEM_UNDO presence semaphore, -1 between threads
 };
 
 int ep_send(struct ep *e, const uint8_t *buf);
@@ -82,7 +93,17 @@ struct channel {
   void (*close_side)(struct ep *e);
   void (*destroy)(struct channel *c);
   int msqid;
+  int semid;  // a System V semaphore set to remove at the end (ledgered), or -1
 };
+
+// semring.c: the channel, one message each way, and a side's start after the fork.
+int open_sem_rings(struct channel *c, const char *mech, int threads, size_t size, struct failure *f);
+int semring_send(struct ep *e, const uint8_t *buf);
+int semring_recv(struct ep *e, uint8_t *buf);
+int semring_ready(struct ep *e);
+
+// fanin.c: `ipcfloor --fanin …`, many senders into one channel.
+int fanin_main(int argc, char **argv);
 
 // 0 ok; -1 failed (f set); 1 no C counterpart (reason in f->message).
 int channel_open(struct channel *c, const char *mech, enum mode mode, int threads, size_t size, struct failure *f);

@@ -5,10 +5,11 @@
 // src/harness/case/loops.ts, so Node's figure over this one is Node's own cost.
 //
 //   ipcfloor --list
+//   ipcfloor --fanin MECH SENDERS SIZE DURATION_MS MAX_PER_SENDER   (fanin.c)
 //   ipcfloor MECH MODE ENDPOINTS PATTERN SIZE WARMUP DURATION_MS MAX_MESSAGES CPU_A CPU_B SAMPLES_FILE
 //
 // ENDPOINTS is process (fork) or thread (pthread); CPU_A/CPU_B are -1 when not pinned.
-// IPCFLOOR_LEDGER, when set, is a file that gets "msg <id>" for a System V queue, so a
+// IPCFLOOR_LEDGER, when set, is a file that gets "msg <id>" for a System V queue ("sem <id>" for a semaphore set), so a
 // floor killed by the case time-out leaves nothing behind. Exit 0 with a result, 1
 // with {"type":"error"}, 3 with {"type":"skipped"} when the case has no C counterpart.
 #include <errno.h>
@@ -97,6 +98,7 @@ static void pin_self(int cpu, struct side_report *r, struct failure *f, char sid
 // Per side, after the fork: O_NONBLOCK for the event-loop and busy-poll modes, and the
 // side's own epoll instances for the event-loop mode.
 static int ready(struct ep *e) {
+  if (e->kind == K_SEMRING) return semring_ready(e);
   if (e->kind == K_SYSV || e->kind == K_RING || e->mode == M_BLOCKING) return 0;
   int fds[2] = {e->rfd, e->wfd};
   for (int i = 0; i < 2; i++) {
@@ -224,6 +226,7 @@ static int write_samples(const char *path, const struct pingpong_out *o) {
 }
 
 int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "--fanin") == 0) return fanin_main(argc, argv);
   if (argc == 2 && strcmp(argv[1], "--list") == 0) {
     channel_list(stdout);
     return 0;
@@ -263,10 +266,11 @@ int main(int argc, char **argv) {
   }
   if (rc < 0) return report_error(&fa, "could not open the channel");
   const char *ledger = getenv("IPCFLOOR_LEDGER");
-  if (ledger && C.msqid >= 0) {
+  if (ledger && (C.msqid >= 0 || C.semid >= 0)) {
     FILE *l = fopen(ledger, "a");
     if (l) {
-      fprintf(l, "msg %d\n", C.msqid);
+      if (C.msqid >= 0) fprintf(l, "msg %d\n", C.msqid);
+      if (C.semid >= 0) fprintf(l, "sem %d\n", C.semid);
       fclose(l);
     }
   }

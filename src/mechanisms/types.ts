@@ -79,10 +79,10 @@ export interface SetupContext {
   objectName(): string
   /**
    * Records an object `ipcbench clean` could not find by listing, so it can remove
-   * it if this process dies first: System V ids (no names), and POSIX queue names
-   * (listable only where /dev/mqueue is mounted).
+   * it if this process dies first: System V ids (no names: queues, segments,
+   * semaphore sets), and POSIX queue names (listable only where /dev/mqueue is mounted).
    */
-  ledger(kind: 'msg' | 'shm' | 'mq', idOrName: number | string): void
+  ledger(kind: 'msg' | 'shm' | 'sem' | 'mq', idOrName: number | string): void
 }
 
 export interface PeerContext {

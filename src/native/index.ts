@@ -87,6 +87,23 @@ export interface NativeApi {
   sigqueueThread(pid: number, tid: number, signo: number, value: number): number
   /** sigwaitinfo (timeoutMs -1) or sigtimedwait: the signal's int payload, or null when the time ran out. */
   sigWait(signo: number, timeoutMs?: number): number | null
+  /** sem_init(pshared = 1) of the sem_t whose first word is i32[index] (the memory both sides map). */
+  semInit(i32: Int32Array, index: number, value: number): void
+  semDestroy(i32: Int32Array, index: number): void
+  semPost(i32: Int32Array, index: number): void
+  /** sem_trywait, then sem_timedwait for at most `sliceMs`: 0, or -110 (-ETIMEDOUT) when the slice ran out. */
+  semWait(i32: Int32Array, index: number, sliceMs: number): number
+  /** sem_getvalue */
+  semValue(i32: Int32Array, index: number): number
+  /** semget(IPC_PRIVATE, nsems, 0600) */
+  sysvSemGet(nsems: number): number
+  /** semctl SETVAL */
+  sysvSemSet(id: number, num: number, value: number): void
+  /** semctl GETVAL */
+  sysvSemGetVal(id: number, num: number): number
+  /** One semtimedop on semaphore `num` (SEM_UNDO when `undo`): 0, or -11 (-EAGAIN) when the slice ran out (-1: no deadline). */
+  sysvSemOp(id: number, num: number, delta: number, undo: boolean, sliceMs: number): number
+  sysvSemRmid(id: number): void
 }
 
 export interface FdWatcher {
@@ -103,6 +120,8 @@ export const WATCH_WRITABLE = 2
 export const EAGAIN = 11
 /** msgRcv returns this negated when a signal interrupted it. */
 export const EINTR = 4
+/** semWait returns this negated when its slice ran out. */
+export const ETIMEDOUT = 110
 
 export type NativeStatus = { ok: true; api: NativeApi } | { ok: false; reason: string }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { OWNED_NAME } from '../../core/paths.js'
 import { listDir, processState } from '../../core/proc.js'
-import { loadNative } from '../../native/index.js'
+import { loadNative, type NativeApi } from '../../native/index.js'
 
 /**
  * Finds what dead ipcbench processes left behind and removes only that. Every
@@ -30,7 +30,7 @@ export function isLiveIpcbench(pid: number): boolean {
   }
 }
 
-/** The ledger a case process keeps of System V ids it created (one `msg <id>` or `shm <id>` per line). */
+/** The ledger a case process keeps of System V ids it created (one `msg <id>`, `shm <id>` or `sem <id>` per line). */
 export const LEDGER = 'sysv-ledger'
 
 export function cleanStale(opts: { dryRun?: boolean; isAlive?: (pid: number) => boolean } = {}): CleanReport {
@@ -70,7 +70,14 @@ export function cleanStale(opts: { dryRun?: boolean; isAlive?: (pid: number) => 
   return report
 }
 
-/** Removes what a ledger lists: System V queues and segments by id, POSIX queues by name. */
+/** How each System V kind of the ledger is removed: through the addon, or ipcrm without it. */
+const SYSV_KINDS: Record<string, { rmid: (api: NativeApi) => (id: number) => void; ipcrm: string } | undefined> = {
+  msg: { rmid: (api) => api.msgRmid, ipcrm: '-q' },
+  shm: { rmid: (api) => api.shmRmid, ipcrm: '-m' },
+  sem: { rmid: (api) => api.sysvSemRmid, ipcrm: '-s' },
+}
+
+/** Removes what a ledger lists: System V queues, segments and semaphore sets by id, POSIX queues by name. */
 export function removeSysvFromLedger(ledger: string, dryRun: boolean): string[] {
   const removed: string[] = []
   const native = loadNative()
@@ -90,11 +97,12 @@ export function removeSysvFromLedger(ledger: string, dryRun: boolean): string[] 
       continue
     }
     const id = Number(what)
-    if (!Number.isInteger(id) || (kind !== 'msg' && kind !== 'shm')) continue
+    const sysv = SYSV_KINDS[kind]
+    if (!Number.isInteger(id) || !sysv) continue
     if (!dryRun) {
       try {
-        if (native.ok) (kind === 'msg' ? native.api.msgRmid : native.api.shmRmid)(id)
-        else execFileSync('ipcrm', [kind === 'msg' ? '-q' : '-m', String(id)], { stdio: 'ignore' })
+        if (native.ok) sysv.rmid(native.api)(id)
+        else execFileSync('ipcrm', [sysv.ipcrm, String(id)], { stdio: 'ignore' })
       } catch {
         continue // already gone
       }

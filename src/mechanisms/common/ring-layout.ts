@@ -43,3 +43,37 @@ export function ringGeometry(messageBytes: number): RingGeometry {
   const slots = Math.max(2, Math.min(64, Math.floor((4 * 1024 * 1024) / slotBytes)))
   return { slots, slotBytes, ringBytes: HEADER_BYTES + slots * slotBytes }
 }
+
+/**
+ * The semaphore rings (shm-sem, sysv-sem) guard the same slots with two counting
+ * semaphores per ring, the textbook bounded buffer: ITEMS counts the messages ready
+ * (the consumer waits on it, the producer posts it) and SPACES the free slots (the
+ * producer waits, the consumer posts). One producer and one consumer need no mutex.
+ * The futex ring's waiting flags have no use there, so shm-sem keeps its two POSIX
+ * sem_t (32 bytes on 64-bit glibc; the addon refuses a larger one) on those two lines.
+ * TAIL, HEAD and CLOSED keep their meaning: a side that closes posts the semaphores to
+ * wake its peer, and the peer tells that wake-up from a message by TAIL not moving.
+ */
+export const SemHeader = {
+  ITEMS: Header.CONSUMER_WAITING,
+  SPACES: Header.PRODUCER_WAITING,
+} as const
+
+/**
+ * sysv-sem's one semaphore set: ITEMS and SPACES of each ring, then each side's
+ * presence, raised once with SEM_UNDO by the side's process: the kernel takes it back
+ * when that process ends, however it ends, so a peer waiting between its time slices
+ * reads 0 there once the other side is gone. The counting semaphores take no SEM_UNDO:
+ * undoing a dead producer's posts would retract messages it had sent, and a process's
+ * undo value is bounded by SEMAEM (32767), so a side that posts a million times with it
+ * fails with ERANGE.
+ */
+export const SysvSem = {
+  AB_ITEMS: 0,
+  AB_SPACES: 1,
+  BA_ITEMS: 2,
+  BA_SPACES: 3,
+  A_PRESENT: 4,
+  B_PRESENT: 5,
+  COUNT: 6,
+} as const

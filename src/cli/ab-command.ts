@@ -1,7 +1,8 @@
 import type { Command } from 'commander'
 import { dirname, join, resolve } from 'node:path'
 import { ExitCode, UsageError } from '../core/errors.js'
-import type { CaseSpec, RunResult } from '../core/result.js'
+import type { CaseSpec, MechanismModule, ResolvedOptions, RunResult } from '../core/result.js'
+import { loadMechanismModule } from '../mechanisms/custom.js'
 import { runAbRound, type AbRound } from '../harness/run/ab-session.js'
 import { configurationDifferences, resolveConfiguration, type Configuration } from '../harness/run/configuration.js'
 import { newRunId } from '../harness/run/session.js'
@@ -41,6 +42,8 @@ interface AbFlags extends MatrixFlags, RawCompareOptions {
   baseRoot?: string
   currentRoot?: string
   aa?: boolean
+  /** `--base-mechanism <module>`: another version of a custom mechanism the run measures, for the base (repeatable). */
+  baseMechanism?: string[]
   /** `--no-confirm` */
   confirm?: boolean
   outBase?: string
@@ -67,6 +70,11 @@ export function registerAbCommand(program: Command): void {
     .option('--current-env <K=V>', "add a variable to the current configuration's environment (repeatable)", collect)
     .option('--base-root <dir>', "another built ipcbench checkout whose case processes run the base configuration's peers")
     .option('--current-root <dir>', "another built ipcbench checkout whose case processes run the current configuration's peers")
+    .option(
+      '--base-mechanism <module>',
+      'the base runs this version of a custom mechanism (same id as a --mechanism module, which the current runs; repeatable)',
+      collect,
+    )
     .option('--aa', 'an A/A run: base and current the same configuration (to see, or calibrate, the noise)')
     .option('--no-confirm', 'do not measure the flagged cases again before they count')
     .option('--out-base <file>', 'base result file (default results/<run-id>-base.json; round 2 goes to …-confirm.json)')
@@ -105,7 +113,8 @@ async function abCommand(mechanisms: string[], flags: AbFlags): Promise<void> {
   const exports = (flags.export ?? []).map(parseExport)
   const base = resolveConfiguration({ label: 'base', node: flags.baseNode, env: flags.baseEnv ?? [], root: flags.baseRoot })
   const current = resolveConfiguration({ label: 'current', node: flags.currentNode, env: flags.currentEnv ?? [], root: flags.currentRoot })
-  checkDifference(base, current, flags.aa === true)
+  const baseModules = await baseMechanisms(flags, o)
+  checkDifference(base, current, flags.aa === true, moduleDifferences(baseModules, o))
   const out = outputs(flags, o.out, runId)
   for (const [option, path] of [['--markdown', flags.markdown], ['--json', flags.json], ...exports.map((e) => ['--export', e.file])] as const)
     if (path) checkWritableFile(option, path)
@@ -116,7 +125,12 @@ async function abCommand(mechanisms: string[], flags: AbFlags): Promise<void> {
   const progress = new Progress(flags.progress === true || process.stderr.isTTY === true)
   const interrupts = onInterrupt(progress)
   const round: Omit<AbRound, 'round' | 'specs' | 'base' | 'current'> = { session: runId, o, ...host }
-  const side = (c: Configuration, path: string) => ({ configuration: c, out: path, faultFor: testFaultFor({ ...process.env, ...c.env }) })
+  const side = (c: Configuration, path: string) => ({
+    configuration: c,
+    out: path,
+    faultFor: testFaultFor({ ...process.env, ...c.env }),
+    ...(c === base && baseModules.length > 0 ? { mechanismModules: baseModules } : {}),
+  })
   const measure = async (n: 1 | 2, cases: CaseSpec[], basePath: string, currentPath: string): Promise<{ base: RunResult; current: RunResult }> => {
     progress.start(cases.length, o, `${basePath}, ${currentPath}`)
     try {
@@ -176,9 +190,33 @@ async function abCommand(mechanisms: string[], flags: AbFlags): Promise<void> {
   }
 }
 
+/**
+ * `--base-mechanism`: each module loaded and checked (not registered: the plan is the
+ * current version's), and it must replace a custom mechanism this run measures.
+ */
+async function baseMechanisms(flags: AbFlags, o: ResolvedOptions): Promise<MechanismModule[]> {
+  const modules: MechanismModule[] = []
+  for (const spec of flags.baseMechanism ?? []) {
+    const { module } = await loadMechanismModule(spec)
+    if (!o.mechanismModules?.some((m) => m.id === module.id))
+      throw new UsageError(
+        `--base-mechanism ${spec}: declares id "${module.id}", which no --mechanism module of this run declares; pass the current version with --mechanism`,
+      )
+    modules.push(module)
+  }
+  return modules
+}
+
+/** A custom mechanism whose two versions differ in their bytes is a difference an A/B may be about. */
+function moduleDifferences(baseModules: readonly MechanismModule[], o: ResolvedOptions): string[] {
+  return baseModules
+    .filter((b) => o.mechanismModules?.find((c) => c.id === b.id)?.sha256 !== b.sha256)
+    .map((b) => `custom mechanism ${b.id} (${b.path} vs ${o.mechanismModules!.find((c) => c.id === b.id)!.path})`)
+}
+
 /** An A/B needs a difference, an A/A (`--aa`) must have none. */
-function checkDifference(base: Configuration, current: Configuration, aa: boolean): void {
-  const differences = configurationDifferences(base, current)
+function checkDifference(base: Configuration, current: Configuration, aa: boolean, more: readonly string[] = []): void {
+  const differences = [...configurationDifferences(base, current), ...more]
   if (aa && differences.length > 0)
     throw new UsageError(
       `--aa: base and current must be the same configuration for an A/A run, but they differ in ${differences.join('; ')}; drop --aa or the difference`,
@@ -186,7 +224,7 @@ function checkDifference(base: Configuration, current: Configuration, aa: boolea
   if (!aa && differences.length === 0)
     throw new UsageError(
       'ab: base and current are the same configuration (Node binary, environment and case root); give them a difference with ' +
-        '--base-node/--current-node, --base-env/--current-env or --base-root/--current-root, or pass --aa for an A/A run (e.g. to calibrate the threshold)',
+        '--base-node/--current-node, --base-env/--current-env, --base-root/--current-root or --base-mechanism, or pass --aa for an A/A run (e.g. to calibrate the threshold)',
     )
 }
 

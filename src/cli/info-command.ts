@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import Table from 'cli-table3'
-import { MECHANISMS } from '../mechanisms/registry.js'
+import { allMechanisms, customModuleOf } from '../mechanisms/registry.js'
+import { addMechanismOption } from './run-setup.js'
 import { captureEnvironment } from '../harness/host/env.js'
 import { expandMatrix } from '../harness/plan/matrix.js'
 import { skipReason } from '../harness/plan/case-plan.js'
@@ -23,10 +24,13 @@ export interface MechanismListing {
   fixedSizeBytes?: number
   available: boolean
   reason?: string
+  /** A custom mechanism's module file (`--mechanism`). */
+  module?: string
 }
 
 export function listMechanisms(env: Environment): MechanismListing[] {
-  return MECHANISMS.map((m) => {
+  // The built-ins, and the custom mechanisms `--mechanism` registered.
+  return allMechanisms().map((m) => {
     const cases = expandMatrix([m], {
       modes: [...MODES],
       endpoints: [...ENDPOINTS],
@@ -49,14 +53,13 @@ export function listMechanisms(env: Environment): MechanismListing[] {
       ...(m.fixedSizeBytes !== undefined ? { fixedSizeBytes: m.fixedSizeBytes } : {}),
       available: reason === undefined,
       ...(reason ? { reason } : {}),
+      ...(customModuleOf(m.id) ? { module: customModuleOf(m.id)!.path } : {}),
     }
   })
 }
 
 export function registerInfoCommands(program: Command): void {
-  program
-    .command('list')
-    .description('every mechanism with its modes, endpoints, patterns, size limit here and availability')
+  addMechanismOption(program.command('list').description('every mechanism with its modes, endpoints, patterns, size limit here and availability'))
     .option('--json', 'print JSON')
     .action((flags: { json?: boolean }) => {
       const listing = listMechanisms(captureEnvironment())

@@ -1,19 +1,9 @@
 import { Option, type Command } from 'commander'
 import { matchesCase } from '../core/cases.js'
-import { UsageError } from '../core/errors.js'
-import { repetitionsNeeded } from '../core/inference.js'
-import type { CaseSpec, Environment, HarnessCalibration, ResolvedOptions } from '../core/result.js'
-import { warning, type Warning } from '../core/warnings.js'
-import { cleanStale } from '../harness/host/cleanup.js'
-import { cpuQuota, quotaWarning } from '../harness/host/cgroup.js'
-import { captureEnvironment } from '../harness/host/env.js'
-import { planCases } from '../harness/plan/matrix.js'
-import { deprecations, resolveRunOptions, type RawRunOptions } from '../harness/plan/options.js'
-import type { RepetitionExecutor } from '../harness/run/executor.js'
-import { floorExecutor } from '../harness/run/floor-executor.js'
-import { measureCalibration } from '../harness/run/overhead.js'
-import { takeRunLock, waitForRunLock } from '../harness/host/run-lock.js'
-import { MECHANISMS } from '../mechanisms/registry.js'
+import type { CaseSpec, ResolvedOptions } from '../core/result.js'
+import type { RawRunOptions } from '../harness/plan/options.js'
+import { planRun as planShared, prepareHost as prepareShared, type PreparedHost } from '../harness/run/prepare.js'
+import { loadCustomMechanisms, type LoadedMechanism } from '../mechanisms/custom.js'
 import { COMPARE_DEFAULTS } from '../report/compare/compare.js'
 import type { Progress } from './progress.js'
 
@@ -28,11 +18,35 @@ export interface MatrixFlags extends Omit<RawRunOptions, 'mechanisms' | 'out'> {
   progress?: boolean
   /** Wait for another run that is measuring on this host to end, instead of measuring beside it. */
   wait?: boolean
+  /** `--mechanism <module>` as typed (repeatable). */
+  mechanism?: string[]
+  /** Set before the action runs (`loadMechanismOptions`): the `--mechanism` modules, loaded and registered. */
+  loadedMechanisms?: LoadedMechanism[]
+  /** Set before the action runs: `all` measures every built-in beside the custom mechanisms. */
+  everyBuiltIn?: boolean
+}
+
+// No default array: commander would print "(default: [])" in the help.
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
+
+/** `--mechanism <module>`: a custom mechanism, loaded and checked before the command's action (a broken one is exit 2). */
+export function addMechanismOption(cmd: Command): Command {
+  return cmd
+    .option(
+      '--mechanism <module>',
+      'also measure a custom mechanism: a module whose default export is defineMechanism({ … }) (repeatable; alone, only the custom ones are run)',
+      collect,
+    )
+    .hook('preAction', async (_: Command, action: Command) => {
+      const typed = (action.opts() as MatrixFlags).mechanism ?? []
+      action.setOptionValue('loadedMechanisms', await loadCustomMechanisms(typed))
+      action.setOptionValue('everyBuiltIn', action.name() === 'all')
+    })
 }
 
 /** The options that choose the cases and how each is measured. */
 export function addMatrixOptions(cmd: Command): Command {
-  return cmd
+  return addMechanismOption(cmd)
     .option('--modes <list>', 'blocking,nonblocking,busy-poll')
     .option('--endpoints <list>', 'process,thread')
     .option('--patterns <list>', 'pingpong,stream')
@@ -57,71 +71,19 @@ export function addMatrixOptions(cmd: Command): Command {
 
 /** Options resolved and the cases planned: every usage error before anything touches the host. */
 export function planRun(mechanisms: string[], flags: MatrixFlags & { out?: string }, runId: string): { o: ResolvedOptions; specs: CaseSpec[] } {
-  const o = resolveRunOptions({ ...flags, mechanisms }, MECHANISMS, runId)
-  const patterns = flags.cases
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-  const specs = planCases(o, patterns ? (id) => matchesCase(id, patterns) : undefined)
-  if (specs.length === 0) throw new UsageError('no case matches the options given; "ipcbench list" shows what each mechanism offers')
-  return { o, specs }
+  const modules = (flags.loadedMechanisms ?? []).map((l) => l.module)
+  return planShared(mechanisms, flags, runId, { modules, withEveryBuiltIn: flags.everyBuiltIn === true })
 }
 
-export interface PreparedHost {
-  env: Environment
-  /** The run's warnings so far (also what was printed of them). */
-  warnings: Warning[]
-  floor?: RepetitionExecutor
-  calibration: HarnessCalibration
-}
+export type { PreparedHost }
 
 /** Clean-up of dead runs, the environment, the warnings every run carries, the C floor and the harness's own cost. */
 export async function prepareHost(o: ResolvedOptions, specs: readonly CaseSpec[], flags: MatrixFlags, runId: string): Promise<PreparedHost> {
-  // Before anything else touches the host: another run measuring now would be measured too.
-  const lock = flags.wait
-    ? await waitForRunLock(runId, (other) =>
-        process.stderr.write(`Waiting for the ipcbench run ${other.runId} (pid ${other.pid}) to end (--wait)…\n`),
-      )
-    : takeRunLock(runId)
-  const stale = cleanStale()
-  const env = captureEnvironment()
-  const warnings: Warning[] = deprecations(flags)
-  if (lock.other) {
-    env.concurrentRun = lock.other
-    const { pid, runId: other, since } = lock.other
-    warnings.push(
-      warning(
-        'concurrent-run',
-        `another ipcbench run (${other}, pid ${pid}, since ${since}) is measuring on this host: each disturbs the other's figures, and compare refuses this run unless --force (use --wait to run after it)`,
-      ),
-    )
-  }
-  // Said at once, as the concurrent run is: both make every figure of the run suspect.
-  const quota = quotaWarning(
-    cpuQuota(),
-    specs.some((s) => s.mode === 'busy-poll'),
-  )
-  if (quota) warnings.push(warning('cpu-quota', quota))
-  for (const w of warnings) process.stderr.write(`Warning: ${w.message}\n`)
-  if (env.host.loadAvg[0] > env.host.cpuCount * 0.5)
-    warnings.push(
-      warning('busy-host', `busy host: load average ${env.host.loadAvg[0].toFixed(2)} on ${env.host.cpuCount} CPUs; figures will be noisy`),
-    )
-  if (env.host.governor && env.host.governor !== 'performance')
-    warnings.push(warning('cpu-governor', `CPU frequency governor is "${env.host.governor}", not "performance"`))
-  // The same rule as compare's: the fewest repetitions at which its test can reach
-  // significance at family level alpha over this run's cases (Holm).
-  const alpha = COMPARE_DEFAULTS.alpha
-  const needed = repetitionsNeeded(alpha / specs.length)
-  if (o.repetitions < needed) {
-    const over = specs.length > 1 ? ` over ${specs.length} cases (Holm)` : ''
-    const why = `too few for "ipcbench compare" to call a change significant at alpha ${alpha}${over}`
-    warnings.push(warning('few-repetitions', `${o.repetitions} repetitions per case: ${why} (use --repetitions ${needed} or more)`))
-  }
-  if (stale.removed.length > 0) warnings.push(warning('stale-objects', `removed ${stale.removed.length} object(s) left by dead ipcbench runs`))
-  const floor = o.floor ? floorExecutor(env) : {}
-  if (floor.warning) warnings.push(floor.warning)
-  return { env, warnings, floor: floor.executor, calibration: await measureCalibration() }
+  return prepareShared(o, specs, flags, runId, {
+    wait: flags.wait,
+    alpha: COMPARE_DEFAULTS.alpha,
+    notify: (line) => process.stderr.write(`${line}\n`),
+  })
 }
 
 export interface Interrupts {

@@ -54,3 +54,18 @@ export function listDir(dir: string): string[] {
     return []
   }
 }
+
+/** When a process started, in ms since the epoch (to 10 ms), or undefined when it is gone. */
+export function processStartMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Field 22, starttime, counted from field 3 (the state), which follows the last ")".
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19])
+    const bootS = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1])
+    // /proc counts in USER_HZ, which is 100 on Linux whatever the kernel's own tick.
+    const ms = (bootS + ticks / 100) * 1000
+    return Number.isFinite(ms) ? ms : undefined
+  } catch {
+    return undefined
+  }
+}

@@ -316,6 +316,22 @@ export interface ResolvedOptions {
   subtractOverhead: boolean
   quick: boolean
   out: string
+  /** `--mechanism <module>`: each custom mechanism this run measured, as loaded (absent when none). */
+  mechanismModules?: MechanismModule[]
+}
+
+/**
+ * A custom mechanism's module as the run loaded it, so a figure can be traced to the
+ * code that made it: its absolute path, the sha256 of the module file's bytes (the
+ * files it imports are not hashed: its package version stands for them), and the
+ * package the file belongs to (the nearest package.json above it), when it has one.
+ */
+export interface MechanismModule {
+  id: string
+  path: string
+  sha256: string
+  packageName?: string
+  packageVersion?: string
 }
 
 /** The harness's own cost, measured at the start of every run (harness/run/overhead.ts). */

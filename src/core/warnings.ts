@@ -30,6 +30,8 @@ export type WarningCode =
   | 'near-harness-cost'
   /** An option that still works but has a new name. */
   | 'deprecated-option'
+  /** A custom mechanism left objects behind after its teardown (the harness removed them). */
+  | 'left-behind'
   /** A warning read from a result file written before warnings had codes. */
   | 'legacy'
 

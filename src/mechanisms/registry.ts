@@ -1,6 +1,6 @@
 import { loadNative } from '../native/index.js'
 import { datagramLimit, posixMqLimit, sysvMsgLimit, sysvShmLimit } from './limits.js'
-import type { CaseSpec, HostLimits } from '../core/result.js'
+import type { CaseSpec, HostLimits, MechanismModule } from '../core/result.js'
 import { formatBytesApprox } from '../core/units.js'
 import { wireBytes } from '../core/wire.js'
 import { ringGeometry } from './common/ring-layout.js'
@@ -302,7 +302,25 @@ const FAKE: Mechanism = {
 export const MECHANISMS: readonly Mechanism[] = process.env.IPCBENCH_TEST_FAKE === '1' ? [...BUILT_INS, FAKE] : BUILT_INS
 
 export function getMechanism(id: string): Mechanism {
-  const m = MECHANISMS.find((x) => x.id === id)
+  const m = MECHANISMS.find((x) => x.id === id) ?? CUSTOM.get(id)?.mechanism
   if (!m) throw new Error(`unknown mechanism "${id}"`)
   return m
 }
+
+/**
+ * Custom mechanisms (`--mechanism <module>`, the API's `run`), loaded and checked by
+ * custom.ts, known for the rest of this process after the built-ins, each with the
+ * module it came from: a case process and its peer import that module again by path.
+ * Registering an id again replaces it (the API may load a newer version of a module).
+ */
+const CUSTOM = new Map<string, { mechanism: Mechanism; module: MechanismModule }>()
+
+export function registerCustomMechanism(mechanism: Mechanism, module: MechanismModule): void {
+  CUSTOM.set(mechanism.id, { mechanism, module })
+}
+
+/** The custom mechanism's module, or undefined for a built-in. */
+export const customModuleOf = (id: string): MechanismModule | undefined => (MECHANISMS.some((m) => m.id === id) ? undefined : CUSTOM.get(id)?.module)
+
+/** Every mechanism this process knows: the built-ins, then the custom ones in the order they were registered. */
+export const allMechanisms = (): Mechanism[] => [...MECHANISMS, ...[...CUSTOM.values()].map((c) => c.mechanism)]

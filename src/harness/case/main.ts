@@ -61,6 +61,8 @@ async function main(): Promise<void> {
     void process.send!(m, () => {
       process.off('disconnect', orphaned)
       process.disconnect()
+      // As for a peer: a mechanism's handle (a custom one's server left open) must not keep us alive after the reply.
+      setTimeout(() => process.exit(0), 100).unref()
     })
   const sideA = import('./side-a.js')
   process.once('message', (task: RepTask) => {

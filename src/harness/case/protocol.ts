@@ -18,7 +18,7 @@ export const CASE_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url))
  * ab --base-root DIR` drives another checkout's case processes and refuses one whose
  * number differs, so bump it with any change to those.
  */
-export const CASE_PROTOCOL = 1
+export const CASE_PROTOCOL = 2
 
 /** What one repetition's loops are asked to do. */
 export interface LoopPlan {
@@ -70,6 +70,15 @@ export interface RepTask {
   samplesPath: string
   /** Test-only fault injection in side b (IPCBENCH_TEST_FAULTS must also be set). */
   fault?: string
+  /** A custom mechanism's module (`--mechanism`), which both sides import; its sha256 as the orchestrator read it. */
+  mechanismModule?: CustomModuleRef
+}
+
+/** Where a case process and its peer find a custom mechanism (protocol 2). */
+export interface CustomModuleRef {
+  /** Absolute path of the module file. */
+  path: string
+  sha256: string
 }
 
 /** What side a reports back for one repetition. */
@@ -123,6 +132,7 @@ export interface Hello {
   /** A worker peer pins its own thread; a child is pinned by taskset at its start. */
   cpuB?: number
   fault?: string
+  mechanismModule?: CustomModuleRef
 }
 
 /** Side a has opened its end and both may start. */

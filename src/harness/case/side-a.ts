@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { PeerError } from '../../core/errors.js'
 import { ownedName, ownedPrefix } from '../../core/paths.js'
 import { allowedCpus } from '../../core/proc.js'
-import { getMechanism } from '../../mechanisms/registry.js'
+import { loadImpl } from '../../mechanisms/custom.js'
 import type { Channel, Endpoint } from '../../mechanisms/types.js'
 import { LEDGER } from '../host/cleanup.js'
 import { readLimits } from '../host/env.js'
@@ -25,7 +25,7 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
   const { spec } = task
   const ownsProcess = spec.endpoints === 'process'
   if (!ownsProcess && task.placement.cpuA !== undefined) pinThisThread(task.placement.cpuA)
-  const impl = await getMechanism(spec.mechanism).load()
+  const impl = await loadImpl(spec.mechanism, task.mechanismModule)
   const tmpDir = mkdtempSync(join(tmpdir(), ownedPrefix('')))
   let channel: Channel | undefined
   let peer: StartedPeer | undefined
@@ -51,6 +51,7 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
       parentPid: process.pid,
       cpuB: ownsProcess ? undefined : task.placement.cpuB,
       fault: task.fault,
+      ...(task.mechanismModule ? { mechanismModule: task.mechanismModule } : {}),
     })
 
     // Phase 2: both ends open (some mechanisms need both sides opening at once).

@@ -1,6 +1,6 @@
 import type { TransferListItem } from 'node:worker_threads'
 import { allowedCpus } from '../../core/proc.js'
-import { getMechanism } from '../../mechanisms/registry.js'
+import { loadImpl } from '../../mechanisms/custom.js'
 import type { Endpoint } from '../../mechanisms/types.js'
 import type { Control } from './control.js'
 import { meterFor, pinThisThread } from './cpu.js'
@@ -24,7 +24,7 @@ export async function runSideB(ctl: Control<ToPeer, FromPeer>, hello: Hello, own
   let ep: Endpoint | undefined
   try {
     if (!ownsProcess && hello.cpuB !== undefined) pinThisThread(hello.cpuB)
-    const impl = await getMechanism(hello.spec.mechanism).load()
+    const impl = await loadImpl(hello.spec.mechanism, hello.mechanismModule)
     let opened: Endpoint = await impl.openB({ spec: hello.spec, info: hello.info, fds: hello.fds, parentPid: hello.parentPid, transferred })
     if (hello.fault) opened = wrapWithFault(opened, hello.fault)
     ep = opened

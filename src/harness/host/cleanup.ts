@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync, rmSync, unlinkSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { OWNED_NAME } from '../../core/paths.js'
-import { listDir, processState } from '../../core/proc.js'
+import { listDir, processGone, processStartMs, processState } from '../../core/proc.js'
 import { loadNative, type NativeApi } from '../../native/index.js'
 
 /**
@@ -30,6 +30,22 @@ export function isLiveIpcbench(pid: number): boolean {
   }
 }
 
+/**
+ * A process that lives and was already running when the object was last changed is
+ * its owner, whatever its command line (a program that calls the API's `run()` need not
+ * be named ipcbench): a pid is not reused while its process lives.
+ */
+function ownerStillRuns(pid: number, path: string): boolean {
+  const started = processStartMs(pid)
+  if (started === undefined || processGone(pid)) return false
+  try {
+    // The boot time /proc gives is whole seconds: allow for it.
+    return started <= statSync(path).ctimeMs + 2000
+  } catch {
+    return false
+  }
+}
+
 /** The ledger a case process keeps of System V ids it created (one `msg <id>`, `shm <id>` or `sem <id>` per line). */
 export const LEDGER = 'sysv-ledger'
 
@@ -40,7 +56,7 @@ export function cleanStale(opts: { dryRun?: boolean; isAlive?: (pid: number) => 
     const m = OWNED_NAME.exec(name)
     if (!m) return
     const path = join(dir, name)
-    if (alive(Number(m[1]))) {
+    if (alive(Number(m[1])) || (!opts.isAlive && ownerStillRuns(Number(m[1]), path))) {
       report.kept.push(path)
       return
     }

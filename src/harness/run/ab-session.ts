@@ -1,4 +1,4 @@
-import type { CaseSpec, Environment, HarnessCalibration, ResolvedOptions, RunResult } from '../../core/result.js'
+import type { CaseSpec, Environment, HarnessCalibration, MechanismModule, ResolvedOptions, RunResult } from '../../core/result.js'
 import type { Warning } from '../../core/warnings.js'
 import { configurationRecord, type Configuration } from './configuration.js'
 import type { RepetitionExecutor } from './executor.js'
@@ -19,6 +19,8 @@ export interface AbSide {
   out: string
   /** Test-only fault for side b, by case id. */
   faultFor?: (id: string) => string | undefined
+  /** Another version of custom mechanisms for this side (`--base-mechanism`), replacing the run's by id. */
+  mechanismModules?: readonly MechanismModule[]
 }
 
 export interface AbRound {
@@ -39,13 +41,13 @@ export type AbHooks = Pick<InterleavedHooks, 'onCaseStart' | 'onCaseEnd'>
 
 export async function runAbRound(r: AbRound, hooks: AbHooks, signal: AbortSignal): Promise<{ base: RunResult; current: RunResult }> {
   const sides = [r.base, r.current]
-  const executors = sides.map(({ configuration: c, faultFor }) =>
-    nodeExecutor({ execPath: c.node.execPath, env: c.env, caseEntry: c.caseEntry, faultFor }),
+  const executors = sides.map(({ configuration: c, faultFor, mechanismModules }) =>
+    nodeExecutor({ execPath: c.node.execPath, env: c.env, caseEntry: c.caseEntry, faultFor, mechanismModules: byId(mechanismModules) }),
   )
-  const sessions = sides.map(({ configuration: c, out }) =>
+  const sessions = sides.map(({ configuration: c, out, mechanismModules }) =>
     startSession(
       `${r.session}-${c.label}${r.round === 2 ? '-confirm' : ''}`,
-      { ...r.o, out },
+      { ...r.o, out, ...recorded(r.o, mechanismModules) },
       { ...r.env, node: c.node },
       r.specs,
       [...r.warnings],
@@ -59,4 +61,12 @@ export async function runAbRound(r: AbRound, hooks: AbHooks, signal: AbortSignal
   } finally {
     for (const e of executors) e.dispose()
   }
+}
+
+const byId = (modules: readonly MechanismModule[] = []): Record<string, MechanismModule> => Object.fromEntries(modules.map((m) => [m.id, m]))
+
+/** Each side's result records the custom modules that side ran. */
+function recorded(o: ResolvedOptions, replacing: readonly MechanismModule[] | undefined): Pick<ResolvedOptions, 'mechanismModules'> {
+  if (!o.mechanismModules || !replacing) return {}
+  return { mechanismModules: o.mechanismModules.map((m) => byId(replacing)[m.id] ?? m) }
 }

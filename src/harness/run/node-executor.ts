@@ -6,6 +6,9 @@ import { join } from 'node:path'
 import { ownedPrefix } from '../../core/paths.js'
 import { CASE_ENTRY, type CaseProcessReply, type RepReport, type RepTask } from '../case/protocol.js'
 import { cleanStale } from '../host/cleanup.js'
+import type { MechanismModule } from '../../core/result.js'
+import { warning } from '../../core/warnings.js'
+import { customModuleOf } from '../../mechanisms/registry.js'
 import type { CasePlan } from '../plan/case-plan.js'
 import type { RepetitionExecutor, RepOutcome } from './executor.js'
 import { buildRepetition, readSamples, refusedCall, reportWarnings } from './repetition.js'
@@ -25,6 +28,8 @@ export interface NodeConfiguration {
   caseEntry?: string
   /** Test-only fault for side b, by case id. */
   faultFor?: (id: string) => string | undefined
+  /** Custom mechanisms' modules by id, for this configuration (an A/B of two versions); else each one's as registered. */
+  mechanismModules?: Readonly<Record<string, MechanismModule>>
 }
 
 export function nodeExecutor(config: NodeConfiguration = {}): RepetitionExecutor & { dispose(): void } {
@@ -45,6 +50,8 @@ export function nodeExecutor(config: NodeConfiguration = {}): RepetitionExecutor
         samplesPath: join(workDir, `samples-${repetition}-${randomBytes(4).toString('hex')}.f64`),
         fault: faultFor?.(plan.spec.id),
       }
+      const custom = config.mechanismModules?.[plan.spec.mechanism] ?? customModuleOf(plan.spec.mechanism)
+      if (custom) task.mechanismModule = { path: custom.path, sha256: custom.sha256 }
       try {
         return await runInCaseProcess(plan, task, { execPath, caseEntry, env }, signal)
       } finally {
@@ -91,7 +98,12 @@ function runInCaseProcess(plan: CasePlan, task: RepTask, { execPath, caseEntry, 
       signal?.removeEventListener('abort', onAbort)
       killGroup()
       // A case process that was killed could not tear down: remove what carries its pid.
-      if (!o.ok && child.pid) cleanStale({ isAlive: (pid) => pid !== child.pid })
+      // A custom mechanism's teardown is the user's: what it leaves is removed and said.
+      if ((!o.ok || task.mechanismModule) && child.pid) {
+        const left = cleanStale({ isAlive: (pid) => pid !== child.pid }).removed
+        if (o.ok && left.length > 0)
+          o.warnings.push(warning('left-behind', `${task.spec.mechanism} left ${left.join(', ')} after its teardown; ipcbench removed it`))
+      }
       resolve(o)
     }
     const onAbort = (): void => finish({ ok: false, state: 'aborted', error: { message: 'interrupted', side: 'harness' } })

@@ -62,7 +62,8 @@ export function registerInfoCommands(program: Command): void {
   addMechanismOption(program.command('list').description('every mechanism with its modes, endpoints, patterns, size limit here and availability'))
     .option('--json', 'print JSON')
     .action((flags: { json?: boolean }) => {
-      const listing = listMechanisms(captureEnvironment())
+      const env = captureEnvironment()
+      const listing = listMechanisms(env)
       if (flags.json) {
         process.stdout.write(JSON.stringify(listing, null, 2) + '\n')
         return
@@ -87,7 +88,7 @@ export function registerInfoCommands(program: Command): void {
           l.available ? 'yes' : `no: ${l.reason}`,
         ])
       }
-      process.stdout.write(table.toString() + '\n')
+      process.stdout.write(table.toString() + '\n' + nativeLines(env).join('\n') + '\n')
     })
 
   program
@@ -107,11 +108,21 @@ export function registerInfoCommands(program: Command): void {
         `load        ${env.host.loadAvg.map((x) => x.toFixed(2)).join(' ')}`,
         `node        ${env.node.version} (V8 ${env.node.v8}, libuv ${env.node.libuv})`,
         `ipcbench    ${env.ipcbench.version}${env.ipcbench.commit ? ` (${env.ipcbench.commit.slice(0, 12)}${env.ipcbench.dirty ? ', modified' : ''})` : ''}`,
-        `native      addon ${env.native.addon.loaded ? 'loaded' : `not loaded: ${env.native.addon.reason}`}; C floor ${env.native.floor.available ? 'built' : `missing: ${env.native.floor.reason}`}`,
+        ...nativeLines(env),
         `pipes       pipe-max-size ${l.pipeMaxSizeBytes ?? '?'}`,
         `posix mq    msg_max ${l.mqueue?.msgMax ?? '?'}, msgsize_max ${l.mqueue?.msgsizeMax ?? '?'}, queues_max ${l.mqueue?.queuesMax ?? '?'}, RLIMIT_MSGQUEUE ${l.rlimitMsgqueueBytes ?? '?'}`,
         `sysv        msgmax ${l.sysv?.msgmax ?? '?'}, msgmnb ${l.sysv?.msgmnb ?? '?'}, shmmax ${l.sysv?.shmmax ?? '?'}`,
       ]
       process.stdout.write(lines.join('\n') + '\n')
     })
+}
+
+/** The addon and the C floor: which binary (shipped prebuilt, or built on this host), or why there is none. */
+function nativeLines(env: Environment): string[] {
+  const origin = (prebuilt: boolean | undefined): string => (prebuilt ? 'prebuilt' : 'built from source')
+  const { addon, floor } = env.native
+  return [
+    `addon       ${addon.loaded ? `${origin(addon.prebuilt)} ${addon.file ?? ''}` : `not loaded: ${addon.reason}`}`,
+    `C floor     ${floor.available ? `${origin(floor.prebuilt)} ${floor.path ?? ''}` : `missing: ${floor.reason}`}`,
+  ]
 }

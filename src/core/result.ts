@@ -282,8 +282,9 @@ export interface Environment {
   ipcbench: { version: string; commit?: string; dirty?: boolean }
   limits: HostLimits
   native: {
-    addon: { loaded: boolean; reason?: string }
-    floor: { available: boolean; reason?: string; path?: string }
+    /** `file`: the addon binary loaded; `prebuilt`: shipped in the package rather than built from source here. */
+    addon: { loaded: boolean; reason?: string; file?: string; prebuilt?: boolean }
+    floor: { available: boolean; reason?: string; path?: string; prebuilt?: boolean }
   }
 }
 

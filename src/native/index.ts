@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { join } from 'node:path'
+import { join, sep } from 'node:path'
 import { PACKAGE_ROOT } from '../core/paths.js'
 
 /**
@@ -123,20 +123,56 @@ export const EINTR = 4
 /** semWait returns this negated when its slice ran out. */
 export const ETIMEDOUT = 110
 
-export type NativeStatus = { ok: true; api: NativeApi } | { ok: false; reason: string }
+/**
+ * `file` is the binary loaded: a build from source (native-helpers/build/Release, made by
+ * the install script or `npm rebuild --build-from-source`) when there is one, else the
+ * prebuilt one for this platform, arch and libc that the package ships
+ * (native-helpers/prebuilds, made by native-helpers/prebuild.mjs before a pack).
+ */
+export type NativeStatus = { ok: true; api: NativeApi; file: string; prebuilt: boolean } | { ok: false; reason: string }
 
-const ADDON = join(PACKAGE_ROOT, 'native-helpers', 'build', 'Release', 'ipcbench_native.node')
+const NATIVE_DIR = join(PACKAGE_ROOT, 'native-helpers')
 let cached: NativeStatus | undefined
 
 export function loadNative(): NativeStatus {
   if (cached) return cached
   if (process.env.IPCBENCH_NATIVE === 'off') return (cached = { ok: false, reason: 'disabled by IPCBENCH_NATIVE=off' })
-  if (!existsSync(ADDON)) return (cached = { ok: false, reason: `native helper not built (${buildGist()})` })
+  const require = createRequire(import.meta.url)
+  let file: string
   try {
-    const api = createRequire(import.meta.url)(ADDON) as NativeApi
-    return (cached = { ok: true, api })
+    // node-gyp-build tells musl from glibc by /etc/alpine-release alone; other musl
+    // systems are told by the loader this Node runs under.
+    if (process.env.LIBC === undefined && nodeLibc() === 'musl') process.env.LIBC = 'musl'
+    const gypBuild = require('node-gyp-build') as { resolve(dir: string): string }
+    file = gypBuild.resolve(NATIVE_DIR)
+  } catch {
+    const libc = process.env.LIBC ?? nodeLibc()
+    return (cached = { ok: false, reason: `native helper not built, and no prebuilt one for linux-${process.arch} ${libc} (${buildGist()})` })
+  }
+  const prebuilt = file.startsWith(join(NATIVE_DIR, 'prebuilds') + sep)
+  try {
+    const api = require(file) as NativeApi
+    return (cached = { ok: true, api, file, prebuilt })
   } catch (err) {
-    return (cached = { ok: false, reason: `native helper failed to load (${(err as Error).message})` })
+    // A prebuilt one needs glibc ≥ 2.34 (it was linked on Debian 12); an older host builds its own.
+    const next = prebuilt ? '; build one for this host with "npm rebuild ipcbench --build-from-source"' : ''
+    return (cached = { ok: false, reason: `native helper ${file} failed to load (${(err as Error).message})${next}` })
+  }
+}
+
+/** The C library of this Node: musl when its ELF interpreter is musl's loader. */
+export function nodeLibc(): 'glibc' | 'musl' {
+  try {
+    const head = Buffer.alloc(4096)
+    const fd = openSync(process.execPath, 'r')
+    try {
+      readSync(fd, head, 0, head.length, 0)
+    } finally {
+      closeSync(fd)
+    }
+    return head.includes('/ld-musl-') ? 'musl' : 'glibc'
+  } catch {
+    return 'glibc'
   }
 }
 
@@ -154,5 +190,7 @@ function buildGist(): string {
   } catch {
     // no status file: never built
   }
-  return existsSync(status) ? 'build failed' : 'not built; run "npm install" (needs a C++ compiler and make)'
+  return existsSync(status)
+    ? 'build failed'
+    : 'not built; in a clone run "npm install", where it is installed "npm rebuild ipcbench --build-from-source" (needs a C++ compiler, make and python3)'
 }

@@ -156,8 +156,8 @@ export function captureEnvironment(): Environment {
     limits: readLimits(),
     container: readContainerFacts(),
     native: {
-      addon: native.ok ? { loaded: true } : { loaded: false, reason: native.reason },
-      floor: floor.ok ? { available: true, path: floor.path } : { available: false, reason: floor.reason },
+      addon: native.ok ? { loaded: true, file: native.file, prebuilt: native.prebuilt } : { loaded: false, reason: native.reason },
+      floor: floor.ok ? { available: true, path: floor.path, prebuilt: floor.prebuilt } : { available: false, reason: floor.reason },
     },
   }
 }

@@ -8,7 +8,7 @@ import type { RunResult } from '../src/core/result.js'
 import { patternByte } from '../src/core/wire.js'
 import { loadNative } from '../src/native/index.js'
 import { fault, leftovers } from './fault-suite.js'
-import { BIN, quickRun, ROOT, tempFile, why } from './helpers.js'
+import { BIN, quickRun, ROOT, tempFile, waitFor, why } from './helpers.js'
 
 /**
  * The fault suite: peers killed or hung mid-case in each family of mechanism, and
@@ -217,17 +217,6 @@ describe.skipIf(!n.ok)('objects left by a crashed ipcbench', () => {
     }
   })
 })
-
-/** Polls `probe` every 25 ms until it gives a value, or fails naming `what`. */
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const v = probe()
-    if (v !== undefined) return v
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 const childrenOf = (pid: number): number[] =>
   execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' })

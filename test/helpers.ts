@@ -65,3 +65,14 @@ export function quickRun(args: string[], env: Record<string, string> = {}): { cl
 
 /** Why a case did not complete ('' when it did): the reason only skipped, errored and aborted cases carry. */
 export const why = (c: CaseResult): string => ('reason' in c ? c.reason : '')
+
+/** Polls `probe` every 25 ms until it gives a value, or fails naming `what`. */
+export async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const v = probe()
+    if (v !== undefined) return v
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}

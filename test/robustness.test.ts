@@ -9,7 +9,7 @@ import { syncRingEndpoint } from '../src/mechanisms/common/ring.js'
 import { loadNative } from '../src/native/index.js'
 import type { RunResult } from '../src/core/result.js'
 import { fault } from './fault-suite.js'
-import { BIN, ROOT, tempFile } from './helpers.js'
+import { BIN, ROOT, tempFile, waitFor } from './helpers.js'
 
 /**
  * Faults of the host, counted in the fault suite (fault-suite.ts): interrupts, low
@@ -38,16 +38,6 @@ function orphans(): string[] {
     }
   }
   return found
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const v = probe()
-    if (v !== undefined) return v
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
 }
 
 describe('interrupted by the user', () => {

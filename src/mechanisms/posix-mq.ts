@@ -65,7 +65,7 @@ export const posixMq: MechanismImpl = {
 }
 
 function ioText(mode: string): string {
-  if (mode === 'blocking') return 'mq_send / mq_timedreceive (blocking)'
+  if (mode === 'blocking') return 'mq_send / mq_receive, blocking'
   if (mode === 'busy-poll') return 'mq_send / mq_receive on O_NONBLOCK, retried on EAGAIN'
   return 'O_NONBLOCK + epoll readiness of the mqd on the event-loop thread (uv_poll)'
 }

@@ -84,6 +84,8 @@ export interface RunOptions {
   endpoints?: string | readonly Endpoints[]
   patterns?: string | readonly Pattern[]
   sizes?: string | ReadonlyArray<number | string>
+  /** Fan-in (the `fanin` pattern): the sender counts, one case each (`--senders`; default 1, 2 and 4). */
+  senders?: string | readonly number[]
   /** Only these case ids (`*` matches anything), e.g. `['unix-stream/nonblocking/*']`. */
   cases?: string | readonly string[]
   repetitions?: number
@@ -143,6 +145,7 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
     endpoints: listText(options.endpoints),
     patterns: listText(options.patterns),
     sizes: listText(options.sizes),
+    senders: listText(options.senders),
     cases: listText(options.cases),
     repetitions: countText(options.repetitions),
     duration: timeText(options.duration),

@@ -54,6 +54,18 @@ describe('expandMatrix', () => {
     expect(new Set(cases.filter((c) => c.mechanism === 'm').map((c) => c.endpoints))).toEqual(new Set(['process']))
     expect(new Set(cases.filter((c) => c.mechanism === 't').map((c) => c.endpoints))).toEqual(new Set(['thread']))
   })
+  it('adds fan-in cases, one per sender count, only for a mechanism that offers fan-in and only when asked', () => {
+    const fanIn = { modes: ['blocking'] as const, endpoints: ['process'] as const, native: false, load: mech({}).load as never }
+    const m = mech({ id: 'q', fanIn })
+    const asked = { ...opts, patterns: [...opts.patterns, 'fanin' as const], sizesBytes: { ...opts.sizesBytes, fanin: [64] }, senders: [1, 2, 4] }
+    const ids = expandMatrix([m, mech({})], asked)
+      .filter((c) => c.pattern === 'fanin')
+      .map((c) => c.id)
+    expect(ids).toEqual(['q/blocking/process/fanin-1/64B', 'q/blocking/process/fanin-2/64B', 'q/blocking/process/fanin-4/64B'])
+    expect(expandMatrix([m], opts).some((c) => c.pattern === 'fanin')).toBe(false)
+    // A mechanism that lists fanin among its two-sided patterns gets no such case from that list.
+    expect(expandMatrix([mech({ patterns: ['fanin'] })], asked)).toEqual([])
+  })
   it('builds ids from parameters', () => {
     expect(caseId({ mechanism: 'pipe', mode: 'blocking', endpoints: 'process', pattern: 'pingpong', sizeBytes: 1048576 })).toBe(
       'pipe/blocking/process/pingpong/1MiB',

@@ -29,7 +29,9 @@ describe('option validation names the option and the rule', () => {
     [{ modes: 'blocking,fast' }, '--modes: "fast" is not one of blocking, nonblocking, busy-poll'],
     [{ modes: 'blockin' }, '--modes: "blockin" is not one of blocking, nonblocking, busy-poll (did you mean "blocking"?)'],
     [{ endpoints: 'host' }, '--endpoints: "host" is not one of process, thread'],
-    [{ patterns: 'ping' }, '--patterns: "ping" is not one of pingpong, stream'],
+    [{ patterns: 'ping' }, '--patterns: "ping" is not one of pingpong, stream, fanin'],
+    [{ senders: '0' }, '--senders: 0 is outside 1..64'],
+    [{ senders: '2,x' }, '--senders: "x" is not a whole number (use e.g. 1,2,4)'],
     [{ pin: 'both' }, '--pin: "both" is not one of auto, none, same, split'],
     [{ timeout: 'soon' }, '--timeout: "soon" is not a duration (use e.g. 500ms, 2s, 1m)'],
     [{ mechanisms: ['fifoo'] }, 'unknown mechanism "fifoo" (did you mean "fifo"?); "ipcbench list" shows them all'],
@@ -50,9 +52,14 @@ describe('defaults', () => {
     expect(full.pin).toBe('auto')
     expect(full.floor).toBe(true)
     expect(full.out).toMatch(/results\/test-run\.json$/)
+    // Fan-in is in the full matrix at 1, 2 and 4 senders; --quick asks only the textbook question, four senders at 64 B.
+    expect(full.senders).toEqual([1, 2, 4])
+    expect(quick.senders).toEqual([4])
+    expect(quick.sizesBytes.fanin).toEqual([64])
+    expect(resolve({ senders: '4,1,4' }).senders).toEqual([1, 4])
   })
-  it('--sizes applies to both patterns, sorted and unique', () => {
-    expect(resolve({ sizes: '1k,64,1k' }).sizesBytes).toEqual({ pingpong: [64, 1024], stream: [64, 1024] })
+  it('--sizes applies to every pattern, sorted and unique', () => {
+    expect(resolve({ sizes: '1k,64,1k' }).sizesBytes).toEqual({ pingpong: [64, 1024], stream: [64, 1024], fanin: [64, 1024] })
     expect(parseSizes('64k,1m')).toEqual([65536, 1048576])
   })
   it('keeps only the named lists, in canonical order', () => {

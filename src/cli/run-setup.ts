@@ -49,8 +49,9 @@ export function addMatrixOptions(cmd: Command): Command {
   return addMechanismOption(cmd)
     .option('--modes <list>', 'blocking,nonblocking,busy-poll')
     .option('--endpoints <list>', 'process,thread')
-    .option('--patterns <list>', 'pingpong,stream')
+    .option('--patterns <list>', 'pingpong,stream,fanin')
     .option('--sizes <list>', 'message sizes, e.g. 64,1k,64k,1m')
+    .option('--senders <list>', 'fan-in: senders into one channel, one case each (default 1,2,4; 4 with --quick)')
     .option('--cases <list>', 'only these case ids (a * matches anything), e.g. "pipe/blocking/*"')
     .option('--repetitions <n>', 'repetitions per case, each in fresh peers (default 5; 3 with --quick)')
     .option('--duration <time>', 'measured time per repetition, e.g. 500ms, 2s')
@@ -60,7 +61,7 @@ export function addMatrixOptions(cmd: Command): Command {
     .option('--pin <placement>', 'auto|none|same|split: both ends on one CPU, or on different CPUs (default auto)')
     .option(
       '--quick',
-      'a smaller matrix: 64 B ping-pong, 64 KiB streams, 3 short repetitions, processes only where a mechanism offers both (unless --endpoints)',
+      'a smaller matrix: 64 B ping-pong, 64 KiB streams, fan-in of 4 senders at 64 B, 3 short repetitions, processes only where a mechanism offers both (unless --endpoints)',
     )
     .option('--no-floor', 'do not run the C floor beside the Node cases')
     .addOption(new Option('--no-baseline', 'deprecated name of --no-floor').hideHelp())

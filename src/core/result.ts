@@ -17,7 +17,8 @@ export const RUN_SCHEMA_V1 = 'ipcbench/run@1' as const
 
 export type Mode = 'blocking' | 'nonblocking' | 'busy-poll'
 export type Endpoints = 'process' | 'thread'
-export type Pattern = 'pingpong' | 'stream'
+/** `fanin`: many senders, one receiver, one channel (the case's `senders` says how many). */
+export type Pattern = 'pingpong' | 'stream' | 'fanin'
 /** `auto` lets each case pick (see harness/plan/placement.ts); the applied placement is recorded. */
 export type PinRequest = 'auto' | 'none' | 'same' | 'split'
 export type Placement = 'none' | 'same' | 'split'
@@ -25,7 +26,9 @@ export type CaseState = 'completed' | 'skipped' | 'errored' | 'aborted'
 
 export const MODES: readonly Mode[] = ['blocking', 'nonblocking', 'busy-poll']
 export const ENDPOINTS: readonly Endpoints[] = ['process', 'thread']
-export const PATTERNS: readonly Pattern[] = ['pingpong', 'stream']
+export const PATTERNS: readonly Pattern[] = ['pingpong', 'stream', 'fanin']
+/** The patterns between one pair of sides, the ones a mechanism's `patterns` lists (fan-in is its `fanIn` capability). */
+export const PAIR_PATTERNS: readonly Pattern[] = ['pingpong', 'stream']
 
 /** One point of the matrix, before it runs. */
 export interface CaseSpec {
@@ -43,6 +46,8 @@ export interface CaseSpec {
   endpoints: Endpoints
   pattern: Pattern
   sizeBytes: number
+  /** Fan-in: how many senders post into the one channel. */
+  senders?: number
 }
 
 /** Summary statistics of latency samples, all in nanoseconds except `n` (a count). */
@@ -88,7 +93,37 @@ export interface CpuTotal {
   sysUsPerMsg: number
   voluntaryCtxPerMsg: number
   involuntaryCtxPerMsg: number
-  scope: 'both processes' | 'whole process' | 'both threads'
+  scope: 'both processes' | 'whole process' | 'both threads' | 'receiver and senders'
+}
+
+/** Fan-in: one sender's figures (one-way latency from the send time it stamped into each message; CLOCK_MONOTONIC). */
+export interface FanInSender {
+  sender: number
+  /** What it says it sent, and what the receiver checked of it (equal in a completed case). */
+  sent: number
+  received: number
+  /** One-way latency, send to receipt, nearest rank over every message of this sender. */
+  latencyNs: { p50: number; p90: number; p99: number; max: number }
+  /** This sender's own CPU over its sending, µs per message it sent. */
+  cpuUsPerMsg: number
+}
+
+/**
+ * Fan-in figures of one repetition, or of a case (each figure then the median over
+ * repetitions of the repetition's own, sender by sender).
+ */
+export interface FanIn {
+  senders: number
+  /** Messages that arrived after one another sender had sent later (expected; within one sender it would fail the case). */
+  reorderedBetweenSenders: number
+  /** The receiver's CPU per message it received (user + system). */
+  receiverCpuUsPerMsg: number
+  perSender: FanInSender[]
+  /**
+   * Fairness, the spread between senders: the slowest sender's p50 over the fastest's
+   * (1 = even), and the smallest share of the messages over the even share (1 = even).
+   */
+  fairness: { p50Ratio: number; minShareOfEven: number }
 }
 
 /** Side `a` initiates (times the ping-pong, sends the stream); side `b` echoes or receives. */
@@ -129,6 +164,8 @@ export interface RepetitionResult {
   throughput?: Throughput
   cpu: Cost
   placement: AppliedPlacement
+  /** Fan-in cases: the senders' figures. */
+  fanIn?: FanIn
 }
 
 export interface Spread {
@@ -162,6 +199,8 @@ export interface Figures {
   spread?: Spread
   /** How the samples were taken (e.g. "each sample one round trip"). */
   timing?: string
+  /** Fan-in: the median over repetitions, sender by sender. */
+  fanIn?: FanIn
 }
 
 /** The C floor's figures for the same case, measured in the same run (see native-helpers/floor). */
@@ -225,6 +264,10 @@ export type ThroughputCase = CompletedCase & { pattern: 'stream'; throughput: Th
 
 export const hasLatency = (c: CaseResult): c is LatencyCase => c.state === 'completed' && c.pattern === 'pingpong' && c.latencyNs !== undefined
 export const hasThroughput = (c: CaseResult): c is ThroughputCase => c.state === 'completed' && c.pattern === 'stream' && c.throughput !== undefined
+/** A completed fan-in case with its aggregate throughput and senders' figures. */
+export type FanInCase = CompletedCase & { pattern: 'fanin'; senders: number; throughput: Throughput; fanIn: FanIn }
+export const hasFanIn = (c: CaseResult): c is FanInCase =>
+  c.state === 'completed' && c.pattern === 'fanin' && c.throughput !== undefined && c.fanIn !== undefined && c.senders !== undefined
 
 export interface HostLimits {
   pipeMaxSizeBytes?: number
@@ -300,7 +343,9 @@ export interface ResolvedOptions {
   endpointsPerMechanism: 'all' | 'one'
   patterns: Pattern[]
   /** Ping-pong sizes and stream sizes may differ (e.g. `--quick`). */
-  sizesBytes: { pingpong: number[]; stream: number[] }
+  sizesBytes: { pingpong: number[]; stream: number[]; fanin?: number[] }
+  /** Fan-in: the sender counts, one case each (absent in results written before fan-in). */
+  senders?: number[]
   repetitions: number
   /** Upper bound of one repetition's measured phase. */
   durationMs: number

@@ -6,7 +6,7 @@ import { errorFields, ipcError, UsageError } from '../core/errors.js'
 import {
   ENDPOINTS,
   MODES,
-  PATTERNS,
+  PAIR_PATTERNS,
   type CaseSpec,
   type Endpoints,
   type HostLimits,
@@ -126,7 +126,8 @@ export function checkDefinition(value: unknown, where: string): MechanismDefinit
     fail(`family: ${JSON.stringify(d.family)} is not one of ${FAMILIES.join(', ')}`)
   checkList(d.modes, 'modes', MODES, fail)
   checkList(d.endpoints, 'endpoints', ENDPOINTS, fail)
-  checkList(d.patterns, 'patterns', PATTERNS, fail)
+  // Between one pair of sides: fan-in is a built-in's capability of its own, not a pattern a custom seam can offer.
+  checkList(d.patterns, 'patterns', PAIR_PATTERNS, fail)
   if (d.variants !== undefined) {
     if (!Array.isArray(d.variants) || d.variants.length === 0) fail('variants: must be a non-empty array of names when given')
     for (const v of d.variants as unknown[])

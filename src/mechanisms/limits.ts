@@ -48,3 +48,15 @@ export function sysvShmLimit(limits: HostLimits): SizeLimit | undefined {
   if (shmmax === undefined) return undefined
   return { bytes: Math.floor(shmmax / 4), limit: `kernel.shmmax (${shmmax})`, fix: 'raise it with "sysctl -w kernel.shmmax=BYTES"' }
 }
+
+/** PIPE_BUF on Linux: a pipe or FIFO write of at most this many bytes is atomic. */
+export const PIPE_BUF = 4096
+
+/** Several writers into one FIFO: only a write of at most PIPE_BUF stays whole. */
+export function pipeBufLimit(): SizeLimit {
+  return {
+    bytes: PIPE_BUF,
+    limit: `PIPE_BUF (${PIPE_BUF} bytes): a FIFO write is atomic only up to it, so larger messages from several senders could interleave`,
+    fix: `use --sizes ${PIPE_BUF / 1024}k or less for a FIFO`,
+  }
+}

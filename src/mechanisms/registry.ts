@@ -1,10 +1,10 @@
 import { loadNative } from '../native/index.js'
-import { datagramLimit, posixMqLimit, sysvMsgLimit, sysvShmLimit } from './limits.js'
+import { datagramLimit, pipeBufLimit, posixMqLimit, sysvMsgLimit, sysvShmLimit } from './limits.js'
 import type { CaseSpec, HostLimits, MechanismModule } from '../core/result.js'
 import { formatBytesApprox } from '../core/units.js'
 import { wireBytes } from '../core/wire.js'
 import { ringGeometry } from './common/ring-layout.js'
-import type { Mechanism } from './types.js'
+import type { FanInCapability, FanInImpl, Mechanism } from './types.js'
 
 /**
  * Every mechanism ipcbench knows, in the order `list` shows them: light descriptors
@@ -16,6 +16,15 @@ import type { Mechanism } from './types.js'
 const ALL_MODES = ['blocking', 'nonblocking', 'busy-poll'] as const
 const BOTH_ENDPOINTS = ['process', 'thread'] as const
 const BOTH_PATTERNS = ['pingpong', 'stream'] as const
+
+/** Fan-in between processes, blocking, as the C floor's `--fanin` does it. */
+const blockingFanIn = (load: () => Promise<FanInImpl>, extra: Partial<FanInCapability> = {}): FanInCapability => ({
+  modes: ['blocking'],
+  endpoints: ['process'],
+  native: true,
+  load,
+  ...extra,
+})
 
 /** The C floor program knows each of these by the mechanism's own id. */
 const sameInC = (id: string) => ({ name: id })
@@ -55,6 +64,7 @@ export const BUILT_INS: readonly Mechanism[] = [
     native: false,
     floor: sameInC('fifo'),
     load: async () => (await import('./fifo.js')).fifo,
+    fanIn: blockingFanIn(async () => (await import('./fanin.js')).fifoFanIn, { maxMessage: pipeBufLimit }),
   },
   {
     id: 'unix-stream',
@@ -116,6 +126,7 @@ export const BUILT_INS: readonly Mechanism[] = [
     maxMessage: datagramLimit,
     floor: sameInC('unix-dgram'),
     load: async () => (await import('./unix-sockets.js')).unixDgram,
+    fanIn: blockingFanIn(async () => (await import('./fanin.js')).unixDgramFanIn),
   },
   {
     id: 'unix-seqpacket',
@@ -140,6 +151,7 @@ export const BUILT_INS: readonly Mechanism[] = [
     maxMessage: posixMqLimit,
     floor: sameInC('posix-mq'),
     load: async () => (await import('./posix-mq.js')).posixMq,
+    fanIn: blockingFanIn(async () => (await import('./fanin.js')).posixMqFanIn),
   },
   {
     id: 'sysv-msg',
@@ -152,6 +164,7 @@ export const BUILT_INS: readonly Mechanism[] = [
     maxMessage: sysvMsgLimit,
     floor: sameInC('sysv-msg'),
     load: async () => (await import('./sysv-msg.js')).sysvMsg,
+    fanIn: blockingFanIn(async () => (await import('./fanin.js')).sysvMsgFanIn),
   },
   {
     id: 'shm-ring',
@@ -247,6 +260,12 @@ export const BUILT_INS: readonly Mechanism[] = [
     native: false,
     floor: { none: 'worker messaging is a Node facility; C has no counterpart' },
     load: async () => (await import('./worker-message.js')).workerMessage,
+    fanIn: {
+      modes: ['nonblocking'],
+      endpoints: ['thread'],
+      native: false,
+      load: async () => (await import('./fanin.js')).workerMessageFanIn,
+    },
   },
   {
     id: 'message-channel',

@@ -147,4 +147,43 @@ export interface Mechanism {
   floor: FloorCounterpart
   /** Imports the implementation: only a case process and its peer call it. */
   load(): Promise<MechanismImpl>
+  /** Many senders into one channel of this mechanism (the `fanin` pattern), where several writers can share one object honestly. */
+  fanIn?: FanInCapability
+}
+
+/**
+ * What a mechanism offers for fan-in: the modes and endpoints of its senders and
+ * receiver, the size limit that holds when several write into one object (a FIFO's
+ * PIPE_BUF), and the implementation. The C floor has it when `floor` names the
+ * mechanism (`ipcfloor --fanin`).
+ */
+export interface FanInCapability {
+  modes: readonly Mode[]
+  endpoints: readonly Endpoints[]
+  /** Needs the native addon (the blocking calls, and the watchdog that notices a dead sender). */
+  native: boolean
+  /** The largest message with several senders, when it is smaller than `maxMessage`'s. */
+  maxMessage?(limits: HostLimits): SizeLimit | undefined
+  load(): Promise<FanInImpl>
+}
+
+/**
+ * Fan-in's seam: one channel, created by the receiver (the case process), written by
+ * every sender (child processes or worker threads of it). The receiver's endpoint
+ * only receives; a sender's only sends. Each message says which sender sent it.
+ */
+export interface FanInImpl {
+  setup(ctx: SetupContext, senders: number): Promise<FanInChannel>
+  /** A sender's end, in the sender: `PeerContext.info` and `fds` are what `FanInChannel.peer` handed over. */
+  openSender(ctx: PeerContext): Promise<Endpoint>
+}
+
+export interface FanInChannel {
+  /** What every sender needs (the same object for all of them). */
+  peer: PeerHandoff
+  /** The receiver's end, once every sender has started. */
+  openReceiver(senders: readonly PeerLink[]): Promise<Endpoint>
+  describe(): Record<string, string>
+  /** Removes every object the channel created. Idempotent; called on every path. */
+  teardown(): Promise<void>
 }

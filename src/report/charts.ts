@@ -13,6 +13,7 @@ import { formatBytesPerSec, formatSizeBytes } from '../core/units.js'
 import { nsShort } from './format.js'
 import { familyPanels, pickSize } from './headline.js'
 import { caseLabel, cpuUsPerMsg, mechanismLabel, runLabels } from './summary.js'
+import { fanInChart } from './fanin.js'
 
 /**
  * Vega-Lite specs drawn from result files alone: every spec carries its data inline
@@ -695,5 +696,7 @@ const CHARTS: ReadonlyArray<(ctx: ChartContext) => ChartEntry> = [
 
 export function buildCharts(runs: RunResult[]): ChartEntry[] {
   const ctx = chartContext(runs)
-  return CHARTS.map((chart) => chart(ctx))
+  // Fan-in's chart only where a run has fan-in cases: runs without them keep their charts as they were.
+  const fan = fanInChart(runs)
+  return [...CHARTS.map((chart) => chart(ctx)), ...(fan ? [fan] : [])]
 }

@@ -3,6 +3,7 @@ import { nsShort } from './format.js'
 import { findings, outcomeGroups, warningGroups } from './findings.js'
 import { headlineMatrix, type Matrix, type MatrixRow } from './headline.js'
 import { cpuUsPerMsg } from './summary.js'
+import { fanInGlanceLines } from './fanin.js'
 
 /**
  * The terminal summary a person reads in ten seconds: the matrix of mechanism × mode at
@@ -176,6 +177,9 @@ export function renderGlance(run: RunResult, o: GlanceOptions): string {
   if (m.stream && m.stream.exceptions.length > 0) notes.push(`stream of ${m.stream.exceptions.join(', ')}`)
   notes.push('· not in this run')
   const noteLines = wrap(`(${notes.join('; ')})`, width)
+  const fanIn = fanInGlanceLines(run)
+    .map((l, i) => (i === 0 ? wrap(l, width) : [cut(l, width)]))
+    .flat()
   const findingLines = findings(run).map((f) => wrap(`${f.what}: ${f.items.join(' · ')}`, width))
   const outcomes = outcomeGroups(run).map((g) => {
     const mechs = g.mechanisms.length > 3 ? `${g.mechanisms.slice(0, 3).join(', ')} and ${g.mechanisms.length - 3} more` : g.mechanisms.join(', ')
@@ -203,6 +207,7 @@ export function renderGlance(run: RunResult, o: GlanceOptions): string {
       ...head,
       ...matrix,
       ...noteLines,
+      ...(fanIn.length > 0 ? ['', ...fanIn] : []),
       ...(keepFindings > 0 ? ['', ...findingLines.slice(0, keepFindings).flat()] : []),
       ...(tail.length > 0 ? ['', ...tail] : []),
       ...harness,

@@ -1,5 +1,6 @@
 import { hasLatency, hasThroughput, type CaseResult, type CompletedCase, type RunResult } from '../core/result.js'
 import { formatBytesPerSec, formatNs, formatRate } from '../core/units.js'
+import { fanInTable } from './fanin.js'
 
 /**
  * The figures every report format shares (HTML, markdown, charts): labels that name a
@@ -54,7 +55,7 @@ export const spreadCell = (c: CompletedCase): string => (c.spread ? `±${c.sprea
 export const ratioCell = (r: number | undefined): string => (r === undefined ? '–' : `${r.toFixed(2)}×`)
 
 export interface SummaryTable {
-  pattern: 'pingpong' | 'stream'
+  pattern: 'pingpong' | 'stream' | 'fanin'
   caption: string
   head: string[]
   rows: string[][]
@@ -102,6 +103,8 @@ export function summaryTables(run: RunResult): SummaryTable[] {
       ]),
     })
   }
+  const fan = fanInTable(run)
+  if (fan) tables.push({ pattern: 'fanin', ...fan })
   return tables
 }
 

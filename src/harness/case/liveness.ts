@@ -13,3 +13,17 @@ export function watchPeerWhileBlocked(pid: number): { stop(): void } | undefined
   const n = loadNative()
   return n.ok ? new n.api.PeerWatchdog(pid) : undefined
 }
+
+/**
+ * A process of a case (the case process, a process peer, a fan-in sender) dies with the
+ * process that started it, named by IPCBENCH_PARENT_PID: an orchestrator killed with
+ * SIGKILL runs no clean-up, and a side blocked in a system call, or a peer that hangs,
+ * would otherwise run on for ever. What it leaves carries its pid; the next run removes
+ * it (host/cleanup.ts). Exits at once when that parent is already gone.
+ */
+export function dieWithParent(): void {
+  const parent = Number(process.env.IPCBENCH_PARENT_PID)
+  if (!Number.isInteger(parent) || parent <= 0) return
+  const n = loadNative()
+  if (n.ok ? !n.api.dieWithParent(parent) : process.ppid !== parent) process.exit(1)
+}

@@ -7,25 +7,10 @@
  * Uses the global `process`: importing node:process flips fd 0 to non-blocking.
  */
 import { isMainThread, workerData } from 'node:worker_threads'
-import { loadNative } from '../../native/index.js'
 import { Control, errorReport } from './control.js'
+import { dieWithParent } from './liveness.js'
 import type { WorkerPeerData } from './peer-start.js'
 import type { CaseProcessReply, FromPeer, RepTask, ToPeer } from './protocol.js'
-
-/**
- * A process of a case dies with the process that started it (the orchestrator, or
- * side a for a process peer): an orchestrator killed with SIGKILL runs no clean-up,
- * and a side blocked in a system call, or a peer that hangs, would otherwise run on
- * for ever. What it leaves carries its pid; the next run removes it (host/cleanup.ts).
- * Without the addon the case process still notices its IPC channel closing whenever
- * its event loop is free (below).
- */
-function dieWithParent(): void {
-  const parent = Number(process.env.IPCBENCH_PARENT_PID)
-  if (!Number.isInteger(parent) || parent <= 0) return
-  const n = loadNative()
-  if (n.ok ? !n.api.dieWithParent(parent) : process.ppid !== parent) process.exit(1)
-}
 
 async function main(): Promise<void> {
   if (!isMainThread) {
@@ -39,6 +24,7 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(0), 100).unref()
     return
   }
+  // Without the addon the case process still notices its IPC channel closing whenever its event loop is free (below).
   dieWithParent()
   if (process.argv.includes('--side') && process.argv[process.argv.indexOf('--side') + 1] === 'b') {
     const ctl = Control.overFd<ToPeer, FromPeer>(3)

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import type { Side } from '../../core/errors.js'
-import type { CaseSpec, Placement, PinRequest } from '../../core/result.js'
+import type { CaseSpec, FanIn, Placement, PinRequest } from '../../core/result.js'
 
 /**
  * Everything that crosses a process or thread boundary of a case, as types: what the
@@ -18,7 +18,7 @@ export const CASE_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url))
  * ab --base-root DIR` drives another checkout's case processes and refuses one whose
  * number differs, so bump it with any change to those.
  */
-export const CASE_PROTOCOL = 2
+export const CASE_PROTOCOL = 3
 
 /** What one repetition's loops are asked to do. */
 export interface LoopPlan {
@@ -103,6 +103,8 @@ export interface RepReport {
   describe: Record<string, string>
   /** Problems the case process noticed that do not end the repetition. */
   countMismatch?: { sent: number; received: number }
+  /** Fan-in (protocol 3): the senders' figures; `costB` is then every sender's CPU added. */
+  fanIn?: FanIn
 }
 
 /** A failure, from whichever side saw it, with what the result keeps of it. */
@@ -158,3 +160,43 @@ export interface Done {
 
 export type ToPeer = Hello | Go
 export type FromPeer = Ready | Done | ErrorReport
+
+// ── Fan-in: receiver (the case process) ⇄ each sender (fanin-sender.ts) ──────────
+
+/** The script a fan-in sender starts from, as a process or a worker. */
+export const SENDER_ENTRY = fileURLToPath(new URL('./fanin-sender.js', import.meta.url))
+
+/** Sent by the receiver to each sender before anything else. */
+export interface SenderHello {
+  type: 'hello'
+  spec: CaseSpec
+  /** This sender's number, 0..senders-1: the high bits of every sequence word it sends. */
+  sender: number
+  durationMs: number
+  /** Upper bound of this sender's messages. */
+  maxMessages: number
+  info: unknown
+  fds: number[]
+  parentPid: number
+  fault?: string
+}
+
+export interface SenderReady {
+  type: 'ready'
+  cpus: number[]
+}
+
+/** What a sender sent (its STOP aside) and its CPU over the sending. */
+export interface SenderDone {
+  type: 'done'
+  sent: number
+  cost: CostSnapshot
+}
+
+/** The receiver has what it needs: the sender may close and end. */
+export interface Bye {
+  type: 'bye'
+}
+
+export type ToSender = SenderHello | Go | Bye
+export type FromSender = SenderReady | SenderDone | ErrorReport

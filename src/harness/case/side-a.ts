@@ -23,6 +23,8 @@ import type { CostSnapshot, RepReport, RepTask } from './protocol.js'
  */
 export async function runRepetition(task: RepTask): Promise<RepReport> {
   const { spec } = task
+  // Many senders and one receiver: a repetition of its own shape (fanin.ts).
+  if (spec.pattern === 'fanin') return (await import('./fanin.js')).runFanInRepetition(task)
   const ownsProcess = spec.endpoints === 'process'
   if (!ownsProcess && task.placement.cpuA !== undefined) pinThisThread(task.placement.cpuA)
   const impl = await loadImpl(spec.mechanism, task.mechanismModule)

@@ -1,5 +1,6 @@
 import type { CaseSpec, Environment, ResolvedOptions } from '../../core/result.js'
 import { MIN_MESSAGE_BYTES, wireBytes } from '../../core/wire.js'
+import { FANIN_MIN_BYTES } from '../../core/fanin-wire.js'
 import { warning, type Warning } from '../../core/warnings.js'
 import { getMechanism } from '../../mechanisms/registry.js'
 import type { LoopPlan, PlacementPlan } from '../case/protocol.js'
@@ -41,9 +42,15 @@ export function planCase(spec: CaseSpec, o: ResolvedOptions, env: Environment, c
 /** Why a case cannot run on this host, before anything starts; undefined when it can. */
 export function skipReason(spec: CaseSpec, env: Environment): string | undefined {
   const mech = getMechanism(spec.mechanism)
-  if (mech.native && !env.native.addon.loaded) return `native helper not built (${env.native.addon.reason ?? 'unknown reason'})`
+  const needsAddon = spec.pattern === 'fanin' ? mech.fanIn?.native === true : mech.native
+  if (needsAddon && !env.native.addon.loaded) return `native helper not built (${env.native.addon.reason ?? 'unknown reason'})`
   if (mech.fixedSizeBytes === undefined && spec.sizeBytes < MIN_MESSAGE_BYTES) return `messages need at least ${MIN_MESSAGE_BYTES} bytes`
-  const limit = mech.maxMessage?.(env.limits)
+  if (spec.pattern === 'fanin' && spec.sizeBytes < FANIN_MIN_BYTES)
+    return `fan-in messages need at least ${FANIN_MIN_BYTES} bytes (the sender's sequence word and its send time)`
+  // With several senders a tighter limit can hold (a FIFO's PIPE_BUF); the mechanism's own holds too.
+  const fanLimit = spec.pattern === 'fanin' ? mech.fanIn?.maxMessage?.(env.limits) : undefined
+  const own = mech.maxMessage?.(env.limits)
+  const limit = fanLimit && (!own || fanLimit.bytes < own.bytes) ? fanLimit : own
   if (limit && spec.sizeBytes > limit.bytes) {
     return `message size ${spec.sizeBytes} exceeds ${limit.limit}; ${limit.fix}`
   }

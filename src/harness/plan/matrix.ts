@@ -1,5 +1,5 @@
 import type { Mechanism } from '../../mechanisms/types.js'
-import type { CaseSpec, Endpoints, Mode, Pattern, ResolvedOptions } from '../../core/result.js'
+import { PAIR_PATTERNS, type CaseSpec, type Endpoints, type Mode, type Pattern, type ResolvedOptions } from '../../core/result.js'
 import { caseId } from '../../core/cases.js'
 import { getMechanism } from '../../mechanisms/registry.js'
 
@@ -9,7 +9,7 @@ import { getMechanism } from '../../mechanisms/registry.js'
  */
 export function expandMatrix(
   mechanisms: readonly Mechanism[],
-  o: Pick<ResolvedOptions, 'modes' | 'endpoints' | 'patterns' | 'sizesBytes'> & Partial<Pick<ResolvedOptions, 'endpointsPerMechanism'>>,
+  o: Pick<ResolvedOptions, 'modes' | 'endpoints' | 'patterns' | 'sizesBytes'> & Partial<Pick<ResolvedOptions, 'endpointsPerMechanism' | 'senders'>>,
 ): CaseSpec[] {
   const cases: CaseSpec[] = []
   for (const m of mechanisms) {
@@ -18,13 +18,40 @@ export function expandMatrix(
     for (const variant of m.variants ?? [undefined]) {
       for (const endpoints of kinds) {
         for (const mode of intersect<Mode>(o.modes, m.modes)) {
-          for (const pattern of intersect<Pattern>(o.patterns, m.patterns)) {
-            const sizes = m.fixedSizeBytes !== undefined ? [m.fixedSizeBytes] : o.sizesBytes[pattern]
+          for (const pattern of intersect<Pattern>(intersect(o.patterns, PAIR_PATTERNS), m.patterns)) {
+            const sizes = m.fixedSizeBytes !== undefined ? [m.fixedSizeBytes] : pattern === 'stream' ? o.sizesBytes.stream : o.sizesBytes.pingpong
             for (const sizeBytes of sizes) {
               const spec = { mechanism: m.id, ...(variant ? { variant } : {}), family: m.family, mode, endpoints, pattern, sizeBytes }
               cases.push({ id: caseId(spec), ...spec })
             }
           }
+        }
+      }
+    }
+    if (m.fanIn && o.patterns.includes('fanin')) cases.push(...fanInCases(m, o))
+  }
+  return cases
+}
+
+/** Sender counts when the options say none (results and API callers from before fan-in). */
+export const DEFAULT_SENDERS: readonly number[] = [1, 2, 4]
+export const DEFAULT_FANIN_SIZES: readonly number[] = [64]
+
+/** A mechanism's fan-in cases: endpoints × mode × size × sender count, after its two-sided ones. */
+function fanInCases(
+  m: Mechanism,
+  o: Pick<ResolvedOptions, 'modes' | 'endpoints' | 'sizesBytes'> & Partial<Pick<ResolvedOptions, 'endpointsPerMechanism' | 'senders'>>,
+): CaseSpec[] {
+  const fan = m.fanIn!
+  const cases: CaseSpec[] = []
+  let kinds = intersect<Endpoints>(o.endpoints, fan.endpoints)
+  if (o.endpointsPerMechanism === 'one' && kinds.includes('process')) kinds = ['process']
+  for (const endpoints of kinds) {
+    for (const mode of intersect<Mode>(o.modes, fan.modes)) {
+      for (const sizeBytes of o.sizesBytes.fanin ?? DEFAULT_FANIN_SIZES) {
+        for (const senders of o.senders ?? DEFAULT_SENDERS) {
+          const spec = { mechanism: m.id, family: m.family, mode, endpoints, pattern: 'fanin' as const, sizeBytes, senders }
+          cases.push({ id: caseId(spec), ...spec })
         }
       }
     }

@@ -29,18 +29,24 @@ export interface RawRunOptions {
   subtractOverhead?: boolean
   out?: string
   cases?: string
+  /** `--senders 1,2,4`: fan-in sender counts. */
+  senders?: string
 }
 
 /** Every default in one place. `--quick` trades sizes, repetitions and time for a run of about a minute. */
 export const DEFAULTS = {
   full: {
-    sizesBytes: { pingpong: [64, 1024, 65536, 1048576], stream: [1024, 65536, 1048576] },
+    sizesBytes: { pingpong: [64, 1024, 65536, 1048576], stream: [1024, 65536, 1048576], fanin: [64, 4096] },
+    // Fan-in: one sender (the baseline), two, four; 4096 bytes is PIPE_BUF, the largest a FIFO carries whole from several writers.
+    senders: [1, 2, 4],
     repetitions: 5,
     durationMs: 150,
     warmup: 500,
   },
   quick: {
-    sizesBytes: { pingpong: [64], stream: [65536] },
+    sizesBytes: { pingpong: [64], stream: [65536], fanin: [64] },
+    // The textbook question alone: four senders into one channel.
+    senders: [4],
     repetitions: 3,
     durationMs: 80,
     warmup: 100,
@@ -66,7 +72,10 @@ export function resolveRunOptions(raw: RawRunOptions, mechanisms: readonly Mecha
     endpoints: parseList<Endpoints>('--endpoints', raw.endpoints, ENDPOINTS),
     endpointsPerMechanism: quick && raw.endpoints === undefined ? 'one' : 'all',
     patterns: parseList<Pattern>('--patterns', raw.patterns, PATTERNS),
-    sizesBytes: sizes ? { pingpong: sizes, stream: sizes } : { pingpong: [...base.sizesBytes.pingpong], stream: [...base.sizesBytes.stream] },
+    sizesBytes: sizes
+      ? { pingpong: sizes, stream: sizes, fanin: sizes }
+      : { pingpong: [...base.sizesBytes.pingpong], stream: [...base.sizesBytes.stream], fanin: [...base.sizesBytes.fanin] },
+    senders: raw.senders === undefined ? [...base.senders] : parseSenders(raw.senders),
     repetitions: parseInteger('--repetitions', raw.repetitions, base.repetitions, 1, 1000),
     durationMs: parseDuration('--duration', raw.duration, base.durationMs, 10, 600_000),
     warmup: parseInteger('--warmup', raw.warmup, base.warmup, 0, 10_000_000),
@@ -92,6 +101,20 @@ function checkMechanism(name: string, ids: readonly string[]): string {
   if (ids.includes(id)) return id
   const guess = closest(id, ids)
   throw new UsageError(`unknown mechanism "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}; "ipcbench list" shows them all`)
+}
+
+/** The most senders a fan-in case starts (each is a process or a thread; the wire keeps 8 bits for the sender). */
+export const MAX_SENDERS = 64
+
+export function parseSenders(text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim())
+  const counts = parts.map((p) => {
+    if (!/^\d+$/.test(p)) throw new UsageError(`--senders: "${p}" is not a whole number (use e.g. 1,2,4)`)
+    const n = Number(p)
+    if (n < 1 || n > MAX_SENDERS) throw new UsageError(`--senders: ${n} is outside 1..${MAX_SENDERS}`)
+    return n
+  })
+  return [...new Set(counts)].sort((a, b) => a - b)
 }
 
 export function parseSizes(text: string): number[] {

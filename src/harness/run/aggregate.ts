@@ -1,4 +1,4 @@
-import type { Cost, CpuTotal, Figures, Pattern, RepetitionResult, SideCost, Spread } from '../../core/result.js'
+import type { Cost, CpuTotal, FanIn, FanInSender, Figures, Pattern, RepetitionResult, SideCost, Spread } from '../../core/result.js'
 import { cvPct, median } from '../../core/stats.js'
 import { warning, type Warning } from '../../core/warnings.js'
 
@@ -52,7 +52,12 @@ export function aggregate(pattern: Pattern, reps: readonly RepetitionResult[]): 
         tputs.map((t) => t.bytesPerSec),
       )
     }
-    figures.timing = 'receiver side, from its echo of the last warm-up message (the warm-up drained) to the end of the stream'
+    figures.timing =
+      pattern === 'fanin'
+        ? "receiver side, from the first message's receipt to the last's, every sender sending at once; latency one way, from the send time each message carries"
+        : 'receiver side, from its echo of the last warm-up message (the warm-up drained) to the end of the stream'
+    const fan = medianFanIn(reps)
+    if (fan) figures.fanIn = fan
   }
   figures.cpu = medianCost(reps)
   if (figures.spread && figures.spread.cvPct > NOISY_CV_PCT && reps.length > 1) {
@@ -64,6 +69,38 @@ export function aggregate(pattern: Pattern, reps: readonly RepetitionResult[]): 
   if (small.length > 0)
     warnings.push(warning('few-messages', `only ${Math.min(...small.map((r) => r.messages))} messages measured in a repetition; raise --duration`))
   return { figures, warnings }
+}
+
+/**
+ * Fan-in figures over repetitions, sender by sender: each figure the median of the
+ * repetitions' own (counts and fairness too), the max the largest.
+ */
+export function medianFanIn(reps: readonly RepetitionResult[]): FanIn | undefined {
+  const fans = reps.flatMap((r) => (r.fanIn ? [r.fanIn] : []))
+  if (fans.length === 0) return undefined
+  const med = (pick: (f: FanIn) => number): number => median(fans.map(pick))
+  const perSender: FanInSender[] = fans[0].perSender.map((_, k) => {
+    const of = (pick: (s: FanInSender) => number): number => median(fans.map((f) => pick(f.perSender[k])))
+    return {
+      sender: k,
+      sent: of((s) => s.sent),
+      received: of((s) => s.received),
+      latencyNs: {
+        p50: of((s) => s.latencyNs.p50),
+        p90: of((s) => s.latencyNs.p90),
+        p99: of((s) => s.latencyNs.p99),
+        max: Math.max(...fans.map((f) => f.perSender[k].latencyNs.max)),
+      },
+      cpuUsPerMsg: of((s) => s.cpuUsPerMsg),
+    }
+  })
+  return {
+    senders: fans[0].senders,
+    reorderedBetweenSenders: med((f) => f.reorderedBetweenSenders),
+    receiverCpuUsPerMsg: med((f) => f.receiverCpuUsPerMsg),
+    perSender,
+    fairness: { p50Ratio: med((f) => f.fairness.p50Ratio), minShareOfEven: med((f) => f.fairness.minShareOfEven) },
+  }
 }
 
 function spreadOf(metric: Spread['metric'], values: number[]): Spread {

@@ -160,6 +160,7 @@ function floorResult(spec: CaseSpec, c: Collected): FloorResult {
   if (stopped) f.reason = stopped.reason
   if (figures.latencyNs) f.latencyNs = figures.latencyNs
   if (figures.throughput) f.throughput = figures.throughput
+  if (figures.fanIn) f.fanIn = figures.fanIn
   if (Object.keys(c.describe).length > 0) f.describe = c.describe
   return f
 }

@@ -11,8 +11,9 @@ import { LEDGER, removeSysvFromLedger } from '../host/cleanup.js'
 import type { CasePlan } from '../plan/case-plan.js'
 import type { RepetitionExecutor, RepOutcome } from './executor.js'
 import { buildRepetition, readSamples, refusedCall, reportWarnings } from './repetition.js'
+import { runFanInFloor } from './fanin-floor.js'
 
-type FloorReply = RepReport | ErrorReport | { type: 'skipped'; reason: string }
+export type FloorReply = RepReport | ErrorReport | { type: 'skipped'; reason: string }
 type FloorList = Map<string, { modes: string[]; endpoints: string[] }>
 
 /**
@@ -41,6 +42,7 @@ export function floorExecutor(env: Environment): { executor?: RepetitionExecutor
 }
 
 async function runOnce(path: string, plan: CasePlan, repetition: number): Promise<RepOutcome> {
+  if (plan.spec.pattern === 'fanin') return runFanInFloor(path, plan, repetition, floorName(plan.spec.mechanism)!)
   const { spec, loop, placement } = plan
   const dir = mkdtempSync(join(tmpdir(), ownedPrefix('floor-')))
   try {
@@ -94,6 +96,8 @@ function readList(path: string): FloorList {
 function unsupported({ spec }: CasePlan, list: FloorList): string | undefined {
   const floor = getMechanism(spec.mechanism).floor
   if ('none' in floor) return `no C floor: ${floor.none}`
+  // Fan-in is `ipcfloor --fanin` (blocking, forked senders), not a line of --list.
+  if (spec.pattern === 'fanin') return undefined
   const entry = list.get(floor.name)
   if (!entry) return `no C floor: the floor program has no "${floor.name}" (rebuild it with "npm install")`
   if (!entry.modes.includes(spec.mode)) {
@@ -109,7 +113,7 @@ function unsupported({ spec }: CasePlan, list: FloorList): string | undefined {
  * could hold the pipe open after the main process was killed, so on exit the group is
  * killed and the output read to its end (or for at most a second more).
  */
-function runFloor(path: string, args: string[], ledger: string, timeoutMs: number): Promise<FloorReply> {
+export function runFloor(path: string, args: string[], ledger: string, timeoutMs: number): Promise<FloorReply> {
   return new Promise((resolve) => {
     const child = spawn(path, args, {
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -74,7 +74,13 @@ interface CaseProcess {
 function runInCaseProcess(plan: CasePlan, task: RepTask, { execPath, caseEntry, env }: CaseProcess, signal?: AbortSignal): Promise<RepOutcome> {
   const { cpuA, cpuB } = task.placement
   // Both sides' CPUs for a thread case (each thread then pins itself); side a's alone for a process case.
-  const cpus = task.spec.endpoints === 'thread' ? [...new Set([cpuA, cpuB].filter((c) => c !== undefined))] : cpuA !== undefined ? [cpuA] : []
+  // Fan-in: the receiver and every sender share the placement's CPUs (senders inherit them), as in the C floor.
+  const cpus =
+    task.spec.endpoints === 'thread' || task.spec.pattern === 'fanin'
+      ? [...new Set([cpuA, cpuB].filter((c) => c !== undefined))]
+      : cpuA !== undefined
+        ? [cpuA]
+        : []
   const [cmd, args] = cpus.length > 0 ? ['taskset', ['-c', cpus.join(','), execPath, caseEntry]] : [execPath, [caseEntry]]
   const child = spawn(cmd, args, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

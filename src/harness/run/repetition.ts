@@ -25,7 +25,12 @@ export function buildRepetition(plan: CasePlan, index: number, r: RepReport, sam
   }
   if (spec.pattern === 'pingpong' && samples.length > 0) rep.latencyNs = summarizeNs(samples)
   if (spec.pattern === 'pingpong' && r.elapsedNs > 0) rep.roundTripsPerSec = r.messages / (r.elapsedNs / 1e9)
-  if (spec.pattern === 'stream' && r.elapsedNs > 0) {
+  if (spec.pattern === 'fanin') {
+    // The receiver's messages and CPU are side a's, every sender's added are side b's, over the same messages.
+    rep.cpu.total = { ...rep.cpu.total!, scope: r.costA.process ? 'whole process' : 'receiver and senders' }
+    if (r.fanIn) rep.fanIn = r.fanIn
+  }
+  if ((spec.pattern === 'stream' || spec.pattern === 'fanin') && r.elapsedNs > 0) {
     const seconds = r.elapsedNs / 1e9
     rep.throughput = { bytesPerSec: (r.messages * spec.sizeBytes) / seconds, msgsPerSec: r.messages / seconds }
   }

@@ -144,7 +144,7 @@ export interface Confirmation {
 
 export function metricFor(choice: MetricChoice, pattern: Pattern): CaseMetric | undefined {
   if (choice === 'auto') return pattern === 'pingpong' ? 'p50' : 'throughput'
-  if (choice === 'throughput') return pattern === 'stream' ? 'throughput' : undefined
+  if (choice === 'throughput') return pattern === 'stream' || pattern === 'fanin' ? 'throughput' : undefined
   return pattern === 'pingpong' ? choice : undefined
 }
 

@@ -20,7 +20,7 @@ import {
   type RunProgress,
   type RunResult,
 } from 'ipcbench'
-import { ROOT, tempFile } from './helpers.js'
+import { ROOT, tempFile, waitFor } from './helpers.js'
 
 const LENGTH_PREFIXED = join(ROOT, 'examples', 'length-prefixed-unix-socket', 'length-prefixed.js')
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'run-a.json')
@@ -89,6 +89,8 @@ describe('the public API', () => {
     }
     expect(result.context.status).toBe('interrupted')
     expect(result.cases.map((c) => c.state)).toEqual(['aborted'])
+    // Killed with SIGKILL as the run resolved; the kernel may take a moment to end them.
+    await waitFor("the aborted run's processes to end", () => (marked(mark).length === 0 ? true : undefined), 5000).catch(() => undefined)
     expect(marked(mark)).toEqual([])
     expect(ownTmp()).toEqual([])
   })

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll } from 'vitest'
-import type { CaseResult, RunResult } from '../src/core/result.js'
+import { hasFanIn, hasLatency, hasThroughput, type CaseResult, type RunResult } from '../src/core/result.js'
 
 export const ROOT = join(import.meta.dirname, '..')
 export const BIN = join(ROOT, 'bin', 'ipcbench.js')
@@ -75,4 +75,15 @@ export async function waitFor<T>(what: string, probe: () => T | undefined, timeo
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 25))
   }
+}
+
+/**
+ * A completed case's headline figure, 0 when it has none: the p50 of a ping-pong, the
+ * bytes/s of a stream, and the aggregate bytes/s of a fan-in whose every sender's
+ * messages all arrived and were checked.
+ */
+export function measuredFigure(c: CaseResult): number {
+  if (c.pattern === 'pingpong') return hasLatency(c) ? c.latencyNs.p50 : 0
+  if (c.pattern === 'fanin') return hasFanIn(c) && c.fanIn.perSender.every((s) => s.sent > 0 && s.received === s.sent) ? c.throughput.bytesPerSec : 0
+  return hasThroughput(c) ? c.throughput.bytesPerSec : 0
 }

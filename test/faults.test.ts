@@ -225,6 +225,14 @@ const childrenOf = (pid: number): number[] =>
     .filter(([, ppid]) => ppid === pid)
     .map(([p]) => p)
 const gone = (pid: number): boolean => !existsSync(`/proc/${pid}`)
+/** A process's command line; '' once it has gone (the orchestrator's short-lived children come and go). */
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+  } catch {
+    return ''
+  }
+}
 
 describe('an orchestrator killed with SIGKILL, then the next run', () => {
   // A killed orchestrator runs no clean-up of its own: what it started dies with it (its
@@ -262,17 +270,29 @@ describe('an orchestrator killed with SIGKILL, then the next run', () => {
         },
       )
       const exited = new Promise((r) => orchestrator.once('exit', r))
-      // The process that must not outlive it, and that process's own children (a peer, a forked side b).
-      const victim = await waitFor(dies, () => childrenOf(orchestrator.pid!).find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dies)))
-      await waitFor(`${dies}'s peer`, () => (childrenOf(victim).length > 0 ? true : undefined))
-      const peers = childrenOf(victim)
-      await new Promise((r) => setTimeout(r, 300))
-      orchestrator.kill('SIGKILL')
-      await exited
+      let victim: number | undefined
+      let peers: number[] = []
       try {
-        await waitFor(`pid ${victim} and its peers to end`, () => ([victim, ...peers].every(gone) ? true : undefined), 5000)
+        // The process that must not outlive it, and that process's own children (a peer, a forked side b).
+        victim = await waitFor(dies, () => childrenOf(orchestrator.pid!).find((p) => cmdline(p).includes(dies)))
+        await waitFor(`${dies}'s peer`, () => (childrenOf(victim!).length > 0 ? true : undefined))
+        peers = childrenOf(victim)
+        await new Promise((r) => setTimeout(r, 300))
+        orchestrator.kill('SIGKILL')
+        await exited
+        await waitFor(`pid ${victim} and its peers to end`, () => ([victim!, ...peers].every(gone) ? true : undefined), 5000)
       } finally {
-        for (const p of [victim, ...peers]) if (!gone(p)) process.kill(p, 'SIGKILL')
+        // Whatever failed above, nothing of this run may go on into the next tests.
+        const failedEarly = orchestrator.exitCode === null && orchestrator.signalCode === null
+        if (failedEarly) {
+          orchestrator.kill('SIGKILL')
+          await exited
+        }
+        for (const p of victim === undefined ? [] : [victim, ...peers]) if (!gone(p)) process.kill(p, 'SIGKILL')
+        if (failedEarly) {
+          await new Promise((r) => setTimeout(r, 500))
+          cleanStale()
+        }
       }
       // What they created is still there, its owners dead: the next run's start removes it.
       expect(leftovers().some((l) => /\/ipcbench-\d+-/.test(l) || /^0x0+\s/.test(l))).toBe(true)

@@ -87,8 +87,12 @@ static void stamp_word(uint8_t *buf, size_t size, uint32_t word) {
 static uint32_t word_of(const uint8_t *b) { return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24; }
 
 // The channel: what the receiver reads and what each sender writes.
+// Which calls carry a message: decided once at open, not per message in the timed loops.
+enum fan_kind { FAN_MQ, FAN_MSG, FAN_FD };
+
 struct fan {
   const char *mech;
+  enum fan_kind kind;
   size_t size;
   int rfd, wfd[MAX_SENDERS];  // fds, or mqds
   int msqid;
@@ -114,7 +118,9 @@ static void destroy(struct fan *c) {
 
 static int open_fan(struct fan *c) {
   c->msqid = -1;
+  c->kind = FAN_FD;
   if (strcmp(c->mech, "posix-mq") == 0) {
+    c->kind = FAN_MQ;
     long msg_max = 10;
     FILE *f = fopen("/proc/sys/fs/mqueue/msg_max", "r");
     if (f) {
@@ -134,8 +140,11 @@ static int open_fan(struct fan *c) {
   if (strcmp(c->mech, "sysv-msg") == 0) {
     c->msqid = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
     if (c->msqid < 0) return fail_open("msgget", errno);
+    c->kind = FAN_MSG;
     c->msgbuf = malloc(sizeof(long) + c->size);
     if (!c->msgbuf) return fail_open("malloc", ENOMEM);
+    long one = 1;  // every sender posts type 1; the receiver takes any type
+    memcpy(c->msgbuf, &one, sizeof one);
     const char *ledger = getenv("IPCFLOOR_LEDGER");
     FILE *l = ledger ? fopen(ledger, "a") : NULL;
     if (l) {
@@ -172,11 +181,9 @@ static int open_fan(struct fan *c) {
 static int fan_send(struct fan *c, int k, const uint8_t *buf) {
   for (;;) {
     ssize_t n;
-    if (strcmp(c->mech, "posix-mq") == 0) n = mq_send(c->wfd[k], (const char *)buf, c->size, 0) == 0 ? (ssize_t)c->size : -1;
-    else if (c->msqid >= 0) {
-      long one = 1;
-      memcpy(c->msgbuf, &one, sizeof one);
-      memcpy(c->msgbuf + sizeof(long), buf, c->size);
+    if (c->kind == FAN_MQ) n = mq_send(c->wfd[k], (const char *)buf, c->size, 0) == 0 ? (ssize_t)c->size : -1;
+    else if (c->kind == FAN_MSG) {
+      memcpy(c->msgbuf + sizeof(long), buf, c->size);  // its mtype (1) was written at open
       n = msgsnd(c->msqid, c->msgbuf, c->size, 0) == 0 ? (ssize_t)c->size : -1;
     } else n = write(c->wfd[k], buf, c->size);
     if (n == (ssize_t)c->size) return 0;
@@ -187,8 +194,8 @@ static int fan_send(struct fan *c, int k, const uint8_t *buf) {
 
 // One message into buf: its length, or -1 (errno set; EINTR when a sender died).
 static ssize_t fan_recv(struct fan *c, uint8_t *buf) {
-  if (strcmp(c->mech, "posix-mq") == 0) return mq_receive(c->rfd, (char *)buf, c->size, NULL);
-  if (c->msqid >= 0) {
+  if (c->kind == FAN_MQ) return mq_receive(c->rfd, (char *)buf, c->size, NULL);
+  if (c->kind == FAN_MSG) {
     ssize_t n = msgrcv(c->msqid, c->msgbuf, c->size, 0, 0);
     if (n >= 0) memcpy(buf, c->msgbuf + sizeof(long), (size_t)n);
     return n;
@@ -230,7 +237,12 @@ static void run_sender(struct fan *c, int k, uint64_t deadline, uint64_t max, st
     }
   }
   stamp_word(buf, c->size, (uint32_t)k << SEQ_BITS | SEQ_STOP);
-  fan_send(c, k, buf);
+  // Without its STOP the receiver would wait for ever: a failure, said as one.
+  if (fan_send(c, k, buf) != 0) {
+    r->failed = 1;
+    snprintf(r->message, sizeof r->message, "sender %d: send STOP: %s", k, strerror(errno));
+    _exit(1);
+  }
   struct usage u1 = self_usage();
   r->cost = (struct usage){u1.user_us - u0.user_us, u1.sys_us - u0.sys_us, u1.vol - u0.vol, u1.invol - u0.invol};
   r->sent = seq;
@@ -329,6 +341,8 @@ int fanin_main(int argc, char **argv) {
   while (stopped < nsenders) {
     ssize_t n = fan_recv(&c, in);
     uint64_t now = mono_ns();
+    // The tick's EINTR with no sender gone: wait again, without a waitpid per sender.
+    if (n < 0 && errno == EINTR && !sender_died) continue;
     if ((n < 0 && errno == EINTR) || sender_died) {
       sender_died = 0;
       // A sender that ended before its STOP arrived has failed: its exit says how.

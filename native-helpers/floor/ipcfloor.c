@@ -226,6 +226,13 @@ static int write_samples(const char *path, const struct pingpong_out *o) {
 }
 
 int main(int argc, char **argv) {
+  // Before anything else, fan-in too. Killed when the process that started it ends (the orchestrator killed with SIGKILL
+  // runs no clean-up); what it leaves is in its ledger, which the next run removes.
+  const char *parent = getenv("IPCBENCH_PARENT_PID");
+  if (parent != NULL) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != (pid_t)atol(parent)) return 1;
+  }
   if (argc >= 2 && strcmp(argv[1], "--fanin") == 0) return fanin_main(argc, argv);
   if (argc == 2 && strcmp(argv[1], "--list") == 0) {
     channel_list(stdout);
@@ -234,13 +241,6 @@ int main(int argc, char **argv) {
   if (argc != 12) {
     fprintf(stderr, "usage: ipcfloor --list | MECH MODE ENDPOINTS PATTERN SIZE WARMUP DURATION_MS MAX_MESSAGES CPU_A CPU_B SAMPLES_FILE\n");
     return 2;
-  }
-  // Killed when the process that started it ends (the orchestrator killed with SIGKILL
-  // runs no clean-up); what it leaves is in its ledger, which the next run removes.
-  const char *parent = getenv("IPCBENCH_PARENT_PID");
-  if (parent != NULL) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != (pid_t)atol(parent)) return 1;
   }
   const char *mech = argv[1], *samples_path = argv[11];
   enum mode mode = parse_mode(argv[2]);
@@ -287,11 +287,17 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   pthread_t tb;
   if (threads) {
-    if (pthread_create(&tb, NULL, thread_b, b) != 0) return report_error(&fa, "pthread_create failed");
+    if (pthread_create(&tb, NULL, thread_b, b) != 0) {
+      if (C.destroy) C.destroy(&C);
+      return report_error(&fa, "pthread_create failed");
+    }
   } else {
     pid_t self = getpid();
     child = fork();
-    if (child < 0) return report_error(&fa, "fork failed");
+    if (child < 0) {
+      if (C.destroy) C.destroy(&C);
+      return report_error(&fa, "fork failed");
+    }
     if (child == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != self) _exit(1);  // side a died before the request took effect

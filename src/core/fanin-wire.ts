@@ -16,6 +16,9 @@ export const STAMP_OFFSET = 4
 /** The smallest fan-in message: the sequence word and the send time. */
 export const FANIN_MIN_BYTES = 12
 
+/** Each sender's bound when a repetition's `maxMessages` is shared among `senders` (at least one, below STOP). */
+export const maxPerSenderOf = (maxMessages: number, senders: number): number => Math.max(1, Math.min(SEQ_STOP - 1, Math.ceil(maxMessages / senders)))
+
 export const faninWord = (sender: number, seq: number): number => ((sender << SEQ_BITS) | seq) >>> 0
 export const senderOf = (word: number): number => word >>> SEQ_BITS
 export const seqOf = (word: number): number => word & SEQ_STOP

@@ -19,6 +19,7 @@ import type { AsyncEndpoint, Endpoint, SyncEndpoint } from '../../mechanisms/typ
 import { Control } from './control.js'
 import { costBetween, meterFor, type CostMeter } from './cpu.js'
 import { faultsEnabled } from './faults.js'
+import { deadlineAfter } from './loops.js'
 import { dieWithParent } from './liveness.js'
 import type { CostSnapshot, FromSender, SenderHello, ToSender } from './protocol.js'
 
@@ -32,13 +33,11 @@ interface Sent {
   cost: CostSnapshot
 }
 
-const deadlineAfter = (ms: number): bigint => process.hrtime.bigint() + BigInt(Math.round(ms * 1e6))
-
 /** Blocking: one message after another; the channel's back-pressure sleeps in the send. Not timed here: the receiver times. */
 export function syncSend(ep: SyncEndpoint, hello: SenderHello, meter: CostMeter): Sent {
   const msg = new FanInMessage(hello.spec.sizeBytes, hello.sender)
   const c0 = meter()
-  const deadline = deadlineAfter(hello.durationMs)
+  const deadline = deadlineAfter(process.hrtime.bigint(), hello.durationMs)
   let seq = 0
   while (seq < hello.maxMessages) {
     ep.send(msg.next(seq))
@@ -54,7 +53,7 @@ export function syncSend(ep: SyncEndpoint, hello: SenderHello, meter: CostMeter)
 export function asyncSend(ep: AsyncEndpoint, hello: SenderHello, meter: CostMeter): Promise<Sent> {
   const msg = new FanInMessage(hello.spec.sizeBytes, hello.sender)
   const c0 = meter()
-  const deadline = deadlineAfter(hello.durationMs)
+  const deadline = deadlineAfter(process.hrtime.bigint(), hello.durationMs)
   let seq = 0
   return new Promise((resolve, reject) => {
     ep.onError(reject)

@@ -1,24 +1,21 @@
-import { spawn } from 'node:child_process'
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
-import type { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { MessageChannel, Worker } from 'node:worker_threads'
 import { IntegrityError, PeerError } from '../../core/errors.js'
-import { fairnessOf, FanInCheck, SEQ_STOP, senderOf, sentAtNs, seqOf } from '../../core/fanin-wire.js'
+import { fairnessOf, FanInCheck, maxPerSenderOf, SEQ_STOP, senderOf, sentAtNs, seqOf } from '../../core/fanin-wire.js'
 import { ownedName, ownedPrefix } from '../../core/paths.js'
 import { allowedCpus } from '../../core/proc.js'
 import type { FanIn, FanInSender } from '../../core/result.js'
 import { summarizeNs } from '../../core/stats.js'
 import { readSeq } from '../../core/wire.js'
 import { getMechanism } from '../../mechanisms/registry.js'
-import type { AsyncEndpoint, Endpoint, FanInChannel, PeerHandoff, PeerLink, SyncEndpoint } from '../../mechanisms/types.js'
+import type { AsyncEndpoint, Endpoint, FanInChannel, PeerHandoff, SyncEndpoint } from '../../mechanisms/types.js'
 import { LEDGER } from '../host/cleanup.js'
 import { readLimits } from '../host/env.js'
-import { Control } from './control.js'
 import { costBetween, sideAMeter, type CostMeter } from './cpu.js'
 import type { SenderWorkerData } from './fanin-sender.js'
 import { watchPeerWhileBlocked } from './liveness.js'
+import { startChild, startWorker, stopPeer, type StartedPeer } from './peer-start.js'
 import { SENDER_ENTRY, type CostSnapshot, type FromSender, type RepReport, type RepTask, type SenderDone, type ToSender } from './protocol.js'
 
 /**
@@ -28,52 +25,16 @@ import { SENDER_ENTRY, type CostSnapshot, type FromSender, type RepReport, type 
  * until every sender's STOP, collect each sender's figures, tear down on every path.
  */
 
-/** One sender as the receiver sees it. */
-interface StartedSender {
-  index: number
-  link: PeerLink
-  control: Control<FromSender, ToSender>
-  exited: Promise<string>
-  kill(): void
-}
-
-/** The first fd a sender process receives beyond stdin, stdout, stderr and the control socket. */
-const FIRST_HANDED_FD = 4
+/** One sender as the receiver sees it: a peer of this case, numbered. */
+type StartedSender = StartedPeer<FromSender, ToSender> & { index: number }
 
 function startSender(index: number, endpoints: 'process' | 'thread', handoff: PeerHandoff): StartedSender {
-  if (endpoints === 'thread') {
-    const { port1, port2 } = new MessageChannel()
-    const data: SenderWorkerData = { control: port2 }
-    const worker = new Worker(SENDER_ENTRY, { workerData: data, transferList: [port2], stdout: false, stderr: false })
-    const exited = new Promise<string>((resolve) => {
-      worker.once('exit', (code) => resolve(`exit code ${code}`))
-      worker.once('error', (err) => resolve(`worker error: ${err.message}`))
-    })
-    return {
-      index,
-      link: { pid: process.pid, worker, fds: handoff.fds ?? [] },
-      control: Control.overPort(port1),
-      exited,
-      kill: () => void worker.terminate(),
-    }
-  }
-  const fds = handoff.fds ?? []
   // No taskset: a sender inherits the case process's CPUs (the placement's), as the C floor's forked senders do.
-  const child = spawn(process.execPath, [SENDER_ENTRY], {
-    stdio: ['ignore', 'inherit', 'inherit', 'pipe', ...fds],
-    env: { ...process.env, IPCBENCH_PARENT_PID: String(process.pid) },
-  })
-  const exited = new Promise<string>((resolve) => {
-    child.once('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit code ${code}`))
-    child.once('error', (err) => resolve(`failed to start: ${err.message}`))
-  })
-  return {
-    index,
-    link: { pid: child.pid ?? -1, child, fds: fds.map((_, i) => FIRST_HANDED_FD + i) },
-    control: Control.overSocket(child.stdio[3] as Socket),
-    exited,
-    kill: () => child.kill('SIGKILL'),
-  }
+  const peer =
+    endpoints === 'thread'
+      ? startWorker<FromSender, ToSender>(SENDER_ENTRY, (control) => ({ control }) satisfies SenderWorkerData, { ...handoff, transfer: [] })
+      : startChild<FromSender, ToSender>(process.execPath, [SENDER_ENTRY], handoff)
+  return Object.assign(peer, { index })
 }
 
 /** What the receiver counted and timed. */
@@ -235,7 +196,7 @@ export async function runFanInRepetition(task: RepTask): Promise<RepReport> {
   const impl = await fan.load()
   const ownsProcess = spec.endpoints === 'process'
   const tmpDir = mkdtempSync(join(tmpdir(), ownedPrefix('')))
-  const maxPerSender = Math.max(1, Math.min(SEQ_STOP - 1, Math.ceil(task.plan.maxMessages / senders)))
+  const maxPerSender = maxPerSenderOf(task.plan.maxMessages, senders)
   let channel: FanInChannel | undefined
   const started: StartedSender[] = []
   let ep: Endpoint | undefined
@@ -323,23 +284,18 @@ export async function runFanInRepetition(task: RepTask): Promise<RepReport> {
     }
     // A failed repetition's senders may still be sending: they go at once.
     if (!finished) for (const s of started) s.kill()
-    await Promise.all(started.map(stopSender))
+    await Promise.all(started.map(stopPeer))
     await channel?.teardown()
     rmSync(tmpDir, { recursive: true, force: true })
   }
 }
 
-async function stopSender(s: StartedSender): Promise<void> {
-  const timer = setTimeout(() => s.kill(), 2000)
-  timer.unref()
-  await s.exited
-  clearTimeout(timer)
-  s.control.close()
-}
+/** `sender 2 (pid 1234)`, or `sender 2 (thread)`. */
+const senderName = (s: StartedSender): string => `sender ${s.index}${s.link.pid !== process.pid ? ` (pid ${s.link.pid})` : ' (thread)'}`
 
 /** A sender's failure, named: `sender 2 (pid 1234) ended: killed by SIGKILL`, or what it reported. */
 function senderFailed(s: StartedSender, err: unknown): PeerError {
-  const e = new PeerError(`sender ${s.index}${s.link.pid !== process.pid ? ` (pid ${s.link.pid})` : ' (thread)'}: ${(err as Error).message}`)
+  const e = new PeerError(`${senderName(s)}: ${(err as Error).message}`)
   e.side = 'b'
   return e
 }
@@ -355,7 +311,7 @@ async function preferSenderError(err: unknown, started: readonly StartedSender[]
   const ended = started.map((s) =>
     s.exited.then((how) => {
       if (how === 'exit code 0') return never
-      const e = new PeerError(`sender ${s.index}${s.link.pid !== process.pid ? ` (pid ${s.link.pid})` : ' (thread)'} ended: ${how}`)
+      const e = new PeerError(`${senderName(s)} ended: ${how}`)
       e.side = 'b'
       return e
     }),

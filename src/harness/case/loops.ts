@@ -18,7 +18,7 @@ function verify(check: MessageCheck, msg: Uint8Array, seq: number): void {
   if (problem !== undefined) throw new IntegrityError(problem)
 }
 
-const deadlineAfter = (from: bigint, ms: number): bigint => from + BigInt(Math.round(ms * 1e6))
+export const deadlineAfter = (from: bigint, ms: number): bigint => from + BigInt(Math.round(ms * 1e6))
 
 /**
  * The warm-up goes on past its fixed count while the loop is still getting faster

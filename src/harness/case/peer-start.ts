@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import type { Socket } from 'node:net'
-import { MessageChannel, Worker } from 'node:worker_threads'
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
 import type { PeerHandoff, PeerLink } from '../../mechanisms/types.js'
-import { Control } from './control.js'
+import { Control, type Message } from './control.js'
 import { CASE_ENTRY, type FromPeer, type RepTask, type ToPeer } from './protocol.js'
 
 /**
@@ -11,9 +11,9 @@ import { CASE_ENTRY, type FromPeer, type RepTask, type ToPeer } from './protocol
  * control socket as fd 3 and the mechanism's fds right after it, so it sees them as
  * 4, 5, …: the numbering is decided here and nowhere else (`PeerLink.fds`).
  */
-export interface StartedPeer {
+export interface StartedPeer<In extends Message = FromPeer, Out extends Message = ToPeer> {
   link: PeerLink
-  control: Control<FromPeer, ToPeer>
+  control: Control<In, Out>
   /** Resolves with how the peer ended: `exit code 0`, `killed by SIGKILL`, … */
   exited: Promise<string>
   kill(): void
@@ -27,13 +27,22 @@ export function startPeer(task: RepTask, handoff: PeerHandoff): StartedPeer {
 }
 
 function startChildPeer(task: RepTask, handoff: PeerHandoff): StartedPeer {
-  const fds = handoff.fds ?? []
-  const stdio: Array<'ignore' | 'inherit' | 'pipe' | 'ipc' | number> = ['ignore', 'inherit', 'inherit', 'pipe', ...fds]
-  if (handoff.ipc) stdio.push('ipc')
   const cpuB = task.placement.cpuB
   // taskset pins every thread of the peer from its first instruction.
   const node = [process.execPath, CASE_ENTRY, '--side', 'b']
   const [cmd, args] = cpuB !== undefined ? ['taskset', ['-c', String(cpuB), ...node]] : [node[0], node.slice(1)]
+  return startChild(cmd, args, handoff)
+}
+
+/**
+ * A child process of this case (a peer, a fan-in sender): its control socket on fd 3,
+ * the handed-over fds from FIRST_HANDED_FD on, told who its parent is so that it dies
+ * with this process (liveness.ts).
+ */
+export function startChild<In extends Message, Out extends Message>(cmd: string, args: string[], handoff: PeerHandoff): StartedPeer<In, Out> {
+  const fds = handoff.fds ?? []
+  const stdio: Array<'ignore' | 'inherit' | 'pipe' | 'ipc' | number> = ['ignore', 'inherit', 'inherit', 'pipe', ...fds]
+  if (handoff.ipc) stdio.push('ipc')
   const child: ChildProcess = spawn(cmd, args, {
     stdio,
     serialization: handoff.ipc ?? 'json',
@@ -45,7 +54,7 @@ function startChildPeer(task: RepTask, handoff: PeerHandoff): StartedPeer {
   })
   return {
     link: { pid: child.pid ?? -1, child, fds: fds.map((_, i) => FIRST_HANDED_FD + i) },
-    control: Control.overSocket(child.stdio[3] as Socket),
+    control: Control.overSocket<In, Out>(child.stdio[3] as Socket),
     exited,
     kill: () => child.kill('SIGKILL'),
   }
@@ -59,9 +68,22 @@ export interface WorkerPeerData {
 }
 
 function startWorkerPeer(handoff: PeerHandoff): StartedPeer {
+  return startWorker(CASE_ENTRY, (control) => ({ side: 'b', control, transferred: handoff.transfer ?? [] }) satisfies WorkerPeerData, handoff)
+}
+
+/** A worker thread of this case (a peer, a fan-in sender) running `entry`, its control channel a MessagePort in its workerData. */
+export function startWorker<In extends Message, Out extends Message>(
+  entry: string,
+  workerData: (control: MessagePort) => object,
+  handoff: PeerHandoff,
+): StartedPeer<In, Out> {
   const { port1, port2 } = new MessageChannel()
-  const data: WorkerPeerData = { side: 'b', control: port2, transferred: handoff.transfer ?? [] }
-  const worker = new Worker(CASE_ENTRY, { workerData: data, transferList: [port2, ...(handoff.transfer ?? [])], stdout: false, stderr: false })
+  const worker = new Worker(entry, {
+    workerData: workerData(port2),
+    transferList: [port2, ...(handoff.transfer ?? [])],
+    stdout: false,
+    stderr: false,
+  })
   const exited = new Promise<string>((resolve) => {
     worker.once('exit', (code) => resolve(`exit code ${code}`))
     worker.once('error', (err) => resolve(`worker error: ${err.message}`))
@@ -69,14 +91,14 @@ function startWorkerPeer(handoff: PeerHandoff): StartedPeer {
   return {
     // A worker shares this process's fd table: its fds are ours.
     link: { pid: process.pid, worker, fds: handoff.fds ?? [] },
-    control: Control.overPort(port1),
+    control: Control.overPort<In, Out>(port1),
     exited,
     kill: () => void worker.terminate(),
   }
 }
 
 /** Waits for the peer to end (killing it after 2 s), then closes its control channel. */
-export async function stopPeer(peer: StartedPeer): Promise<void> {
+export async function stopPeer<In extends Message, Out extends Message>(peer: StartedPeer<In, Out>): Promise<void> {
   const timer = setTimeout(() => peer.kill(), 2000)
   timer.unref()
   // A child's 'exit' can come before its control socket closes; either way we are done.

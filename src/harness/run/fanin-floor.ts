@@ -1,15 +1,12 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ownedPrefix } from '../../core/paths.js'
-import { fairnessOf, SEQ_STOP } from '../../core/fanin-wire.js'
+import { fairnessOf, maxPerSenderOf } from '../../core/fanin-wire.js'
 import type { FanInSender } from '../../core/result.js'
 import type { ErrorReport, RepReport } from '../case/protocol.js'
-import { LEDGER, removeSysvFromLedger } from '../host/cleanup.js'
+import { LEDGER } from '../host/cleanup.js'
 import type { CasePlan } from '../plan/case-plan.js'
 import type { RepOutcome } from './executor.js'
-import { runFloor } from './floor-executor.js'
-import { buildRepetition, refusedCall } from './repetition.js'
+import { floorFailure, inFloorDir, runFloor } from './floor-executor.js'
+import { buildRepetition } from './repetition.js'
 
 /** What `ipcfloor --fanin` prints on success (native-helpers/floor/fanin.c). */
 interface FloorFanIn {
@@ -32,20 +29,15 @@ interface FloorFanIn {
 export async function runFanInFloor(path: string, plan: CasePlan, repetition: number, name: string): Promise<RepOutcome> {
   const { spec, loop, placement } = plan
   const senders = spec.senders ?? 1
-  const maxPerSender = Math.max(1, Math.min(SEQ_STOP - 1, Math.ceil(loop.maxMessages / senders)))
-  const dir = mkdtempSync(join(tmpdir(), ownedPrefix('floor-')))
+  const maxPerSender = maxPerSenderOf(loop.maxMessages, senders)
   const cpus = [...new Set([placement.cpuA, placement.cpuB].filter((c) => c !== undefined))]
   const floorArgs = ['--fanin', name, senders, spec.sizeBytes, loop.durationMs, maxPerSender].map(String)
   const [cmd, args] = cpus.length > 0 ? ['taskset', ['-c', cpus.join(','), path, ...floorArgs]] : [path, floorArgs]
-  try {
+  return inFloorDir(async (dir) => {
     const reply = (await runFloor(cmd, args, join(dir, LEDGER), plan.timeoutMs)) as
       RepReport | FloorFanIn | ErrorReport | { type: 'skipped'; reason: string }
     if (reply.type === 'skipped') return { ok: false, state: 'skipped', error: { message: `C floor: ${reply.reason}` } }
-    if (reply.type === 'error') {
-      const refused = refusedCall(reply)
-      if (refused) return { ok: false, state: 'skipped', error: { message: `C floor: ${refused}` } }
-      return { ok: false, state: 'errored', error: { ...reply, message: `C floor${reply.side === 'b' ? ' (side b)' : ''}: ${reply.message}` } }
-    }
+    if (reply.type === 'error') return floorFailure(reply)
     if (!('perSender' in reply))
       return { ok: false, state: 'errored', error: { message: 'C floor: a fan-in run answered without its senders', side: 'harness' } }
     const perSender: FanInSender[] = reply.perSender.map((s) => ({
@@ -84,11 +76,6 @@ export async function runFanInFloor(path: string, plan: CasePlan, repetition: nu
       },
     }
     const rep = buildRepetition(plan, repetition, report, new Float64Array(0))
-    return { ok: true, rep, describe: report.describe, warnings: [] }
-  } finally {
-    // A floor killed by the time-out could not remove its System V queue; its ledger names it.
-    const ledger = join(dir, LEDGER)
-    if (existsSync(ledger)) removeSysvFromLedger(ledger, false)
-    rmSync(dir, { recursive: true, force: true })
-  }
+    return { ok: true, rep, describe: report.describe, warnings: [] } satisfies RepOutcome
+  })
 }

@@ -44,8 +44,7 @@ export function floorExecutor(env: Environment): { executor?: RepetitionExecutor
 async function runOnce(path: string, plan: CasePlan, repetition: number): Promise<RepOutcome> {
   if (plan.spec.pattern === 'fanin') return runFanInFloor(path, plan, repetition, floorName(plan.spec.mechanism)!)
   const { spec, loop, placement } = plan
-  const dir = mkdtempSync(join(tmpdir(), ownedPrefix('floor-')))
-  try {
+  return inFloorDir(async (dir) => {
     const samplesPath = join(dir, 'samples.f64')
     const name = floorName(spec.mechanism)!
     const args = [
@@ -63,18 +62,30 @@ async function runOnce(path: string, plan: CasePlan, repetition: number): Promis
     ]
     const reply = await runFloor(path, args.map(String), join(dir, LEDGER), plan.timeoutMs)
     if (reply.type === 'skipped') return { ok: false, state: 'skipped', error: { message: reply.reason } }
-    const refused = reply.type === 'error' ? refusedCall(reply) : undefined
-    if (refused) return { ok: false, state: 'skipped', error: { message: `C floor: ${refused}` } }
-    if (reply.type === 'error')
-      return { ok: false, state: 'errored', error: { ...reply, message: `C floor${reply.side === 'b' ? ' (side b)' : ''}: ${reply.message}` } }
+    if (reply.type === 'error') return floorFailure(reply)
     const samples = readSamples(samplesPath, reply.sampleCount)
     return { ok: true, rep: buildRepetition(plan, repetition, reply, samples), describe: reply.describe, warnings: reportWarnings(reply) }
+  })
+}
+
+/** A private directory for one floor repetition (its ledger, its samples), removed after it with what the ledger names. */
+export async function inFloorDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), ownedPrefix('floor-')))
+  try {
+    return await run(dir)
   } finally {
-    // A floor killed by the time-out could not remove its System V queue; its ledger names it.
+    // A floor killed by the time-out could not remove its System V objects; its ledger names them.
     const ledger = join(dir, LEDGER)
     if (existsSync(ledger)) removeSysvFromLedger(ledger, false)
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** The floor's own error: a call the host refuses skips the case, anything else errors it. */
+export function floorFailure(reply: ErrorReport): RepOutcome {
+  const refused = refusedCall(reply)
+  if (refused) return { ok: false, state: 'skipped', error: { message: `C floor: ${refused}` } }
+  return { ok: false, state: 'errored', error: { ...reply, message: `C floor${reply.side === 'b' ? ' (side b)' : ''}: ${reply.message}` } }
 }
 
 /** The name the floor program knows a mechanism by (its descriptor says), if it has one. */

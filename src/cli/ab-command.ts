@@ -12,6 +12,7 @@ import { buildExport } from '../report/compare/exports.js'
 import { parseExport, resolveCompareOptions, type RawCompareOptions } from '../report/compare/options.js'
 import { renderCompareJson, renderCompareMarkdown, renderCompareTable } from '../report/compare/render.js'
 import { useColor } from './color.js'
+import { collect } from './repeatable.js'
 import { checkWritableFile, writeOutputFile } from './output.js'
 import { Progress } from './progress.js'
 import {
@@ -55,7 +56,6 @@ interface AbFlags extends MatrixFlags, RawCompareOptions {
 }
 
 // No default array: commander would print "(default: [])" in the help.
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 
 export function registerAbCommand(program: Command): void {
   addMatrixOptions(

@@ -8,6 +8,7 @@ import { parseExport, resolveCompareOptions, type RawCompareOptions } from '../r
 import { renderCompareJson, renderCompareMarkdown, renderCompareTable } from '../report/compare/render.js'
 import { ExitCode, UsageError } from '../core/errors.js'
 import { useColor } from './color.js'
+import { collect } from './repeatable.js'
 import { writeOutputFile } from './output.js'
 
 /**
@@ -27,7 +28,6 @@ interface CompareFlags extends RawCompareOptions {
 }
 
 // No default array: commander would print "(default: [])" in the help.
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 
 export function registerCompareCommands(program: Command): void {
   program

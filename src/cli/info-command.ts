@@ -40,6 +40,7 @@ export function listMechanisms(env: Environment): MechanismListing[] {
     const first = cases[0]
     const reason = first ? skipReason({ ...first, sizeBytes: m.fixedSizeBytes ?? 64 }, env) : 'offers no case'
     const limit = m.maxMessage?.(env.limits)
+    const custom = customModuleOf(m.id)
     return {
       id: m.id,
       family: m.family,
@@ -53,7 +54,7 @@ export function listMechanisms(env: Environment): MechanismListing[] {
       ...(m.fixedSizeBytes !== undefined ? { fixedSizeBytes: m.fixedSizeBytes } : {}),
       available: reason === undefined,
       ...(reason ? { reason } : {}),
-      ...(customModuleOf(m.id) ? { module: customModuleOf(m.id)!.path } : {}),
+      ...(custom ? { module: custom.path } : {}),
     }
   })
 }

@@ -6,6 +6,7 @@ import { planRun as planShared, prepareHost as prepareShared, type PreparedHost 
 import { loadCustomMechanisms, type LoadedMechanism } from '../mechanisms/custom.js'
 import { COMPARE_DEFAULTS } from '../report/compare/compare.js'
 import type { Progress } from './progress.js'
+import { collect } from './repeatable.js'
 
 /**
  * What every measuring command (`run`, `all`, `ab`) shares: the options of the case
@@ -25,9 +26,6 @@ export interface MatrixFlags extends Omit<RawRunOptions, 'mechanisms' | 'out'> {
   /** Set before the action runs: `all` measures every built-in beside the custom mechanisms. */
   everyBuiltIn?: boolean
 }
-
-// No default array: commander would print "(default: [])" in the help.
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 
 /** `--mechanism <module>`: a custom mechanism, loaded and checked before the command's action (a broken one is exit 2). */
 export function addMechanismOption(cmd: Command): Command {

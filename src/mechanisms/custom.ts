@@ -108,7 +108,7 @@ export function defineMechanism<T extends MechanismDefinition>(definition: T): R
 }
 
 /** Every rule a definition must keep, checked where it is loaded and again in each case process. */
-export function checkDefinition(value: unknown, where: string): MechanismDefinition {
+function checkDefinition(value: unknown, where: string): MechanismDefinition {
   const fail = (rule: string): never => {
     throw new MechanismDefinitionError(where, rule)
   }

@@ -5,7 +5,8 @@ import { PeerGoneError } from '../core/errors.js'
 import { EINTR, native, type NativeApi } from '../native/index.js'
 import { checkPeer, safeClose } from './common/native-endpoints.js'
 import { asyncLinkEndpoint, cloneCodec, type Link } from './common/port-endpoint.js'
-import { DEFAULT_SNDBUF, SKB_OVERHEAD } from './limits.js'
+import { explainMqError, queueDepth } from './posix-mq.js'
+import { bufferFor } from './unix-sockets.js'
 import type { AsyncEndpoint, FanInImpl, PeerLink, SyncEndpoint } from './types.js'
 
 /**
@@ -18,8 +19,6 @@ import type { AsyncEndpoint, FanInImpl, PeerLink, SyncEndpoint } from './types.j
  * msgrcv, which returns EINTR instead, by the check of every sender after it.
  */
 
-/** Messages the queue holds; fs.mqueue.msg_max caps it (10 without CAP_SYS_RESOURCE), as for the two-sided queues. */
-const WANT_MAXMSG = 10
 /** The one message type every sender posts on the System V queue. */
 const MTYPE = 1
 
@@ -56,10 +55,16 @@ export const posixMqFanIn: FanInImpl = {
   async setup(ctx) {
     const api = native()
     const size = ctx.spec.sizeBytes
-    const maxmsg = Math.max(1, Math.min(WANT_MAXMSG, ctx.limits.mqueue?.msgMax ?? WANT_MAXMSG))
+    // As deep as the two-sided queues, and with the same explanation of a limit it hits.
+    const maxmsg = queueDepth(ctx.limits)
     const name = `/${ctx.objectName()}`
     ctx.ledger('mq', name)
-    const q = api.mqOpen(name, true, maxmsg, size, false)
+    let q: number
+    try {
+      q = api.mqOpen(name, true, maxmsg, size, false)
+    } catch (err) {
+      throw explainMqError(err, maxmsg, size)
+    }
     const attr = api.mqGetattr(q)
     let open = true
     const close = (): void => {
@@ -140,10 +145,7 @@ export const unixDgramFanIn: FanInImpl = {
     const size = ctx.spec.sizeBytes
     const [mine, theirs] = api.socketpair('dgram', false)
     // Room for a few messages of this size, within wmem_max (the kernel doubles it), as the two-sided case asks.
-    const want =
-      size + SKB_OVERHEAD <= DEFAULT_SNDBUF / 4
-        ? 0
-        : Math.min(ctx.limits.netCore?.wmemMax ?? DEFAULT_SNDBUF, Math.max(DEFAULT_SNDBUF, 2 * (size + SKB_OVERHEAD)))
+    const want = bufferFor('dgram', size, ctx.limits)
     const applied = api.socketBuffers(mine, want)
     api.socketBuffers(theirs, want)
     let theirsOpen = true

@@ -1,10 +1,14 @@
 import { EAGAIN, native, type NativeApi } from '../native/index.js'
+import type { HostLimits } from '../core/result.js'
 import type { Endpoint, MechanismImpl } from './types.js'
 import { blockingEndpoint, watchedEndpoint, safeClose, spinEndpoint, type MessageCalls } from './common/native-endpoints.js'
 import { errorFields, ipcError } from '../core/errors.js'
 
 /** Messages a queue holds; the host's fs.mqueue.msg_max caps it (10 here without CAP_SYS_RESOURCE). */
 const WANT_MAXMSG = 10
+
+/** The depth every queue of ours asks for on this host: WANT_MAXMSG, within fs.mqueue.msg_max. */
+export const queueDepth = (limits: HostLimits): number => Math.max(1, Math.min(WANT_MAXMSG, limits.mqueue?.msgMax ?? WANT_MAXMSG))
 
 interface MqInfo {
   a2b: string
@@ -24,7 +28,7 @@ export const posixMq: MechanismImpl = {
   async setup(ctx) {
     const api = native()
     const { mode, sizeBytes } = ctx.spec
-    const maxmsg = Math.max(1, Math.min(WANT_MAXMSG, ctx.limits.mqueue?.msgMax ?? WANT_MAXMSG))
+    const maxmsg = queueDepth(ctx.limits)
     const info: MqInfo = { a2b: `/${ctx.objectName()}`, b2a: `/${ctx.objectName()}` }
     const created: string[] = []
     const mqds: number[] = []
@@ -71,7 +75,7 @@ function ioText(mode: string): string {
 }
 
 /** The kernel says EINVAL/EMFILE/ENOSPC/ENOMEM; say which limit that means. */
-function explainMqError(err: unknown, maxmsg: number, size: number): Error {
+export function explainMqError(err: unknown, maxmsg: number, size: number): Error {
   const { code, message, errno, syscall } = errorFields(err)
   const explain = (why: string): Error => ipcError(code!, `${message}: ${why}`, { errno, syscall })
   if (code === 'EMFILE' || code === 'ENOMEM') return explain(`two queues of ${maxmsg} × ${size} bytes exceed RLIMIT_MSGQUEUE (ulimit -q)`)

@@ -339,7 +339,7 @@ export function registerCustomMechanism(mechanism: Mechanism, module: MechanismM
 }
 
 /** The custom mechanism's module, or undefined for a built-in. */
-export const customModuleOf = (id: string): MechanismModule | undefined => (MECHANISMS.some((m) => m.id === id) ? undefined : CUSTOM.get(id)?.module)
+export const customModuleOf = (id: string): MechanismModule | undefined => CUSTOM.get(id)?.module
 
 /** Every mechanism this process knows: the built-ins, then the custom ones in the order they were registered. */
 export const allMechanisms = (): Mechanism[] => [...MECHANISMS, ...[...CUSTOM.values()].map((c) => c.mechanism)]

@@ -26,7 +26,7 @@ function socketImpl(type: SocketType): MechanismImpl {
 }
 
 /** SO_SNDBUF/SO_RCVBUF for `size`-byte messages: room for a few, within wmem_max. */
-function bufferFor(type: SocketType, size: number, limits: HostLimits | undefined): number {
+export function bufferFor(type: SocketType, size: number, limits: HostLimits | undefined): number {
   if (type === 'stream' || size + SKB_OVERHEAD <= DEFAULT_SNDBUF / 4) return 0
   const wmemMax = limits?.netCore?.wmemMax ?? DEFAULT_SNDBUF
   return Math.min(wmemMax, Math.max(DEFAULT_SNDBUF, 2 * (size + SKB_OVERHEAD)))

@@ -1,7 +1,7 @@
 import { ENDPOINTS, type CaseResult, type CompletedCase, type Endpoints, type RepetitionResult, type RunResult } from '../core/result.js'
 import { formatBytesPerSec, formatSizeBytes } from '../core/units.js'
 import { nsShort } from './format.js'
-import { HEADLINE_PING_BYTES, pickSize } from './headline.js'
+import { ENDPOINT_NAME, HEADLINE_PING_BYTES, pickSize } from './headline.js'
 import { mechanismLabel } from './summary.js'
 
 /**
@@ -31,8 +31,6 @@ export interface Advice {
   spread: string
   tradeoff: string
 }
-
-const ENDPOINT_NAME: Record<Endpoints, string> = { process: 'processes', thread: 'threads' }
 
 const cpuOf = (x: { cpu?: RepetitionResult['cpu'] }, threadSameProcess: boolean): number | undefined => {
   const c = x.cpu

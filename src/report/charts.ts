@@ -341,10 +341,11 @@ function latencyVsSize({ ping, runNote, base, lineLayers }: ChartContext): Chart
   const question = 'How does the round trip grow with the message size: where does copying start to dominate the fixed cost of a wake-up?'
   const title = 'Round-trip latency (p50) against message size'
   if (ping.length === 0) return { id, title, question, note: 'no completed ping-pong case in this run' }
+  const several = new Set(ping.map((r) => r.run)).size > 1
   const values = ping.map((r) => ({
     ...base(r),
     p50Us: us(r.c.latencyNs.p50),
-    tip: `${r.c.id}${r.run && ping.some((o) => o.run !== r.run) ? ` (${r.run})` : ''}: p50 ${nsShort(r.c.latencyNs.p50)}, p99 ${nsShort(r.c.latencyNs.p99)}`,
+    tip: `${r.c.id}${several ? ` (${r.run})` : ''}: p50 ${nsShort(r.c.latencyNs.p50)}, p99 ${nsShort(r.c.latencyNs.p99)}`,
   }))
   const x = sizeAxis(values.map((v) => v.sizeBytes))
   const y = quant(
@@ -375,10 +376,11 @@ function throughputVsSize({ stream, runNote, base, lineLayers }: ChartContext): 
   const question = 'How much data (MB/s) and how many messages per second does each mechanism carry one way, and at which size does it saturate?'
   const title = 'One-way throughput (stream) against message size'
   if (stream.length === 0) return { id, title, question, note: 'no completed stream case in this run' }
+  const several = new Set(stream.map((r) => r.run)).size > 1
   const values = stream.map((r) => ({
     ...base(r),
     mbPerSec: r.c.throughput.bytesPerSec / 1e6,
-    tip: `${r.c.id}${stream.some((o) => o.run !== r.run) ? ` (${r.run})` : ''}: ${formatBytesPerSec(r.c.throughput.bytesPerSec)}, ${Math.round(r.c.throughput.msgsPerSec).toLocaleString('en')} messages/s`,
+    tip: `${r.c.id}${several ? ` (${r.run})` : ''}: ${formatBytesPerSec(r.c.throughput.bytesPerSec)}, ${Math.round(r.c.throughput.msgsPerSec).toLocaleString('en')} messages/s`,
   }))
   const x = sizeAxis(values.map((v) => v.sizeBytes))
   const y = quant(

@@ -117,8 +117,8 @@ export function fanInChart(runs: RunResult[]): { id: string; title: string; ques
   if (values.length === 0) return undefined
   const id = 'fanin-throughput'
   const title = 'Fan-in: aggregate throughput against the number of senders'
-  const question = 'What happens to a queue when four processes post into it: does one channel carry more with more senders, or less?'
   const counts = [...new Set(values.map((v) => v.senders))].sort((a, b) => a - b)
+  const question = `What happens to one channel when ${counts.at(-1)} senders post into it: does it carry more with more senders, or less?`
   const spec = {
     title: {
       text: title,

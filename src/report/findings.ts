@@ -1,8 +1,8 @@
-import { ENDPOINTS, MODES, type CaseResult, type Endpoints, type RunResult } from '../core/result.js'
+import { ENDPOINTS, MODES, type CaseResult, type RunResult } from '../core/result.js'
 import type { Warning } from '../core/warnings.js'
 import { formatBytesPerSec } from '../core/units.js'
 import { nsShort } from './format.js'
-import { headlinePing, headlineSizes, headlineStream, shortName } from './headline.js'
+import { ENDPOINT_NAME, headlinePing, headlineSizes, headlineStream, shortName } from './headline.js'
 import { cpuUsPerMsg, mechanismLabel } from './summary.js'
 
 /**
@@ -17,8 +17,6 @@ export interface Finding {
   /** Its answers, each `name figure`; several are joined with ` · `. */
   items: string[]
 }
-
-const ENDPOINT_NAME: Record<Endpoints, string> = { process: 'processes', thread: 'threads' }
 
 export const ratioText = (r: number): string => `${r < 10 ? r.toFixed(2) : r.toFixed(0)}×`
 
@@ -98,7 +96,12 @@ export function warningGroups(run: RunResult): WarningGroup[] {
   const byCode = new Map<string, CaseResult[]>()
   // Warnings of files written before codes existed are told apart by the word their text starts with (`noisy: …`).
   const keyOf = (w: Warning): string => (w.code === 'legacy' ? (/^([a-z -]+):/.exec(w.message)?.[1] ?? 'legacy') : w.code)
-  for (const c of run.cases) for (const code of new Set(c.warnings.map(keyOf))) byCode.set(code, [...(byCode.get(code) ?? []), c])
+  for (const c of run.cases)
+    for (const code of new Set(c.warnings.map(keyOf))) {
+      const list = byCode.get(code)
+      if (list) list.push(c)
+      else byCode.set(code, [c])
+    }
   for (const [code, cases] of byCode) {
     const n = `${cases.length} case${cases.length === 1 ? '' : 's'}`
     if (code === 'noisy') {

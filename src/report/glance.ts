@@ -1,7 +1,7 @@
 import type { CaseResult, Endpoints, Mode, RunResult } from '../core/result.js'
 import { nsShort } from './format.js'
 import { findings, outcomeGroups, warningGroups } from './findings.js'
-import { headlineMatrix, type Matrix, type MatrixRow } from './headline.js'
+import { ENDPOINT_NAME, headlineMatrix, type Matrix, type MatrixRow } from './headline.js'
 import { cpuUsPerMsg } from './summary.js'
 import { fanInGlanceLines } from './fanin.js'
 
@@ -20,9 +20,6 @@ export interface GlanceOptions {
 
 const cpuShort = (us: number): string => (us >= 100 ? us.toFixed(0) : us >= 10 ? us.toFixed(1) : us.toFixed(2))
 
-const ENDPOINT_HEAD: Record<Endpoints, string> = { process: 'processes', thread: 'threads' }
-const STATE_CELL: Record<string, string> = { skipped: 'skipped', errored: 'errored', aborted: 'aborted' }
-
 /** An SGR escape (colour, bold), built from its code point: a control character in a regex literal is easy to misread. */
 const SGR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g')
 const visible = (s: string): number => [...s.replace(SGR, '')].length
@@ -35,7 +32,7 @@ type Sub = string[]
 function pingSubs(c: CaseResult | undefined, withFloor: boolean): Sub {
   const n = withFloor ? 3 : 2
   if (!c) return ['·', ...Array<string>(n - 1).fill('')]
-  if (c.state !== 'completed' || !c.latencyNs) return [STATE_CELL[c.state] ?? c.state, ...Array<string>(n - 1).fill('')]
+  if (c.state !== 'completed' || !c.latencyNs) return [c.state, ...Array<string>(n - 1).fill('')]
   const cpu = cpuUsPerMsg(c)
   const r = c.ratioToFloor?.p50
   // The head says ×C; the bare ratio keeps three columns of modes within 120 columns.
@@ -44,7 +41,7 @@ function pingSubs(c: CaseResult | undefined, withFloor: boolean): Sub {
 
 function streamSubs(c: CaseResult | undefined): Sub {
   if (!c) return ['·']
-  if (c.state !== 'completed' || !c.throughput) return [STATE_CELL[c.state] ?? c.state]
+  if (c.state !== 'completed' || !c.throughput) return [c.state]
   return [mbShort(c.throughput.bytesPerSec)]
 }
 
@@ -131,7 +128,7 @@ function matrixLines(m: Matrix, width: number, color: boolean): string[] {
     const out = head.map((h) => (color ? `\x1b[36m${h}\x1b[39m` : h))
     let last: Endpoints | undefined
     for (const b of body) {
-      if (b.endpoints !== last) out.push(color ? `\x1b[1m${ENDPOINT_HEAD[b.endpoints]}\x1b[22m` : ENDPOINT_HEAD[b.endpoints])
+      if (b.endpoints !== last) out.push(color ? `\x1b[1m${ENDPOINT_NAME[b.endpoints]}\x1b[22m` : ENDPOINT_NAME[b.endpoints])
       last = b.endpoints
       out.push(`  ${b.line}`)
     }

@@ -19,6 +19,9 @@ import { mechanismLabel } from './summary.js'
  */
 
 /** Ping-pong is read at 64 B and streams at 64 KiB where the run has them; otherwise at the nearest size it has. */
+/** How each endpoints kind is named in headings and findings. */
+export const ENDPOINT_NAME: Record<Endpoints, string> = { process: 'processes', thread: 'threads' }
+
 export const HEADLINE_PING_BYTES = 64
 export const HEADLINE_STREAM_BYTES = 65536
 

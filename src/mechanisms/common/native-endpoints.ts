@@ -141,7 +141,7 @@ export function watchedEndpoint(api: NativeApi, calls: MessageCalls, rxFd: numbe
 }
 
 /** Calls `gone` once process `pid` has exited, from the event loop (a pidfd's readiness); close() stops watching. */
-export function watchPeer(api: NativeApi, pid: number, gone: (e: Error) => void): { close(): void } {
+function watchPeer(api: NativeApi, pid: number, gone: (e: Error) => void): { close(): void } {
   let fd: number
   try {
     fd = api.pidfdOpen(pid)

@@ -27,7 +27,7 @@ export interface Waiter {
 /** Spins between two looks at the CLOSED word: rare enough to cost nothing per message. */
 const SPINS_PER_CLOSED_CHECK = 4096
 
-const closedRing = (): PeerGoneError => new PeerGoneError('the peer closed the ring')
+export const closedRing = (): PeerGoneError => new PeerGoneError('the peer closed the ring')
 
 type Pause = () => void
 const atomicsPause: Pause = (Atomics as unknown as { pause?: Pause }).pause?.bind(Atomics) ?? (() => {})

@@ -1,7 +1,8 @@
 import type { SyncEndpoint } from '../types.js'
-import { ipcError, PeerGoneError } from '../../core/errors.js'
+import { ipcError } from '../../core/errors.js'
+import { DEADLINE_MS } from './native-endpoints.js'
 import { Header } from './ring-layout.js'
-import type { Ring } from './ring.js'
+import { closedRing, type Ring } from './ring.js'
 
 /**
  * The SPSC ring of ring.ts synchronised by counting semaphores instead of futexes on
@@ -29,9 +30,7 @@ export interface RingSemaphores {
 }
 
 /** How long one wait sleeps before the side looks at its peer. */
-export const SLICE_MS = 500
-
-const closedRing = (): PeerGoneError => new PeerGoneError('the peer closed the ring')
+export const SLICE_MS = DEADLINE_MS
 
 /**
  * One side's endpoint: `tx` it produces into, `rx` it consumes from. `alive` throws

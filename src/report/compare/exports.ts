@@ -62,7 +62,7 @@ const round3 = (v: number): number => Math.round(v * 1000) / 1000
 
 /**
  * github-action-benchmark's `range` is free text; "± half the min–max spread" reads like
- * its own tools' output. Its parser (extractRangeInfo) wants a digit and at least one
+ * its own tools' output. Its parser wants a digit and at least one
  * more character after the "±", so a whole number keeps one decimal ("± 5.0").
  */
 const range = (s: Spread): string => {

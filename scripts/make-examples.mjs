@@ -35,7 +35,11 @@ function ipcbench(args, okCodes = [0]) {
 mkdirSync(dir, { recursive: true })
 const from = process.argv.indexOf('--from')
 if (from >= 0) {
-  const src = resolve(process.argv[from + 1] ?? '')
+  if (!process.argv[from + 1]) {
+    console.error('make-examples: --from needs a result file')
+    process.exit(2)
+  }
+  const src = resolve(process.argv[from + 1])
   if (src !== json) copyFileSync(src, json)
 } else {
   // --wait: another run measuring at the same time would be in the figures.

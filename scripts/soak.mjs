@@ -54,7 +54,7 @@ const count = (dir) =>
   existsSync(dir)
     ? readdirSync(dir).filter((f) => {
         const m = /^ipcbench-(\d+)-/.exec(f)
-        return m && join(dir, f) !== work && (Number(m[1]) === process.pid || !alive(Number(m[1])))
+        return m && (Number(m[1]) === process.pid || !alive(Number(m[1])))
       }).length
     : 0
 /**
@@ -119,7 +119,7 @@ try {
     rows.push(snapshot(`quick ${r}`))
   }
 
-  // The fault suite's families (test/faults.test.ts), clean and with a peer killed and hung.
+  // The fault suite's families (test/faults.test.ts) and the semaphore rings, clean and with a peer killed and hung.
   const families = [
     ['pipe', '--modes', 'blocking', '--endpoints', 'process'],
     ['unix-stream', '--modes', 'nonblocking', '--endpoints', 'process'],

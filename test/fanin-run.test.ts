@@ -10,6 +10,7 @@ import { loadNative } from '../src/native/index.js'
 import { buildCharts } from '../src/report/charts.js'
 import { renderGlance } from '../src/report/glance.js'
 import { summaryTables } from '../src/report/summary.js'
+import { fault } from './fault-suite.js'
 import { runCli, tempFile, why } from './helpers.js'
 
 /**
@@ -166,23 +167,28 @@ describe('fan-in in ipcbench run', () => {
     60_000,
   )
 
-  it('a sender killed mid-run ends its case as errored, naming the sender and how it ended, with nothing left', () => {
-    const before = sysvQueues()
-    const { run, tmp } = fanInRun([...MECHANISMS, '--senders', '4', '--sizes', '64', '--duration', '400ms', '--no-floor'], {
-      IPCBENCH_TEST_FAULTS: '1',
-      IPCBENCH_TEST_FAULT: 'kill-sender:2:500',
-    })
-    for (const mech of MECHANISMS) {
-      const c = run.cases.find((x) => x.mechanism === mech)!
-      expect(c.state, `${c.id}: ${why(c)}`).toBe('errored')
-      expect(why(c), c.id).toMatch(
-        mech === 'worker-message'
-          ? /^peer \(side b\): sender 2 \(thread\) ended: exit code 137$/
-          : /^peer \(side b\): sender 2 \(pid \d+\) ended: killed by SIGKILL$/,
-      )
-    }
-    expect(leftovers(tmp, before)).toEqual([])
-  }, 120_000)
+  it(
+    'a sender killed mid-run ends its case as errored, naming the sender and how it ended, with nothing left',
+    () =>
+      fault('a fan-in sender killed mid-run', () => {
+        const before = sysvQueues()
+        const { run, tmp } = fanInRun([...MECHANISMS, '--senders', '4', '--sizes', '64', '--duration', '400ms', '--no-floor'], {
+          IPCBENCH_TEST_FAULTS: '1',
+          IPCBENCH_TEST_FAULT: 'kill-sender:2:500',
+        })
+        for (const mech of MECHANISMS) {
+          const c = run.cases.find((x) => x.mechanism === mech)!
+          expect(c.state, `${c.id}: ${why(c)}`).toBe('errored')
+          expect(why(c), c.id).toMatch(
+            mech === 'worker-message'
+              ? /^peer \(side b\): sender 2 \(thread\) ended: exit code 137$/
+              : /^peer \(side b\): sender 2 \(pid \d+\) ended: killed by SIGKILL$/,
+          )
+        }
+        expect(leftovers(tmp, before)).toEqual([])
+      }),
+    120_000,
+  )
 
   it.skipIf(!addon.ok || !floor.ok)(
     'a C floor sender killed mid-run ends the floor as errored, naming it',

@@ -11,7 +11,8 @@ import { ROOT } from './helpers.js'
  * peers killed or hung in every family, a killed orchestrator, a tiny /dev/shm;
  * robustness.test.ts: interrupts, low limits, results places that cannot take the
  * file, a disk that fills, two runs at once, a seccomp filter; floor.test.ts: a C
- * floor killed mid-case). Each one goes through `fault()`, which counts it injected,
+ * floor killed mid-case; semaphores.test.ts and fanin-run.test.ts: a peer and a
+ * sender killed mid-run). Each one goes through `fault()`, which counts it injected,
  * runs it, looks for what it left on the host, and counts it survived only when the
  * test's own checks passed and nothing was left. The counts go to a file the global
  * set-up (fault-tally.global.ts) reads at the end of the whole run and prints as
@@ -55,10 +56,15 @@ export function leftovers(): string[] {
       .split('\n')
       .filter((l) => /^0x0+\s+\d+\s+\S+\s+600\b/.test(l) && !busy.has(l.split(/\s+/)[1]))
   }
-  const sysv = [...sysvLeft('-q'), ...sysvLeft('-m')]
+  // Semaphore sets carry no pid to tell a live owner by: every private 0600 one counts.
+  const sems = execFileSync('ipcs', ['-s'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => /^0x0+\s+\d+\s+\S+\s+600\b/.test(l))
+  const sysv = [...sysvLeft('-q'), ...sysvLeft('-m'), ...sems]
+  const ours = ['dist/harness/case/main.js', 'dist/harness/case/fanin-sender.js', 'native-helpers/floor/ipcfloor '].map((f) => join(ROOT, f))
   const procs = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
     .split('\n')
-    .filter((l) => l.includes(join(ROOT, 'dist/harness/case/main.js')) || l.includes(join(ROOT, 'native-helpers/floor/ipcfloor ')))
+    .filter((l) => ours.some((f) => l.includes(f)))
   return [...names('/dev/shm'), ...names('/dev/mqueue'), ...names(tmpdir()), ...sysv, ...procs]
 }
 
@@ -69,12 +75,22 @@ export function leftovers(): string[] {
  */
 export async function fault<T>(name: string, body: () => T | Promise<T>): Promise<T> {
   record({ fault: name, event: 'injected' })
-  const r = await body()
-  const left = leftovers()
-  if (left.length > 0) record({ fault: name, event: 'leaked', left })
-  expect(left, `${name}: left on the host`).toEqual([])
+  const look = (): string[] => {
+    const left = leftovers()
+    if (left.length > 0) record({ fault: name, event: 'leaked', left })
+    return left
+  }
+  let result: T
+  try {
+    result = await body()
+  } catch (err) {
+    // A failing fault's leak is counted too; the body's own error is the one reported.
+    look()
+    throw err
+  }
+  expect(look(), `${name}: left on the host`).toEqual([])
   record({ fault: name, event: 'survived' })
-  return r
+  return result
 }
 
 declare module 'vitest' {

@@ -311,7 +311,8 @@ describe("a tiny /dev/shm (a container's)", () => {
     const run = `"${process.execPath}" "${BIN}" run shm-ring --modes blocking --endpoints process --patterns pingpong --sizes 64,1m --repetitions 1 --duration 30ms --no-floor --out "${out}"`
     // A mount namespace of its own, whose /dev/shm is a 4 MiB tmpfs: the host's is untouched.
     const script = `mount -t tmpfs -o size=4m,mode=1777 tmpfs /dev/shm || exit 97; ${run}; rc=$?; echo "left: $(ls -A /dev/shm)"; exit $rc`
-    const probe = spawnSyncSafe('unshare', ['--mount', '--propagation', 'private', 'true'])
+    // The namespace and the mount the test needs, tried first: where either is refused the test skips.
+    const probe = spawnSyncSafe('unshare', ['--mount', '--propagation', 'private', 'mount', '-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', '/dev/shm'])
     if (probe !== undefined) {
       const why = `a tiny /dev/shm not tested: cannot make a mount namespace here (${probe})`
       console.log(why)

@@ -7,6 +7,7 @@ import { loadNative } from '../src/native/index.js'
 import { cleanStale, LEDGER, removeSysvFromLedger } from '../src/harness/host/cleanup.js'
 import { FLOOR_PATH, floorStatus } from '../src/harness/host/floor-binary.js'
 import { hasLatency, hasThroughput, isCompleted, type RunResult } from '../src/core/result.js'
+import { fault } from './fault-suite.js'
 import { quickRun, ROOT, runCli, tempFile, why } from './helpers.js'
 
 /**
@@ -87,18 +88,20 @@ describe.skipIf(!n.ok)('semaphore rings', () => {
     expect(leftovers(run)).toEqual([])
   })
 
-  it.each(['shm-sem', 'sysv-sem'])('%s: a peer process killed mid-run ends the case as errored naming the signal, with nothing left', (mechanism) => {
-    const { cli, run } = quickRun([mechanism, '--endpoints', 'process', '--patterns', 'pingpong', '--warmup', '200', '--timeout', '8s'], {
-      IPCBENCH_TEST_FAULTS: '1',
-      IPCBENCH_TEST_FAULT: 'kill:100',
-    })
-    expect(run.cases).toHaveLength(1)
-    const c = run.cases[0]
-    expect(c.state).toBe('errored')
-    expect(why(c)).toMatch(/peer \(pid \d+\) ended: killed by SIGKILL$/)
-    expect(cli.code).toBe(1)
-    expect(leftovers(run)).toEqual([])
-  })
+  it.each(['shm-sem', 'sysv-sem'])('%s: a peer process killed mid-run ends the case as errored naming the signal, with nothing left', (mechanism) =>
+    fault(`${mechanism}: peer SIGKILL`, () => {
+      const { cli, run } = quickRun([mechanism, '--endpoints', 'process', '--patterns', 'pingpong', '--warmup', '200', '--timeout', '8s'], {
+        IPCBENCH_TEST_FAULTS: '1',
+        IPCBENCH_TEST_FAULT: 'kill:100',
+      })
+      expect(run.cases).toHaveLength(1)
+      const c = run.cases[0]
+      expect(c.state).toBe('errored')
+      expect(why(c)).toMatch(/peer \(pid \d+\) ended: killed by SIGKILL$/)
+      expect(cli.code).toBe(1)
+      expect(leftovers(run)).toEqual([])
+    }),
+  )
 
   it("SEM_UNDO: the kernel takes back a killed process's raise of its presence semaphore (what a waiting side reads between slices)", async () => {
     const api = n.ok ? n.api : undefined!

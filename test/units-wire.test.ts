@@ -155,6 +155,28 @@ describe('MessageCheck', () => {
     expect(new MessageCheck(size).check(m, 7)).toBe(`message 7: byte ${at} is ${expected ^ 0x01}, expected ${expected} (stale or corrupted message)`)
   })
 
+  it.each([
+    ['aligned', 0],
+    ['unaligned', 1],
+  ])('a receive buffer used again and again (%s, the word-by-word path up to 256 B) is checked at every byte', (_, offset) => {
+    for (const size of [8, 64, 68, 256]) {
+      const check = new MessageCheck(size)
+      const into = new Uint8Array(size + 1).subarray(offset, offset + size)
+      for (let seq = 0; seq < 3; seq++) {
+        into.set(message(size, seq))
+        expect(check.check(into, seq), `${size} B message ${seq}`).toBeUndefined()
+      }
+      const right = message(size, 3)
+      for (let at = 4; at < size; at++) {
+        into.set(right)
+        into[at] ^= 0x80
+        expect(check.check(into, 3), `${size} B, byte ${at}`).toBe(
+          `message 3: byte ${at} is ${right[at] ^ 0x80}, expected ${right[at]} (stale or corrupted message)`,
+        )
+      }
+    }
+  })
+
   it('a stamp word after the first that is not the number is caught at its offset', () => {
     const m = message(1024, 300)
     stamp(m.subarray(512, 516), 299)

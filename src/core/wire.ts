@@ -58,9 +58,15 @@ export function readSeq(buf: Uint8Array): number {
  */
 export class MessageCheck {
   private readonly expected: Uint8Array
+  private readonly expectedWords: Int32Array | undefined
+  /** The last buffer compared word by word and its view: a loop receives into one buffer. */
+  private lastBuf: Uint8Array | undefined
+  private lastWords: Int32Array | undefined
 
   constructor(readonly sizeBytes: number) {
     this.expected = makeMessage(sizeBytes)
+    this.expectedWords =
+      sizeBytes <= WORD_COMPARE_MAX_BYTES && sizeBytes % 4 === 0 ? new Int32Array(this.expected.buffer, 0, sizeBytes / 4) : undefined
   }
 
   check(buf: Uint8Array, seq: number): string | undefined {
@@ -70,12 +76,39 @@ export class MessageCheck {
     if (got !== seq) return `message ${seq}: sequence number ${got} (${got < seq ? 'duplicated or reordered' : 'lost'} message)`
     const expected = this.expected
     stamp(expected, seq)
-    if (Buffer.compare(buf, expected) === 0) return undefined
+    if (this.same(buf)) return undefined
     let at = 0
     while (buf[at] === expected[at]) at++
     return `message ${seq}: byte ${at} is ${buf[at]}, expected ${expected[at]} (stale or corrupted message)`
   }
+
+  /**
+   * Whole-message equality. A loop that receives into one buffer again and again gets,
+   * up to WORD_COMPARE_MAX_BYTES, a loop over 32-bit words of a view made once (43
+   * against 18 ns at 64 B here: Buffer.compare is mostly its call); a buffer new with
+   * each message (no view is made for it), a bigger or an unaligned one: Buffer.compare
+   * (memcmp).
+   */
+  private same(buf: Uint8Array): boolean {
+    const want = this.expectedWords
+    if (want !== undefined && buf === this.lastBuf) {
+      let got = this.lastWords
+      if (got === undefined) {
+        if ((buf.byteOffset & 3) !== 0) return Buffer.compare(buf, this.expected) === 0
+        got = this.lastWords = new Int32Array(buf.buffer, buf.byteOffset, want.length)
+      }
+      let diff = 0
+      for (let i = 0; i < want.length; i++) diff |= got[i] ^ want[i]
+      return diff === 0
+    }
+    this.lastBuf = buf
+    this.lastWords = undefined
+    return Buffer.compare(buf, this.expected) === 0
+  }
 }
+
+/** The largest message compared word by word in JavaScript (a memcmp call wins beyond). */
+const WORD_COMPARE_MAX_BYTES = 256
 
 /** A received message is STOP when it has the case's size and STOP in its first word. */
 export function isStop(buf: Uint8Array, sizeBytes: number): boolean {

@@ -92,6 +92,8 @@ export interface RunOptions {
   duration?: number | string
   warmup?: number
   maxMessages?: number
+  /** A repetition ends once it has this many samples and has run 10 ms (`--target-samples`; 0: the whole duration). */
+  targetSamples?: number
   timeout?: number | string
   pin?: PinRequest
   /** The `--quick` matrix: 64 B ping-pong, 64 KiB streams, 3 short repetitions. */
@@ -151,6 +153,7 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
     duration: timeText(options.duration),
     warmup: countText(options.warmup),
     maxMessages: countText(options.maxMessages),
+    targetSamples: countText(options.targetSamples),
     timeout: timeText(options.timeout),
     pin: options.pin,
     quick: options.quick,

@@ -22,7 +22,7 @@ function planFor(pattern: Pattern, warnings: Warning[] = []): CasePlan {
   }
   return {
     spec,
-    loop: { sizeBytes: 64, warmup: 20, durationMs: 20, maxMessages: 200 },
+    loop: { sizeBytes: 64, warmup: 20, durationMs: 20, maxMessages: 200, targetSamples: 0, minWindowMs: 10 },
     placement: { requested: 'none', applied: 'none' },
     timeoutMs: 1000,
     warnings,

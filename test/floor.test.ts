@@ -23,9 +23,10 @@ interface FloorReply {
   reason?: string
 }
 
-function floor(args: (string | number)[]): { reply: FloorReply; code: number | null; samples: Float64Array } {
+/** ipcfloor ARGS… SAMPLES_FILE [AFTER…] (AFTER: the sample target and the minimum window). */
+function floor(args: (string | number)[], after: (string | number)[] = []): { reply: FloorReply; code: number | null; samples: Float64Array } {
   const samplesPath = tempFile('s.f64')
-  const r = spawnSync(FLOOR_PATH, [...args.map(String), samplesPath], { encoding: 'utf8', timeout: 20_000 })
+  const r = spawnSync(FLOOR_PATH, [...args.map(String), samplesPath, ...after.map(String)], { encoding: 'utf8', timeout: 20_000 })
   const line = r.stdout.trim().split('\n').pop() ?? ''
   const bytes = existsSync(samplesPath) ? readFileSync(samplesPath) : Buffer.alloc(0)
   rmSync(samplesPath, { force: true })
@@ -46,6 +47,22 @@ describe.skipIf(!status.ok)('the C floor (native-helpers/floor/ipcfloor)', () =>
         .split('\n')
         .map((l) => l.split(' '))
     : []
+
+  it('the sample target ends a ping-pong and a stream after the minimum window, long before the duration', () => {
+    // A 60 s duration: only the target (300 samples, 20 ms) can end these in time.
+    const p = floor(['pipe', 'blocking', 'thread', 'pingpong', 64, 50, 60_000, 1_000_000, 0, 0], [300, 20])
+    expect(p.reply.type, p.reply.message).toBe('result')
+    expect(p.reply.messages).toBeGreaterThanOrEqual(300)
+    expect(p.reply.elapsedNs).toBeGreaterThanOrEqual(20e6)
+    expect(p.reply.elapsedNs).toBeLessThan(10_000e6)
+    const s = floor(['pipe', 'blocking', 'thread', 'stream', 64, 50, 60_000, 100_000_000, 0, 0], [640, 20])
+    expect(s.reply.type, s.reply.message).toBe('result')
+    expect(s.reply.messages).toBeGreaterThanOrEqual(640)
+    expect(s.reply.elapsedNs).toBeLessThan(10_000e6)
+    // Without a target, the message bound is what ends it.
+    const whole = floor(['pipe', 'blocking', 'thread', 'pingpong', 64, 50, 60_000, 2000, 0, 0], [0, 20])
+    expect(whole.reply.messages).toBe(2000)
+  })
 
   it('lists the mechanisms it has a counterpart for', () => {
     expect(list.map((l) => l[0])).toEqual(expect.arrayContaining(['pipe', 'fifo', 'posix-mq', 'shm-ring', 'sysv-msg', 'eventfd', 'unix-dgram']))

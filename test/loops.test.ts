@@ -27,7 +27,7 @@ import type { AsyncEndpoint, SyncEndpoint } from '../src/mechanisms/types.js'
 const SIZE = 64
 /** The middle byte the corrupt-mid fault flips (⌊size/2⌋ + 1): a payload byte at 64 B. */
 const MID = SIZE / 2 + 1
-const plan: LoopPlan = { sizeBytes: SIZE, warmup: 20, durationMs: 20, maxMessages: 200 }
+const plan: LoopPlan = { sizeBytes: SIZE, warmup: 20, durationMs: 20, maxMessages: 200, targetSamples: 0, minWindowMs: 10 }
 /** The same plan, but only the message bound can end the measured phase. */
 const countBound: LoopPlan = { ...plan, durationMs: 60_000 }
 const zero: CostMeter = () => ({ userUs: 0, sysUs: 0, voluntaryCtx: 0, involuntaryCtx: 0 })
@@ -145,12 +145,29 @@ describe('syncPingpongA', () => {
 
   it('the time bound ends it at the first clock read past the deadline, messages = samples', () => {
     const { ep, sent } = echo({ spinNs: 20_000 })
-    const r = syncPingpongA(ep, { sizeBytes: SIZE, warmup: 5, durationMs: 5, maxMessages: 1_000_000 }, zero)
+    const r = syncPingpongA(ep, { ...plan, warmup: 5, durationMs: 5, maxMessages: 1_000_000 }, zero)
     expect(r.messages).toBe(r.sampleCount)
     expect(r.messages).toBeLessThan(1_000_000)
     expect(r.elapsedNs).toBeGreaterThanOrEqual(5e6)
     expect(r.elapsedNs - r.samples[r.sampleCount - 1]).toBeLessThan(5e6)
     expect(sent).toEqual([...range(0, r.warmupMessages + r.messages), STOP])
+  })
+
+  it('the sample target ends it once it has the samples and the minimum window, long before the duration', () => {
+    // 20 µs round trips: 2000 samples take about 40 ms, more than the 10 ms window.
+    const { ep } = echo({ spinNs: 20_000 })
+    const r = syncPingpongA(ep, { ...countBound, warmup: 5, maxMessages: 1_000_000, targetSamples: 2000, minWindowMs: 10 }, zero)
+    expect(r.messages).toBe(2000)
+    expect(r.elapsedNs).toBeGreaterThanOrEqual(10e6)
+    expect(r.elapsedNs).toBeLessThan(60_000e6)
+  })
+
+  it('a target reached within the minimum window waits for the window: the first sample past it ends the phase', () => {
+    const { ep } = echo({ spinNs: 20_000 })
+    const r = syncPingpongA(ep, { ...countBound, warmup: 5, maxMessages: 1_000_000, targetSamples: 10, minWindowMs: 10 }, zero)
+    expect(r.messages).toBeGreaterThan(10)
+    expect(r.elapsedNs).toBeGreaterThanOrEqual(10e6)
+    expect(r.elapsedNs - r.samples[r.sampleCount - 1]).toBeLessThan(10e6)
   })
 
   it('a rare slow round trip is a sample of its own, not averaged into a batch', () => {
@@ -265,6 +282,16 @@ describe('syncStreamA', () => {
     expect(e).toBeInstanceOf(IntegrityError)
     expect((e as Error).message).toBe(text)
     expect(a.queue.map(readSeq)).toEqual(range(0, 20))
+  })
+
+  it('the sample target ends the stream at the first 64-message look past the minimum window with enough sent', () => {
+    const a = streamTx()
+    const r = syncStreamA(a.tx, { ...countBound, maxMessages: 10_000_000, targetSamples: 100, minWindowMs: 5 }, zero)
+    expect(r.messages).toBeGreaterThanOrEqual(100)
+    expect(r.messages).toBeLessThan(10_000_000)
+    // Looks every 64 messages (counted from 0, warm-up included).
+    expect((r.messages + countBound.warmup) % 64).toBe(0)
+    expect(readSeq(a.queue[a.queue.length - 1])).toBe(STOP)
   })
 
   it('with no warm-up there is no echo to wait for', () => {
@@ -424,6 +451,20 @@ describe('asyncPingpongA / asyncEchoB', () => {
     await echoed
     expect(r.messages).toBe(300)
     expect(r.sampleCount).toBe(300)
+  })
+
+  it('the sample target ends the event-loop phase too (after the minimum window)', async () => {
+    const [a, b] = portPair(false)
+    const bounded = { ...plan, durationMs: 60_000, maxMessages: 1_000_000, targetSamples: 500, minWindowMs: 5 }
+    const echoed = asyncEchoB(b, bounded, zero)
+    const r = await asyncPingpongA(a, bounded, zero)
+    await echoed
+    expect(r.messages).toBeGreaterThanOrEqual(500)
+    expect(r.messages).toBeLessThan(1_000_000)
+    expect(r.elapsedNs).toBeGreaterThanOrEqual(5e6)
+    // Whichever came later ended it: the 500th sample, or the first sample past the window.
+    const windowLast = r.elapsedNs - r.samples[r.sampleCount - 1] < 5e6
+    expect(windowLast || r.messages === 500, `${r.messages} samples over ${r.elapsedNs} ns`).toBe(true)
   })
 
   it('over a MessageChannel: both sides count the same measured round trips, one sample each, and STOP ends both', async () => {

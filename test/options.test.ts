@@ -26,6 +26,8 @@ describe('option validation names the option and the rule', () => {
     [{ duration: 'forever' }, '--duration: "forever" is not a duration (use e.g. 500ms, 2s, 1m)'],
     [{ duration: '1ms' }, '--duration: 1ms is outside 10 ms..600 s'],
     [{ warmup: '1.5' }, '--warmup: "1.5" is not a whole number'],
+    [{ targetSamples: '-5' }, '--target-samples: -5 is outside 0..100000000'],
+    [{ targetSamples: 'lots' }, '--target-samples: "lots" is not a whole number'],
     [{ modes: 'blocking,fast' }, '--modes: "fast" is not one of blocking, nonblocking, busy-poll'],
     [{ modes: 'blockin' }, '--modes: "blockin" is not one of blocking, nonblocking, busy-poll (did you mean "blocking"?)'],
     [{ endpoints: 'host' }, '--endpoints: "host" is not one of process, thread'],
@@ -57,6 +59,13 @@ describe('defaults', () => {
     expect(quick.senders).toEqual([4])
     expect(quick.sizesBytes.fanin).toEqual([64])
     expect(resolve({ senders: '4,1,4' }).senders).toEqual([1, 4])
+  })
+  it('the sample target: 5000, 2000 with --quick, 0 for a --duration asked for, or as given', () => {
+    expect(resolve({}).targetSamples).toBe(5000)
+    expect(resolve({ quick: true }).targetSamples).toBe(2000)
+    expect(resolve({ duration: '2s' }).targetSamples).toBe(0)
+    expect(resolve({ duration: '2s', targetSamples: '300' }).targetSamples).toBe(300)
+    expect(resolve({ targetSamples: '0' }).targetSamples).toBe(0)
   })
   it('--sizes applies to every pattern, sorted and unique', () => {
     expect(resolve({ sizes: '1k,64,1k' }).sizesBytes).toEqual({ pingpong: [64, 1024], stream: [64, 1024], fanin: [64, 1024] })

@@ -12,7 +12,7 @@ function planFor(pattern: Pattern, endpoints: Endpoints, sizeBytes = 64): CasePl
   const spec: CaseSpec = { id: `x/blocking/${endpoints}/${pattern}/${sizeBytes}B`, mechanism: 'x', mode: 'blocking', endpoints, pattern, sizeBytes }
   return {
     spec,
-    loop: { sizeBytes, warmup: 10, durationMs: 10, maxMessages: 1000 },
+    loop: { sizeBytes, warmup: 10, durationMs: 10, maxMessages: 1000, targetSamples: 0, minWindowMs: 10 },
     placement: { requested: 'split', applied: 'split', cpuA: 0, cpuB: 1 },
     timeoutMs: 1000,
     warnings: [],
@@ -50,6 +50,21 @@ function report(o: Partial<RepReport> = {}): RepReport {
     ...o,
   }
 }
+
+describe('buildRepetition: what ended the measured phase', () => {
+  const target = (targetSamples: number, durationMs = 10): CasePlan => {
+    const p = planFor('pingpong', 'process')
+    return { ...p, loop: { ...p.loop, targetSamples, durationMs } }
+  }
+  it.each<[string, CasePlan, Partial<RepReport>, string]>([
+    ['the message bound', target(0), { messages: 1000, elapsedNs: 2e6 }, 'max-messages'],
+    ['the sample target, before the duration', target(100), { messages: 120, elapsedNs: 9.9e6 }, 'samples'],
+    ['the duration, short of the target', target(500), { messages: 120, elapsedNs: 10.2e6 }, 'duration'],
+    ['the duration, no target', target(0), { messages: 120, elapsedNs: 10.2e6 }, 'duration'],
+  ])('%s', (_what, plan, r, expected) => {
+    expect(buildRepetition(plan, 0, report(r), new Float64Array(0)).stoppedBy).toBe(expected)
+  })
+})
 
 describe('buildRepetition: the total CPU of every thread', () => {
   it("processes: side a's and side b's processes added, scope 'both processes'", () => {

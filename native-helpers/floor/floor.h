@@ -73,7 +73,15 @@ struct side_report {
 struct plan {
   size_t size;
   uint64_t warmup, duration_ns, max_messages;
+  // Enough (src/harness/case/loops.ts): the measured phase also ends once it holds
+  // target_samples samples (0: never) and has lasted min_window_ns.
+  uint64_t target_samples, min_window_ns;
 };
+
+// True when a measured phase that began at `start` may end at `now` after `count` samples.
+static inline int enough(const struct plan *p, uint64_t count, uint64_t start, uint64_t now) {
+  return p->target_samples > 0 && count >= p->target_samples && now - start >= p->min_window_ns;
+}
 
 struct pingpong_out {
   uint64_t batch, count;  // batch is always 1: each sample is one round trip

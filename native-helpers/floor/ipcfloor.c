@@ -238,8 +238,10 @@ int main(int argc, char **argv) {
     channel_list(stdout);
     return 0;
   }
-  if (argc != 12) {
-    fprintf(stderr, "usage: ipcfloor --list | MECH MODE ENDPOINTS PATTERN SIZE WARMUP DURATION_MS MAX_MESSAGES CPU_A CPU_B SAMPLES_FILE\n");
+  if (argc != 12 && argc != 14) {
+    fprintf(stderr,
+            "usage: ipcfloor --list | MECH MODE ENDPOINTS PATTERN SIZE WARMUP DURATION_MS MAX_MESSAGES CPU_A CPU_B SAMPLES_FILE "
+            "[TARGET_SAMPLES MIN_WINDOW_MS]\n");
     return 2;
   }
   const char *mech = argv[1], *samples_path = argv[11];
@@ -254,6 +256,10 @@ int main(int argc, char **argv) {
   P.max_messages = parse_u64("MAX_MESSAGES", argv[8], 1, 1000000000);
   cpu_a = parse_cpu("CPU_A", argv[9]);
   cpu_b = parse_cpu("CPU_B", argv[10]);
+  if (argc == 14) {
+    P.target_samples = parse_u64("TARGET_SAMPLES", argv[12], 0, 1000000000);
+    P.min_window_ns = (uint64_t)(parse_ms("MIN_WINDOW_MS", argv[13], 86400000.0) * 1e6);
+  }
   srandom((unsigned)(getpid() ^ time(NULL)));
 
   struct failure fa = {0};

@@ -127,7 +127,7 @@ int pingpong_a(const struct plan *p, struct ep *e, struct side_report *r, struct
     t = now_ns();
     samples[count++] = (double)(t - t_prev);
     t_prev = t;
-    if (t >= deadline) break;
+    if (t >= deadline || enough(p, count, start, t)) break;
   }
   r->cost = usage_since(c0);
   stamp(out, size, STOP);
@@ -186,13 +186,16 @@ int stream_a(const struct plan *p, struct ep *e, struct side_report *r) {
   }
   if (p->warmup > 0 && check(e, expect, in, ep_recv(e, in), seq - 1) < 0) return -1;
   struct usage c0 = usage_now();
-  uint64_t deadline = now_ns() + p->duration_ns, last = p->warmup + p->max_messages;
+  uint64_t start = now_ns(), deadline = start + p->duration_ns, last = p->warmup + p->max_messages;
   // Not timed here: the receiver times from the end of warm-up to STOP.
   while (seq < last) {
     stamp(out, size, seq);
     if (ep_send(e, out) < 0) return -1;
     seq++;
-    if ((seq & 63) == 0 && now_ns() >= deadline) break;
+    if ((seq & 63) == 0) {
+      uint64_t t = now_ns();
+      if (t >= deadline || enough(p, seq - p->warmup, start, t)) break;
+    }
   }
   r->cost = usage_since(c0);
   r->messages = seq - p->warmup;

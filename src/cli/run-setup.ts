@@ -52,7 +52,11 @@ export function addMatrixOptions(cmd: Command): Command {
     .option('--senders <list>', 'fan-in: senders into one channel, one case each (default 1,2,4; 4 with --quick)')
     .option('--cases <list>', 'only these case ids (a * matches anything), e.g. "pipe/blocking/*"')
     .option('--repetitions <n>', 'repetitions per case, each in fresh peers (default 5; 3 with --quick)')
-    .option('--duration <time>', 'measured time per repetition, e.g. 500ms, 2s')
+    .option('--duration <time>', 'measured time per repetition at most, e.g. 500ms, 2s (default 150ms; 80ms with --quick)')
+    .option(
+      '--target-samples <n>',
+      'a repetition ends once it has n samples (round trips, stream messages) and has run 10 ms, if --duration has not ended it; 0: always the whole duration (default 5000, 2000 with --quick; 0 when --duration is given)',
+    )
     .option('--warmup <n>', 'warm-up messages before measuring')
     .option('--max-messages <n>', 'upper bound of measured messages per repetition')
     .option('--timeout <time>', 'a repetition still running after this is killed and the case errored (default 30s)')

@@ -143,6 +143,11 @@ export interface AppliedPlacement {
   cpusB: number[]
 }
 
+export type StoppedBy = 'samples' | 'duration' | 'max-messages'
+
+/** The shortest measured phase a sample target may end: a few scheduler ticks, so a repetition still meets the host's periodic work. */
+export const MIN_WINDOW_MS = 10
+
 /** One repetition: a fresh pair of peers, a warm-up and a measured phase. */
 export interface RepetitionResult {
   index: number
@@ -156,6 +161,11 @@ export interface RepetitionResult {
   warmupMessages?: number
   /** Wall time of the measured phase. */
   elapsedNs: number
+  /**
+   * What ended the measured phase: `samples` (the run's `targetSamples`, after at least
+   * MIN_WINDOW_MS), `duration`, or `max-messages`. Absent for fan-in and in older results.
+   */
+  stoppedBy?: StoppedBy
   /** Round trips per timed sample: always 1 (results before run@2 may hold batches). */
   batch: number
   /** Ping-pong: measured round trips over the measured time. */
@@ -166,6 +176,10 @@ export interface RepetitionResult {
   placement: AppliedPlacement
   /** Fan-in cases: the senders' figures. */
   fanIn?: FanIn
+  /** The orchestrator's wall time of the whole repetition: start-up, warm-up, measuring, tear-down (ms). */
+  wallMs?: number
+  /** Node repetitions: how long the case process and side b took to start (ms). */
+  startupMs?: { caseProcess: number; peer: number }
 }
 
 export interface Spread {
@@ -353,6 +367,13 @@ export interface ResolvedOptions {
   warmup: number
   /** Upper bound on measured messages per repetition (keeps sample arrays bounded). */
   maxMessages: number
+  /**
+   * A repetition's measured phase ends once it has this many samples (round trips, or
+   * messages of a stream) and has lasted MIN_WINDOW_MS, unless `durationMs` ends it
+   * first; 0: always the whole duration. Absent in results written before it (whole
+   * duration).
+   */
+  targetSamples?: number
   /** Per-case time-out: a case still running after this is killed and marked errored. */
   timeoutMs: number
   pin: PinRequest

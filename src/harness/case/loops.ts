@@ -21,6 +21,20 @@ function verify(check: MessageCheck, msg: Uint8Array, seq: number): void {
 export const deadlineAfter = (from: bigint, ms: number): bigint => from + BigInt(Math.round(ms * 1e6))
 
 /**
+ * When a measured phase that began at `start` has enough: `samples` of them (Infinity
+ * when the plan has no target) and at least `after` on the clock. The C floor follows
+ * the same rule.
+ */
+interface Enough {
+  samples: number
+  after: bigint
+}
+const enoughFor = (plan: LoopPlan, start: bigint): Enough => ({
+  samples: plan.targetSamples > 0 ? plan.targetSamples : Infinity,
+  after: deadlineAfter(start, plan.minWindowMs),
+})
+
+/**
  * The warm-up goes on past its fixed count while the loop is still getting faster
  * (the JIT has not yet optimised it, caches and branch predictors are still cold):
  * in blocks of round trips, each timed as a whole, until a block is no longer
@@ -106,6 +120,7 @@ export function syncPingpongA(ep: SyncEndpoint, plan: LoopPlan, meter: CostMeter
   const c0 = meter()
   const start = process.hrtime.bigint()
   const deadline = deadlineAfter(start, plan.durationMs)
+  const enough = enoughFor(plan, start)
   let prev = start
   // Timed: stamp, send, receive, check, one clock read.
   while (count < samples.length) {
@@ -119,7 +134,7 @@ export function syncPingpongA(ep: SyncEndpoint, plan: LoopPlan, meter: CostMeter
     const now = process.hrtime.bigint()
     samples[count++] = Number(now - prev)
     prev = now
-    if (now >= deadline) break
+    if (now >= deadline || (count >= enough.samples && now >= enough.after)) break
   }
   const cost = costBetween(c0, meter())
 
@@ -180,14 +195,19 @@ export function syncStreamA(ep: SyncEndpoint, plan: LoopPlan, meter: CostMeter):
   }
   if (plan.warmup > 0) verify(new MessageCheck(size), ep.recv(new Uint8Array(size)), plan.warmup - 1)
   const c0 = meter()
-  const deadline = deadlineAfter(process.hrtime.bigint(), plan.durationMs)
+  const start = process.hrtime.bigint()
+  const deadline = deadlineAfter(start, plan.durationMs)
+  const enough = enoughFor(plan, start)
   const last = plan.warmup + plan.maxMessages
   while (seq < last) {
     if (transfers) out = template.slice()
     stamp(out, seq)
     ep.send(out)
     seq++
-    if ((seq & 63) === 0 && process.hrtime.bigint() >= deadline) break
+    if ((seq & 63) === 0) {
+      const now = process.hrtime.bigint()
+      if (now >= deadline || (seq - plan.warmup >= enough.samples && now >= enough.after)) break
+    }
   }
   const cost = costBetween(c0, meter())
   if (transfers) out = template.slice()
@@ -255,6 +275,7 @@ export function asyncPingpongA(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMet
   let start = 0n
   let prev = 0n
   let deadline = 0n
+  let enough: Enough = { samples: Infinity, after: 0n }
   let stopping = false
   let warmupMessages = 0
   // Settling blocks after the fixed warm-up (see Settler), timed from the end of the last.
@@ -267,6 +288,7 @@ export function asyncPingpongA(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMet
     start = process.hrtime.bigint()
     prev = start
     deadline = deadlineAfter(start, plan.durationMs)
+    enough = enoughFor(plan, start)
   }
   const startSettling = (): void => {
     settler = new Settler(plan)
@@ -295,7 +317,7 @@ export function asyncPingpongA(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMet
         const now = process.hrtime.bigint()
         samples[count++] = Number(now - prev)
         prev = now
-        if (count >= samples.length || now >= deadline) return stop()
+        if (count >= samples.length || now >= deadline || (count >= enough.samples && now >= enough.after)) return stop()
       } else if (settler !== undefined) {
         if (--blockLeft === 0) {
           const now = process.hrtime.bigint()
@@ -352,15 +374,24 @@ export function asyncStreamA(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter
   let seq = 0
   let c0 = meter()
   let deadline = 0n
+  let enough: Enough = { samples: Infinity, after: 0n }
   let measuring = false
   let waitingForEcho = false
   const last = plan.warmup + plan.maxMessages
+  const ended = (): boolean => {
+    if (seq >= last) return true
+    if (seq <= plan.warmup || (seq & 63) !== 0) return false
+    const now = process.hrtime.bigint()
+    return now >= deadline || (seq - plan.warmup >= enough.samples && now >= enough.after)
+  }
   return new Promise((resolve, reject) => {
     ep.onError(reject)
     const startMeasuring = (): void => {
       measuring = true
       c0 = meter()
-      deadline = deadlineAfter(process.hrtime.bigint(), plan.durationMs)
+      const start = process.hrtime.bigint()
+      deadline = deadlineAfter(start, plan.durationMs)
+      enough = enoughFor(plan, start)
     }
     ep.onMessage((msg) => {
       if (!waitingForEcho) return reject(new IntegrityError(`the receiver sent message ${readSeq(msg)} out of turn`))
@@ -373,7 +404,7 @@ export function asyncStreamA(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter
     const pump = (): void => {
       for (;;) {
         if (waitingForEcho) return
-        if (measuring && (seq >= last || (seq > plan.warmup && (seq & 63) === 0 && process.hrtime.bigint() >= deadline))) {
+        if (measuring && ended()) {
           const cost = costBetween(c0, meter())
           const buf = take()
           stamp(buf, STOP)

@@ -18,7 +18,7 @@ export const CASE_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url))
  * ab --base-root DIR` drives another checkout's case processes and refuses one whose
  * number differs, so bump it with any change to those.
  */
-export const CASE_PROTOCOL = 3
+export const CASE_PROTOCOL = 4
 
 /** What one repetition's loops are asked to do. */
 export interface LoopPlan {
@@ -30,6 +30,14 @@ export interface LoopPlan {
   durationMs: number
   /** Upper bound of measured messages. */
   maxMessages: number
+  /**
+   * Enough: the measured phase ends once it holds this many samples (round trips, or
+   * messages of a stream) and has lasted `minWindowMs`, if `durationMs` has not ended it
+   * first; 0 keeps the whole `durationMs`. Not used by fan-in.
+   */
+  targetSamples: number
+  /** The shortest measured phase a sample target may end (a few scheduler ticks). */
+  minWindowMs: number
 }
 
 /** CPU counters at one instant (getrusage): microseconds and context switches. */
@@ -105,6 +113,15 @@ export interface RepReport {
   countMismatch?: { sent: number; received: number }
   /** Fan-in (protocol 3): the senders' figures; `costB` is then every sender's CPU added. */
   fanIn?: FanIn
+  /** Protocol 4: how long the case's processes and threads took to start (milliseconds). */
+  startup?: Startup
+}
+
+export interface Startup {
+  /** The case process: from its own start (`performance.timeOrigin`) to the start of the repetition. */
+  caseProcessMs: number
+  /** Side b: from the call that starts it (spawn, `new Worker`) to its "ready", its endpoint open. */
+  peerMs: number
 }
 
 /** A failure, from whichever side saw it, with what the result keeps of it. */

@@ -22,6 +22,7 @@ import type { CostSnapshot, RepReport, RepTask } from './protocol.js'
  * Phase by phase, so a failure anywhere still reaches the teardown.
  */
 export async function runRepetition(task: RepTask): Promise<RepReport> {
+  const caseProcessMs = ms(performance.now())
   const { spec } = task
   // Many senders and one receiver: a repetition of its own shape (fanin.ts).
   if (spec.pattern === 'fanin') return (await import('./fanin.js')).runFanInRepetition(task)
@@ -42,6 +43,7 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
       ledger: (kind, id) => appendFileSync(join(tmpDir, LEDGER), `${kind} ${id}\n`, { mode: 0o600 }),
     })
     channel = ch
+    const peerStart = performance.now()
     const started = startPeer(task, ch.peer)
     peer = started
     started.control.send({
@@ -57,7 +59,14 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
     })
 
     // Phase 2: both ends open (some mechanisms need both sides opening at once).
-    const [endpoint, ready] = await Promise.all([ch.openA(started.link), started.control.next('ready')])
+    let peerMs = 0
+    const [endpoint, ready] = await Promise.all([
+      ch.openA(started.link),
+      started.control.next('ready').then((r) => {
+        peerMs = ms(performance.now() - peerStart)
+        return r
+      }),
+    ])
     ep = endpoint
     // Read back now, while both sides hold their objects (side b closes its own as soon as it is done).
     const describe = { ...ch.describe(), peerPid: String(started.link.pid) }
@@ -107,6 +116,7 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
       cpusA: allowedCpus(),
       cpusB: ready.cpus,
       describe,
+      startup: { caseProcessMs, peerMs },
       ...(spec.pattern === 'stream' && b.messages !== a.messages ? { countMismatch: { sent: a.messages, received: b.messages } } : {}),
     }
   } finally {
@@ -116,6 +126,9 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
     rmSync(tmpDir, { recursive: true, force: true })
   }
 }
+
+/** Milliseconds to a tenth. */
+const ms = (x: number): number => Math.round(x * 10) / 10
 
 async function closeQuietly(ep: Endpoint | undefined): Promise<void> {
   try {

@@ -1,4 +1,4 @@
-import type { CaseSpec, Environment, ResolvedOptions } from '../../core/result.js'
+import { MIN_WINDOW_MS, type CaseSpec, type Environment, type ResolvedOptions } from '../../core/result.js'
 import { MIN_MESSAGE_BYTES, wireBytes } from '../../core/wire.js'
 import { FANIN_MIN_BYTES } from '../../core/fanin-wire.js'
 import { warning, type Warning } from '../../core/warnings.js'
@@ -31,7 +31,14 @@ export function planCase(spec: CaseSpec, o: ResolvedOptions, env: Environment, c
   return {
     plan: {
       spec,
-      loop: { sizeBytes, warmup: warmupFor(o.warmup, spec.sizeBytes), durationMs: o.durationMs, maxMessages: o.maxMessages },
+      loop: {
+        sizeBytes,
+        warmup: warmupFor(o.warmup, spec.sizeBytes),
+        durationMs: o.durationMs,
+        maxMessages: o.maxMessages,
+        targetSamples: o.targetSamples ?? 0,
+        minWindowMs: Math.min(MIN_WINDOW_MS, o.durationMs),
+      },
       placement: { requested: o.pin, applied: placement.applied, cpuA: placement.cpuA, cpuB: placement.cpuB },
       timeoutMs: o.timeoutMs,
       warnings: placement.warning ? [warning('placement', placement.warning)] : [],

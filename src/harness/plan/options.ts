@@ -19,6 +19,7 @@ export interface RawRunOptions {
   duration?: string
   warmup?: string
   maxMessages?: string
+  targetSamples?: string
   timeout?: string
   pin?: string
   quick?: boolean
@@ -41,6 +42,8 @@ export const DEFAULTS = {
     senders: [1, 2, 4],
     repetitions: 5,
     durationMs: 150,
+    // Enough samples for a p99.9 of five tail samples; a fast case stops long before its duration.
+    targetSamples: 5000,
     warmup: 500,
   },
   quick: {
@@ -49,6 +52,7 @@ export const DEFAULTS = {
     senders: [4],
     repetitions: 3,
     durationMs: 80,
+    targetSamples: 2000,
     warmup: 100,
   },
   maxMessages: 1_000_000,
@@ -80,6 +84,8 @@ export function resolveRunOptions(raw: RawRunOptions, mechanisms: readonly Mecha
     durationMs: parseDuration('--duration', raw.duration, base.durationMs, 10, 600_000),
     warmup: parseInteger('--warmup', raw.warmup, base.warmup, 0, 10_000_000),
     maxMessages: parseInteger('--max-messages', raw.maxMessages, DEFAULTS.maxMessages, 1, 100_000_000),
+    // A --duration asked for is measured whole, unless a target is asked for too.
+    targetSamples: parseInteger('--target-samples', raw.targetSamples, raw.duration === undefined ? base.targetSamples : 0, 0, 100_000_000),
     timeoutMs: parseDuration('--timeout', raw.timeout, DEFAULTS.timeoutMs, 1000, 3_600_000),
     pin: parseOne<PinRequest>('--pin', raw.pin, PINS, DEFAULTS.pin),
     floor: raw.floor !== false && raw.baseline !== false,

@@ -142,12 +142,13 @@ function collected(): Collected {
 }
 
 async function take(executor: RepetitionExecutor, into: Collected, plan: CasePlan, index: number, signal?: AbortSignal): Promise<void> {
+  const t0 = performance.now()
   const outcome = await executor.run(plan, index, signal)
   if (!outcome.ok) {
     into.stopped = { state: outcome.state, reason: outcome.error.message, error: outcome.error }
     return
   }
-  into.reps.push(outcome.rep)
+  into.reps.push({ ...outcome.rep, wallMs: Math.round((performance.now() - t0) * 10) / 10 })
   into.describe = outcome.describe
   for (const w of outcome.warnings) addWarning(into.warnings, w)
 }

@@ -59,6 +59,8 @@ async function runOnce(path: string, plan: CasePlan, repetition: number): Promis
       placement.cpuA ?? -1,
       placement.cpuB ?? -1,
       samplesPath,
+      loop.targetSamples,
+      loop.minWindowMs,
     ]
     const reply = await runFloor(path, args.map(String), join(dir, LEDGER), plan.timeoutMs)
     if (reply.type === 'skipped') return { ok: false, state: 'skipped', error: { message: reply.reason } }

@@ -38,7 +38,7 @@ export async function measureCalibration(sizeBytes = 64): Promise<HarnessCalibra
   const echo: number[] = []
   const asyncEcho: number[] = []
   const zero = () => ({ userUs: 0, sysUs: 0, voluntaryCtx: 0, involuntaryCtx: 0 })
-  const plan = { sizeBytes, warmup: 5000, durationMs: 25, maxMessages: 1_000_000 }
+  const plan = { sizeBytes, warmup: 5000, durationMs: 25, maxMessages: 1_000_000, targetSamples: 0, minWindowMs: 25 }
   // The first rounds run before the JIT has optimised the loop; the least is the harness's cost.
   for (let round = 0; round < 6; round++) {
     const r = syncPingpongA(sameThreadEcho(), plan, zero)

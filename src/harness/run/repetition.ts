@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
-import type { CpuTotal, RepetitionResult, SideCost } from '../../core/result.js'
+import type { CpuTotal, RepetitionResult, SideCost, StoppedBy } from '../../core/result.js'
 import { summarizeNs } from '../../core/stats.js'
 import { warning, type Warning } from '../../core/warnings.js'
 import type { RepReport, SideUsage } from '../case/protocol.js'
@@ -19,9 +19,11 @@ export function buildRepetition(plan: CasePlan, index: number, r: RepReport, sam
     messages: r.messages,
     ...(r.warmupMessages !== undefined ? { warmupMessages: r.warmupMessages } : {}),
     elapsedNs: r.elapsedNs,
+    ...(spec.pattern === 'fanin' ? {} : { stoppedBy: stoppedBy(plan, r) }),
     batch: r.batch,
     cpu: { a, b, total: totalPerMessage(r, a, b, spec.endpoints) },
     placement: { requested: placement.requested, applied: placement.applied, cpusA: r.cpusA, cpusB: r.cpusB },
+    ...(r.startup ? { startupMs: { caseProcess: r.startup.caseProcessMs, peer: r.startup.peerMs } } : {}),
   }
   if (spec.pattern === 'pingpong' && samples.length > 0) rep.latencyNs = summarizeNs(samples)
   if (spec.pattern === 'pingpong' && r.elapsedNs > 0) rep.roundTripsPerSec = r.messages / (r.elapsedNs / 1e9)
@@ -35,6 +37,19 @@ export function buildRepetition(plan: CasePlan, index: number, r: RepReport, sam
     rep.throughput = { bytesPerSec: (r.messages * spec.sizeBytes) / seconds, msgsPerSec: r.messages / seconds }
   }
   return rep
+}
+
+/**
+ * What ended the measured phase, read from its figures (Node's loops and the C floor
+ * stop by the same rule): the message bound; the sample target, which ends a phase
+ * only before its duration is up (it needs at least `minWindowMs`, never more than the
+ * duration); else the duration.
+ */
+function stoppedBy(plan: CasePlan, r: RepReport): StoppedBy {
+  const { maxMessages, targetSamples, durationMs } = plan.loop
+  if (r.messages >= maxMessages) return 'max-messages'
+  if (targetSamples > 0 && r.messages >= targetSamples && r.elapsedNs < durationMs * 1e6) return 'samples'
+  return 'duration'
 }
 
 function perMessage(u: SideUsage, messages: number): SideCost {

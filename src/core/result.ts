@@ -334,6 +334,17 @@ export interface Environment {
     memTotalBytes: number
     loadAvg: [number, number, number]
     governor?: string
+    /**
+     * The allowed CPUs' NUMA node, physical core (`core` is numbered within its package) and
+     * SMT siblings (the core's other hardware threads), from sysfs (`harness/host/topology.ts`):
+     * what placing several pairs depends on. `source` says what sysfs did not and was assumed
+     * instead. Absent in older results.
+     */
+    topology?: {
+      cpus: Array<{ cpu: number; node: number; core: number; package: number; siblings: number[] }>
+      nodes: number[]
+      source: 'sysfs' | `partial: ${string}`
+    }
   }
   node: { version: string; v8: string; libuv: string; execPath: string }
   ipcbench: { version: string; commit?: string; dirty?: boolean }

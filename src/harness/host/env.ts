@@ -8,6 +8,7 @@ import type { ContainerFacts, Environment, HostLimits } from '../../core/result.
 import { loadNative } from '../../native/index.js'
 import { cpuQuota } from './cgroup.js'
 import { floorStatus } from './floor-binary.js'
+import { readTopology } from './topology.js'
 
 function readNumber(path: string): number | undefined {
   try {
@@ -138,6 +139,7 @@ export function captureEnvironment(): Environment {
   const native = loadNative()
   const floor = floorStatus()
   const allowed = allowedCpus()
+  const cpusAllowed = allowed.length > 0 ? allowed : cpus.map((_, i) => i)
   return {
     host: {
       hostname: os.hostname(),
@@ -146,10 +148,11 @@ export function captureEnvironment(): Environment {
       kernel: os.release(),
       cpuModel: cpus[0]?.model?.trim() ?? 'unknown',
       cpuCount: cpus.length,
-      cpusAllowed: allowed.length > 0 ? allowed : cpus.map((_, i) => i),
+      cpusAllowed,
       memTotalBytes: os.totalmem(),
       loadAvg: os.loadavg() as [number, number, number],
       ...(governor() ? { governor: governor() } : {}),
+      topology: readTopology(cpusAllowed),
     },
     node: { version: process.version, v8: process.versions.v8, libuv: process.versions.uv, execPath: process.execPath },
     ipcbench: { version: packageVersion(), ...gitCommit() },

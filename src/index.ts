@@ -103,6 +103,8 @@ export interface RunOptions {
   subtractOverhead?: boolean
   /** The result file, rewritten after every case. Without it the result is only returned. */
   out?: string
+  /** A directory for every ping-pong repetition's raw samples, as `--samples` writes them. */
+  samples?: string
   /** Wait for another ipcbench run measuring on this host to end first (`--wait`). */
   wait?: boolean
   /** Where relative module paths are resolved (default: the working directory). */
@@ -160,6 +162,7 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
     floor: options.floor,
     subtractOverhead: options.subtractOverhead,
     out: options.out ?? join(scratch!, `${runId}.json`),
+    samples: options.samples,
   }
   try {
     const { o, specs } = planRun(

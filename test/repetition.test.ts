@@ -1,11 +1,15 @@
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { CaseSpec, Endpoints, Pattern } from '../src/core/result.js'
+import { buildHistogram, decodeHistogram, encodeHistogram, HISTOGRAM_RELATIVE_ERROR, percentile, totalCount } from '../src/core/histogram.js'
+import type { CaseSpec, Endpoints, Pattern, RepetitionResult, RunResult } from '../src/core/result.js'
 import { summarizeNs } from '../src/core/stats.js'
 import type { CostSnapshot, RepReport, SideUsage } from '../src/harness/case/protocol.js'
 import type { CasePlan } from '../src/harness/plan/case-plan.js'
-import { buildRepetition, readSamples, reportWarnings } from '../src/harness/run/repetition.js'
-import { tempFile } from './helpers.js'
+import { SAMPLES_INDEX_HEADER, startSamples } from '../src/harness/plan/options.js'
+import { buildRepetition, keepSamples, readSamples, reportWarnings } from '../src/harness/run/repetition.js'
+import { loadResult } from '../src/index.js'
+import { runCli, tempFile } from './helpers.js'
 
 /** buildRepetition on hand-made reports: the per-message figures, the total CPU and its scope, exactly. */
 function planFor(pattern: Pattern, endpoints: Endpoints, sizeBytes = 64): CasePlan {
@@ -144,5 +148,108 @@ describe('buildRepetition: the figures', () => {
       { code: 'count-mismatch', message: 'sender counted 10 messages, receiver 9' },
     ])
     expect(reportWarnings(report())).toEqual([])
+  })
+})
+
+describe('buildRepetition: the histogram of a ping-pong repetition', () => {
+  // Round trips of a few microseconds with a tail, as whole nanoseconds.
+  const samples = Float64Array.from({ length: 5000 }, (_, i) => 4000 + ((i * 7919) % 1500) + (i % 500 === 0 ? 90_000 : 0))
+  const r = buildRepetition(planFor('pingpong', 'process'), 0, report({ messages: 5000, sampleCount: 5000 }), samples)
+
+  it('decodes to every sample, its p50 within the stated error of the repetition p50', () => {
+    const h = decodeHistogram(r.histogram)
+    expect(totalCount(h)).toBe(r.latencyNs!.n)
+    expect(Math.abs(percentile(h, 50) - r.latencyNs!.p50)).toBeLessThanOrEqual(r.latencyNs!.p50 * HISTOGRAM_RELATIVE_ERROR)
+    expect([h.minNs, h.maxNs]).toEqual([r.latencyNs!.min, r.latencyNs!.max])
+  })
+
+  it('is absent without samples and for a stream', () => {
+    expect(buildRepetition(planFor('pingpong', 'process'), 0, report(), new Float64Array(0))).not.toHaveProperty('histogram')
+    expect(buildRepetition(planFor('stream', 'process'), 0, report(), samples)).not.toHaveProperty('histogram')
+  })
+})
+
+describe('--samples', () => {
+  const indexRows = (dir: string): string[][] =>
+    readFileSync(join(dir, 'index.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(','))
+
+  it('makes the directory and its parents, starts the index afresh, refuses what is not a directory', () => {
+    const dir = join(dirname(tempFile('x')), 'a', 'b')
+    expect(startSamples(dir)).toBe(dir)
+    writeFileSync(join(dir, 'index.csv'), `${SAMPLES_INDEX_HEADER}old,node,0,1,old/node-0.f64\n`)
+    startSamples(dir)
+    expect(readFileSync(join(dir, 'index.csv'), 'utf8')).toBe(SAMPLES_INDEX_HEADER)
+    const file = tempFile('not-a-dir')
+    writeFileSync(file, '')
+    expect(() => startSamples(file)).toThrow(`--samples: ${file} exists and is not a directory`)
+    expect(() => startSamples('')).toThrow('--samples: give a directory')
+    expect(() => startSamples('/proc/ipcbench/samples')).toThrow(/^--samples: cannot write samples to \/proc\/ipcbench\/samples \(E[A-Z]+\)$/)
+  })
+
+  it('keeps the bytes as read and lists them; an unwritable place errors the repetition, naming --samples', () => {
+    const dir = startSamples(join(dirname(tempFile('x')), 'kept'))
+    const plan = { ...planFor('pingpong', 'thread'), samplesDir: dir }
+    const samples = Float64Array.from([1500, 1499.5, 2e9])
+    expect(keepSamples(plan, 'floor', 3, samples)).toBeUndefined()
+    expect(readFileSync(join(dir, 'x_blocking_thread_pingpong_64B', 'floor-3.f64'))).toEqual(Buffer.from(samples.buffer))
+    expect(indexRows(dir)[1]).toEqual(['x/blocking/thread/pingpong/64B', 'floor', '3', '3', 'x_blocking_thread_pingpong_64B/floor-3.f64'])
+    // Nothing to keep: not asked, a stream, no samples.
+    expect(keepSamples(planFor('pingpong', 'thread'), 'node', 0, samples)).toBeUndefined()
+    expect(keepSamples({ ...planFor('stream', 'thread'), samplesDir: dir }, 'node', 0, samples)).toBeUndefined()
+    expect(keepSamples(plan, 'node', 0, new Float64Array(0))).toBeUndefined()
+    expect(indexRows(dir)).toHaveLength(2)
+    const blocked = join(dir, 'blocked')
+    writeFileSync(blocked, '')
+    const failed = keepSamples({ ...plan, samplesDir: blocked }, 'node', 0, samples)
+    expect(failed).toMatchObject({ ok: false, state: 'errored', error: { side: 'harness' } })
+    expect(failed?.ok === false && failed.error.message).toMatch(/^--samples: cannot write .*blocked.* \(E[A-Z]+\)$/)
+  })
+
+  it('a real run writes every ping-pong repetition, Node and C floor, 8 bytes per round trip, and lists each', () => {
+    const dir = join(dirname(tempFile('x')), 'samples')
+    const out = tempFile('run.json')
+    const args = ['run', 'pipe', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong', '--sizes', '64']
+    const cli = runCli([...args, '--repetitions', '2', '--duration', '20ms', '--samples', dir, '--out', out])
+    expect(cli.code, cli.stderr).toBe(0)
+    const run: RunResult = loadResult(out)
+    expect(run.context.options.samplesDir).toBe(dir)
+    const [c] = run.cases
+    expect(c.state).toBe('completed')
+    const floorBuilt = run.context.env.native.floor.available
+    const expected: Array<[string, RepetitionResult]> = [
+      ...c.repetitions.map((r): [string, RepetitionResult] => ['node', r]),
+      ...(c.state === 'completed' && c.floor ? c.floor.repetitions.map((r): [string, RepetitionResult] => ['floor', r]) : []),
+    ]
+    expect(expected.filter(([e]) => e === 'floor')).toHaveLength(floorBuilt ? 2 : 0)
+    const rows = indexRows(dir)
+    expect(rows[0].join(',') + '\n').toBe(SAMPLES_INDEX_HEADER)
+    const caseDir = 'pipe_blocking_process_pingpong_64B'
+    expect(rows.slice(1).sort()).toEqual(
+      expected.map(([e, r]) => [c.id, e, String(r.index), String(r.messages), `${caseDir}/${e}-${r.index}.f64`]).sort(),
+    )
+    for (const [e, r] of expected) {
+      const file = join(dir, caseDir, `${e}-${r.index}.f64`)
+      expect(existsSync(file), file).toBe(true)
+      expect(statSync(file).size).toBe(8 * r.messages)
+      // The result's histogram is the one of the very samples kept.
+      expect(r.histogram).toEqual(encodeHistogram(buildHistogram(readSamples(file, r.messages))))
+    }
+  })
+
+  it("ab: base's and current's files apart, the C floor's once", () => {
+    const dir = join(dirname(tempFile('x')), 'samples')
+    const [base, current] = [tempFile('b.json'), tempFile('c.json')]
+    const args = ['ab', 'pipe', '--modes', 'blocking', '--endpoints', 'process', '--patterns', 'pingpong', '--sizes', '64', '--aa']
+    const cli = runCli([...args, '--repetitions', '2', '--duration', '20ms', '--samples', dir, '--out-base', base, '--out-current', current])
+    expect(cli.code, cli.stderr).toBe(0)
+    const executors = indexRows(dir)
+      .slice(1)
+      .map(([, e, rep]) => `${e}-${rep}`)
+    const floor = loadResult(base).context.env.native.floor.available ? ['floor-0', 'floor-1'] : []
+    expect(executors.sort()).toEqual([...floor, 'node-base-0', 'node-base-1', 'node-current-0', 'node-current-1'])
+    for (const e of executors) expect(existsSync(join(dir, 'pipe_blocking_process_pingpong_64B', `${e}.f64`)), e).toBe(true)
   })
 })

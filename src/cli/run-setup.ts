@@ -68,6 +68,10 @@ export function addMatrixOptions(cmd: Command): Command {
     .option('--no-floor', 'do not run the C floor beside the Node cases')
     .addOption(new Option('--no-baseline', 'deprecated name of --no-floor').hideHelp())
     .option('--subtract-overhead', "take the harness's own round trip (measured at the start of the run) off every latency figure")
+    .option(
+      '--samples <dir>',
+      "also write every ping-pong repetition's raw samples there: <case>/<node|floor>-<repetition>.f64 (float64 ns), and index.csv",
+    )
     .option('--progress', 'show progress on stderr even when it is not a terminal')
     .option('--wait', 'when another ipcbench run is measuring on this host, wait for it to end (default: measure anyway, with a warning)')
 }

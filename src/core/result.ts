@@ -1,4 +1,5 @@
 import type { ErrorFields, Side } from './errors.js'
+import type { EncodedHistogram } from './histogram.js'
 import type { Warning } from './warnings.js'
 
 /**
@@ -171,6 +172,12 @@ export interface RepetitionResult {
   /** Ping-pong: measured round trips over the measured time. */
   roundTripsPerSec?: number
   latencyNs?: LatencyNs
+  /**
+   * Ping-pong: every sample of the repetition, log-bucketed (core/histogram.ts: any
+   * percentile within 2^-8 of the exact one; histograms merge). The raw samples: before
+   * `--subtract-overhead`, whose amount the case records. Absent in older results.
+   */
+  histogram?: EncodedHistogram
   throughput?: Throughput
   cpu: Cost
   placement: AppliedPlacement
@@ -394,6 +401,8 @@ export interface ResolvedOptions {
   subtractOverhead: boolean
   quick: boolean
   out: string
+  /** `--samples <dir>`: where every ping-pong repetition's raw samples were also written (absent when not asked). */
+  samplesDir?: string
   /** `--mechanism <module>`: each custom mechanism this run measured, as loaded (absent when none). */
   mechanismModules?: MechanismModule[]
 }

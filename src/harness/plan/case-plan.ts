@@ -16,6 +16,8 @@ export interface CasePlan {
   loop: LoopPlan
   placement: PlacementPlan
   timeoutMs: number
+  /** `--samples`: where each executor also keeps its repetitions' raw samples. */
+  samplesDir?: string
   /** What the plan could not do as asked (placement), for the result. */
   warnings: Warning[]
 }
@@ -41,6 +43,7 @@ export function planCase(spec: CaseSpec, o: ResolvedOptions, env: Environment, c
       },
       placement: { requested: o.pin, applied: placement.applied, cpuA: placement.cpuA, cpuB: placement.cpuB },
       timeoutMs: o.timeoutMs,
+      ...(o.samplesDir ? { samplesDir: o.samplesDir } : {}),
       warnings: placement.warning ? [warning('placement', placement.warning)] : [],
     },
   }

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import { UsageError } from '../../core/errors.js'
+import { reasonOf, UsageError } from '../../core/errors.js'
 import type { Mechanism } from '../../mechanisms/types.js'
 import { ENDPOINTS, MODES, PATTERNS, type Endpoints, type Mode, type Pattern, type PinRequest, type ResolvedOptions } from '../../core/result.js'
 import { parseDurationMs, parseSizeBytes } from '../../core/units.js'
@@ -32,6 +32,8 @@ export interface RawRunOptions {
   cases?: string
   /** `--senders 1,2,4`: fan-in sender counts. */
   senders?: string
+  /** `--samples <dir>`: also write every ping-pong repetition's raw samples there. */
+  samples?: string
 }
 
 /** Every default in one place. `--quick` trades sizes, repetitions and time for a run of about a minute. */
@@ -92,6 +94,7 @@ export function resolveRunOptions(raw: RawRunOptions, mechanisms: readonly Mecha
     subtractOverhead: raw.subtractOverhead === true,
     quick,
     out: resolveOut(raw.out, runId),
+    ...(raw.samples === undefined ? {} : { samplesDir: startSamples(raw.samples) }),
   }
 }
 
@@ -178,8 +181,7 @@ function resolveOut(out: string | undefined, runId: string): string {
 
 /**
  * Fails before the run when the result file could not be written afterwards: a
- * missing directory is created (level by level: recursive mkdir spins forever on
- * some pseudo-filesystems), then a probe file is written and removed, which also
+ * missing directory is created, then a probe file is written and removed, which also
  * catches read-only and full filesystems (permission bits do not stop root).
  */
 export function checkWritable(path: string): void {
@@ -189,6 +191,20 @@ export function checkWritable(path: string): void {
       `--out: cannot write results to ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose another place with --out FILE`,
     )
   }
+  makeDirectory(dir, fail)
+  if (!statSync(dir).isDirectory()) throw new UsageError(`--out: ${dir} is not a directory`)
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--out: ${path} is a directory; give a file name`)
+  const probe = join(dir, `.ipcbench-probe-${process.pid}`)
+  try {
+    writeFileSync(probe, 'x'.repeat(4096))
+    unlinkSync(probe)
+  } catch (err) {
+    fail(err)
+  }
+}
+
+/** A missing directory and its missing parents, level by level: recursive mkdir spins forever on some pseudo-filesystems. */
+function makeDirectory(dir: string, fail: (err: unknown) => never): void {
   const missing: string[] = []
   for (let d = dir; !existsSync(d); d = dirname(d)) {
     missing.unshift(d)
@@ -201,15 +217,30 @@ export function checkWritable(path: string): void {
       fail(err)
     }
   }
-  if (!statSync(dir).isDirectory()) throw new UsageError(`--out: ${dir} is not a directory`)
-  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--out: ${path} is a directory; give a file name`)
-  const probe = join(dir, `.ipcbench-probe-${process.pid}`)
+}
+
+/** The header of `--samples`' index.csv: one row per samples file (harness/run/repetition.ts keepSamples). */
+export const SAMPLES_INDEX_HEADER = 'case,executor,repetition,samples,file\n'
+
+/**
+ * `--samples <dir>`, before the run: the directory made (with its parents) and its
+ * index.csv started afresh, so the index lists this run's files alone. Returns the
+ * absolute path.
+ */
+export function startSamples(path: string): string {
+  if (path.trim() === '') throw new UsageError('--samples: give a directory')
+  const dir = resolve(path)
+  const fail = (err: unknown): never => {
+    throw new UsageError(`--samples: cannot write samples to ${dir} (${reasonOf(err)})`)
+  }
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`--samples: ${dir} exists and is not a directory`)
+  makeDirectory(dir, fail)
   try {
-    writeFileSync(probe, 'x'.repeat(4096))
-    unlinkSync(probe)
+    writeFileSync(join(dir, 'index.csv'), SAMPLES_INDEX_HEADER)
   } catch (err) {
     fail(err)
   }
+  return dir
 }
 
 /** The nearest name by edit distance, when it is near enough to be a typo. */

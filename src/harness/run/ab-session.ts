@@ -1,5 +1,7 @@
+import { join } from 'node:path'
 import type { CaseSpec, Environment, HarnessCalibration, MechanismModule, ResolvedOptions, RunResult } from '../../core/result.js'
 import type { Warning } from '../../core/warnings.js'
+import { startSamples } from '../plan/options.js'
 import { configurationRecord, type Configuration } from './configuration.js'
 import type { RepetitionExecutor } from './executor.js'
 import { nodeExecutor } from './node-executor.js'
@@ -41,13 +43,22 @@ export type AbHooks = Pick<InterleavedHooks, 'onCaseStart' | 'onCaseEnd'>
 
 export async function runAbRound(r: AbRound, hooks: AbHooks, signal: AbortSignal): Promise<{ base: RunResult; current: RunResult }> {
   const sides = [r.base, r.current]
+  // --samples: the confirmation round's (its C floor's too) go to a folder of their own.
+  const o = r.round === 2 && r.o.samplesDir ? { ...r.o, samplesDir: startSamples(join(r.o.samplesDir, 'confirm')) } : r.o
   const executors = sides.map(({ configuration: c, faultFor, mechanismModules }) =>
-    nodeExecutor({ execPath: c.node.execPath, env: c.env, caseEntry: c.caseEntry, faultFor, mechanismModules: byId(mechanismModules) }),
+    nodeExecutor({
+      execPath: c.node.execPath,
+      env: c.env,
+      caseEntry: c.caseEntry,
+      faultFor,
+      mechanismModules: byId(mechanismModules),
+      samplesLabel: c.label,
+    }),
   )
   const sessions = sides.map(({ configuration: c, out, mechanismModules }) =>
     startSession(
       `${r.session}-${c.label}${r.round === 2 ? '-confirm' : ''}`,
-      { ...r.o, out, ...recorded(r.o, mechanismModules) },
+      { ...o, out, ...recorded(o, mechanismModules) },
       { ...r.env, node: c.node },
       r.specs,
       [...r.warnings],
@@ -56,7 +67,7 @@ export async function runAbRound(r: AbRound, hooks: AbHooks, signal: AbortSignal
     ),
   )
   try {
-    const [base, current] = await runSessions(sessions, r.o, { nodes: executors, floor: r.floor, ...hooks }, signal)
+    const [base, current] = await runSessions(sessions, o, { nodes: executors, floor: r.floor, ...hooks }, signal)
     return { base, current }
   } finally {
     for (const e of executors) e.dispose()

@@ -10,7 +10,7 @@ import type { ErrorReport, RepReport } from '../case/protocol.js'
 import { LEDGER, removeSysvFromLedger } from '../host/cleanup.js'
 import type { CasePlan } from '../plan/case-plan.js'
 import type { RepetitionExecutor, RepOutcome } from './executor.js'
-import { buildRepetition, readSamples, refusedCall, reportWarnings } from './repetition.js'
+import { buildRepetition, keepSamples, readSamples, refusedCall, reportWarnings } from './repetition.js'
 import { runFanInFloor } from './fanin-floor.js'
 
 export type FloorReply = RepReport | ErrorReport | { type: 'skipped'; reason: string }
@@ -66,6 +66,8 @@ async function runOnce(path: string, plan: CasePlan, repetition: number): Promis
     if (reply.type === 'skipped') return { ok: false, state: 'skipped', error: { message: reply.reason } }
     if (reply.type === 'error') return floorFailure(reply)
     const samples = readSamples(samplesPath, reply.sampleCount)
+    const unkept = keepSamples(plan, 'floor', repetition, samples)
+    if (unkept) return unkept
     return { ok: true, rep: buildRepetition(plan, repetition, reply, samples), describe: reply.describe, warnings: reportWarnings(reply) }
   })
 }

@@ -11,7 +11,7 @@ import { warning } from '../../core/warnings.js'
 import { customModuleOf } from '../../mechanisms/registry.js'
 import type { CasePlan } from '../plan/case-plan.js'
 import type { RepetitionExecutor, RepOutcome } from './executor.js'
-import { buildRepetition, readSamples, refusedCall, reportWarnings } from './repetition.js'
+import { buildRepetition, keepSamples, readSamples, refusedCall, reportWarnings } from './repetition.js'
 
 /**
  * The Node executor: each repetition in a fresh case process (side a), which starts
@@ -30,6 +30,8 @@ export interface NodeConfiguration {
   faultFor?: (id: string) => string | undefined
   /** Custom mechanisms' modules by id, for this configuration (an A/B of two versions); else each one's as registered. */
   mechanismModules?: Readonly<Record<string, MechanismModule>>
+  /** `--samples`: this configuration's files are `node-<label>-<repetition>.f64` (an A/B's two configurations), else `node-…`. */
+  samplesLabel?: string
 }
 
 export function nodeExecutor(config: NodeConfiguration = {}): RepetitionExecutor & { dispose(): void } {
@@ -37,6 +39,7 @@ export function nodeExecutor(config: NodeConfiguration = {}): RepetitionExecutor
   const execPath = config.execPath ?? process.execPath
   const env = config.env ? { ...process.env, ...config.env } : process.env
   const caseEntry = config.caseEntry ?? CASE_ENTRY
+  const samplesName = config.samplesLabel ? `node-${config.samplesLabel}` : 'node'
   let workDir: string | undefined
   return {
     name: 'node',
@@ -53,7 +56,7 @@ export function nodeExecutor(config: NodeConfiguration = {}): RepetitionExecutor
       const custom = config.mechanismModules?.[plan.spec.mechanism] ?? customModuleOf(plan.spec.mechanism)
       if (custom) task.mechanismModule = { path: custom.path, sha256: custom.sha256 }
       try {
-        return await runInCaseProcess(plan, task, { execPath, caseEntry, env }, signal)
+        return await runInCaseProcess(plan, task, { execPath, caseEntry, env, samplesName }, signal)
       } finally {
         rmSync(task.samplesPath, { force: true })
       }
@@ -69,9 +72,16 @@ interface CaseProcess {
   execPath: string
   caseEntry: string
   env: NodeJS.ProcessEnv
+  /** The executor's name in `--samples` files. */
+  samplesName: string
 }
 
-function runInCaseProcess(plan: CasePlan, task: RepTask, { execPath, caseEntry, env }: CaseProcess, signal?: AbortSignal): Promise<RepOutcome> {
+function runInCaseProcess(
+  plan: CasePlan,
+  task: RepTask,
+  { execPath, caseEntry, env, samplesName }: CaseProcess,
+  signal?: AbortSignal,
+): Promise<RepOutcome> {
   const { cpuA, cpuB } = task.placement
   // Both sides' CPUs for a thread case (each thread then pins itself); side a's alone for a process case.
   // Fan-in: the receiver and every sender share the placement's CPUs (senders inherit them), as in the C floor.
@@ -135,7 +145,7 @@ function runInCaseProcess(plan: CasePlan, task: RepTask, { execPath, caseEntry, 
       finish({ ok: false, state: 'errored', error: { message: `could not start the case process: ${err.message}`, side: 'harness' } }),
     )
     child.on('exit', (code, sig) => {
-      if (reply?.type === 'result') return finish(toOutcome(plan, task, reply))
+      if (reply?.type === 'result') return finish(toOutcome(plan, task, reply, samplesName))
       if (reply?.type === 'error') {
         const { message, code: c, errno, syscall, side } = reply
         const refused = refusedCall({ code: c, syscall })
@@ -152,7 +162,9 @@ function runInCaseProcess(plan: CasePlan, task: RepTask, { execPath, caseEntry, 
   })
 }
 
-function toOutcome(plan: CasePlan, task: RepTask, r: RepReport): RepOutcome {
+function toOutcome(plan: CasePlan, task: RepTask, r: RepReport, samplesName: string): RepOutcome {
   const samples = readSamples(task.samplesPath, r.sampleCount)
+  const unkept = keepSamples(plan, samplesName, task.repetition, samples)
+  if (unkept) return unkept
   return { ok: true, describe: r.describe, warnings: reportWarnings(r), rep: buildRepetition(plan, task.repetition, r, samples) }
 }

@@ -1,9 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { reasonOf } from '../../core/errors.js'
+import { buildHistogram, encodeHistogram } from '../../core/histogram.js'
 import type { CpuTotal, RepetitionResult, SideCost, StoppedBy } from '../../core/result.js'
 import { summarizeNs } from '../../core/stats.js'
 import { warning, type Warning } from '../../core/warnings.js'
 import type { RepReport, SideUsage } from '../case/protocol.js'
 import type { CasePlan } from '../plan/case-plan.js'
+import type { RepOutcome } from './executor.js'
 
 /**
  * One repetition's figures from what its executor reported, the same for the Node
@@ -25,7 +29,10 @@ export function buildRepetition(plan: CasePlan, index: number, r: RepReport, sam
     placement: { requested: placement.requested, applied: placement.applied, cpusA: r.cpusA, cpusB: r.cpusB },
     ...(r.startup ? { startupMs: { caseProcess: r.startup.caseProcessMs, peer: r.startup.peerMs } } : {}),
   }
-  if (spec.pattern === 'pingpong' && samples.length > 0) rep.latencyNs = summarizeNs(samples)
+  if (spec.pattern === 'pingpong' && samples.length > 0) {
+    rep.latencyNs = summarizeNs(samples)
+    rep.histogram = encodeHistogram(buildHistogram(samples))
+  }
   if (spec.pattern === 'pingpong' && r.elapsedNs > 0) rep.roundTripsPerSec = r.messages / (r.elapsedNs / 1e9)
   if (spec.pattern === 'fanin') {
     // The receiver's messages and CPU are side a's, every sender's added are side b's, over the same messages.
@@ -84,6 +91,28 @@ export function readSamples(path: string, count: number): Float64Array {
   const bytes = readFileSync(path)
   const n = Math.min(count, Math.floor(bytes.byteLength / 8))
   return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + n * 8))
+}
+
+/**
+ * `--samples`: a ping-pong repetition's raw samples, the bytes its side wrote
+ * (little-endian float64 ns, one per round trip), also kept as
+ * `<dir>/<case id, / as _>/<executor>-<repetition>.f64`, with its row in
+ * `<dir>/index.csv`. The errored outcome when they could not be written: the run was
+ * asked to keep them.
+ */
+export function keepSamples(plan: CasePlan, executor: string, repetition: number, samples: Float64Array): RepOutcome | undefined {
+  const dir = plan.samplesDir
+  if (!dir || plan.spec.pattern !== 'pingpong' || samples.length === 0) return undefined
+  const caseDir = plan.spec.id.replaceAll('/', '_')
+  const file = join(caseDir, `${executor}-${repetition}.f64`)
+  try {
+    mkdirSync(join(dir, caseDir), { recursive: true })
+    writeFileSync(join(dir, file), new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength))
+    appendFileSync(join(dir, 'index.csv'), `${plan.spec.id},${executor},${repetition},${samples.length},${file}\n`)
+  } catch (err) {
+    return { ok: false, state: 'errored', error: { message: `--samples: cannot write ${join(dir, file)} (${reasonOf(err)})`, side: 'harness' } }
+  }
+  return undefined
 }
 
 /**

@@ -84,6 +84,17 @@ Napi::Value ThrowErrno(Napi::Env env, const char* syscall, int e, const std::str
 // that its signal interrupts (EINTR) then gives up instead of waiting again.
 std::atomic<int> g_peer_gone{0};
 
+// A call the watchdog interrupted may have had its answer already: the peer's last
+// message (the echo of STOP) can arrive, and the peer exit, while this thread is still
+// waking from its wait, and a socket read then reports the signal, not the data. So
+// an interrupted wait looks once more without blocking before it says the peer has
+// gone. ReadableNow: the fd (a pipe, a socket, an eventfd, a POSIX queue) has
+// something to read, or its other end closed (a read then says EOF).
+bool ReadableNow(int fd) {
+  struct pollfd p = {fd, POLLIN, 0};
+  return poll(&p, 1, 0) > 0;
+}
+
 Napi::Value ThrowPeerGone(Napi::Env env) {
   Napi::Error err = Napi::Error::New(env, "the peer (pid " + std::to_string(g_peer_gone.load()) + ") has gone");
   err.Set("code", Napi::String::New(env, "EPEERCLOSED"));
@@ -175,7 +186,7 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
     ssize_t n = read(static_cast<int>(fd), data, len);
     if (n >= 0) return Napi::Number::New(info.Env(), static_cast<double>(n));
     if (errno == EINTR) {
-      if (g_peer_gone.load() != 0) return ThrowPeerGone(info.Env());
+      if (g_peer_gone.load() != 0 && !ReadableNow(static_cast<int>(fd))) return ThrowPeerGone(info.Env());
       continue;
     }
     if (errno == EAGAIN) return Napi::Number::New(info.Env(), -EAGAIN);
@@ -557,7 +568,11 @@ Napi::Value FutexWait(const Napi::CallbackInfo& info) {
     if (errno == EAGAIN) return Napi::String::New(info.Env(), "not-equal");
     if (errno == ETIMEDOUT) return Napi::String::New(info.Env(), "timed-out");
     if (errno == EINTR) {
-      if (g_peer_gone.load() != 0) return ThrowPeerGone(info.Env());
+      if (g_peer_gone.load() != 0) {
+        // The word moved before the peer went: a wake-up like any other (the caller looks again).
+        if (__atomic_load_n(addr, __ATOMIC_SEQ_CST) != static_cast<int32_t>(expected)) return Napi::String::New(info.Env(), "ok");
+        return ThrowPeerGone(info.Env());
+      }
       continue;
     }
     return ThrowErrno(info.Env(), "futex", errno, "FUTEX_WAIT");
@@ -682,7 +697,8 @@ Napi::Value MqReceive(const Napi::CallbackInfo& info) {
     }
     if (n >= 0) return Napi::Number::New(info.Env(), static_cast<double>(n));
     if (errno == EINTR) {
-      if (g_peer_gone.load() != 0) return ThrowPeerGone(info.Env());
+      // On Linux a queue descriptor is an fd that poll(2) can watch.
+      if (g_peer_gone.load() != 0 && !ReadableNow(static_cast<int>(q))) return ThrowPeerGone(info.Env());
       continue;
     }
     if (errno == EAGAIN) return Napi::Number::New(info.Env(), -EAGAIN);
@@ -864,7 +880,7 @@ Napi::Value SemWait(const Napi::CallbackInfo& info) {
     if (sem_timedwait(s, &ts) == 0) return Napi::Number::New(info.Env(), 0);
     if (errno == ETIMEDOUT) return Napi::Number::New(info.Env(), -ETIMEDOUT);
     if (errno == EINTR) {
-      if (g_peer_gone.load() != 0) return ThrowPeerGone(info.Env());
+      if (g_peer_gone.load() != 0) return sem_trywait(s) == 0 ? Napi::Number::New(info.Env(), 0) : ThrowPeerGone(info.Env());
       continue;
     }
     return ThrowErrno(info.Env(), "sem_timedwait", errno);
@@ -929,7 +945,11 @@ Napi::Value SysvSemOp(const Napi::CallbackInfo& info) {
     if (semtimedop(static_cast<int>(id), &op, 1, slice < 0 ? nullptr : &ts) == 0) return Napi::Number::New(info.Env(), 0);
     if (errno == EAGAIN) return Napi::Number::New(info.Env(), -EAGAIN);
     if (errno == EINTR) {
-      if (g_peer_gone.load() != 0) return ThrowPeerGone(info.Env());
+      if (g_peer_gone.load() != 0) {
+        struct sembuf now = op;
+        now.sem_flg = static_cast<short>(now.sem_flg | IPC_NOWAIT);
+        return semop(static_cast<int>(id), &now, 1) == 0 ? Napi::Number::New(info.Env(), 0) : ThrowPeerGone(info.Env());
+      }
       continue;
     }
     return ThrowErrno(info.Env(), "semtimedop", errno);
@@ -1018,7 +1038,11 @@ Napi::Value SigWait(const Napi::CallbackInfo& info) {
     int r = timeout < 0 ? sigwaitinfo(&set, &si) : sigtimedwait(&set, &si, &ts);
     if (r == sig) return Napi::Number::New(info.Env(), si.si_value.sival_int);
     if (r < 0 && errno == EINTR) {
-      if (g_peer_gone.load() != 0) return ThrowPeerGone(info.Env());
+      if (g_peer_gone.load() != 0) {
+        struct timespec zero = {0, 0};
+        if (sigtimedwait(&set, &si, &zero) == sig) return Napi::Number::New(info.Env(), si.si_value.sival_int);
+        return ThrowPeerGone(info.Env());
+      }
       continue;
     }
     if (r < 0 && errno == EAGAIN) return info.Env().Null();

@@ -2,7 +2,7 @@ import { closeSync, constants as C, openSync } from 'node:fs'
 import { join } from 'node:path'
 import { parentPort } from 'node:worker_threads'
 import { PeerGoneError } from '../core/errors.js'
-import { EINTR, native, type NativeApi } from '../native/index.js'
+import { EAGAIN, EINTR, native, type NativeApi } from '../native/index.js'
 import { checkPeer, safeClose } from './common/native-endpoints.js'
 import { asyncLinkEndpoint, cloneCodec, type Link } from './common/port-endpoint.js'
 import { explainMqError, queueDepth } from './posix-mq.js'
@@ -110,8 +110,12 @@ export const sysvMsgFanIn: FanInImpl = {
         return receiver(
           (into) => {
             let n: number
-            // msgrcv has no fd and no deadline: the watchdog's signal makes it return EINTR, then each sender is looked at.
-            while ((n = api.msgRcv(id, MTYPE, into, 0, size, false)) === -EINTR) for (const pid of pids) checkPeer(pid)
+            // msgrcv has no fd and no deadline: the watchdog's signal makes it return EINTR, then what is queued
+            // already (a sender's last message can come with its exit), then each sender is looked at.
+            while ((n = api.msgRcv(id, MTYPE, into, 0, size, false)) === -EINTR) {
+              if ((n = api.msgRcv(id, MTYPE, into, 0, size, true)) !== -EAGAIN) break
+              for (const pid of pids) checkPeer(pid)
+            }
             return whole(n, size, into)
           },
           () => {},

@@ -55,7 +55,11 @@ function msgEndpoint(api: NativeApi, mode: string, id: number, txType: number, r
     send: (buf) => void api.msgSnd(id, txType, buf, 0, buf.byteLength, false),
     recv(into) {
       let n: number
-      while ((n = api.msgRcv(id, rxType, into, 0, size, false)) === -EINTR) checkPeer(peerPid)
+      while ((n = api.msgRcv(id, rxType, into, 0, size, false)) === -EINTR) {
+        // The signal can come with the peer's last message (the echo of STOP) already queued: that first.
+        if ((n = api.msgRcv(id, rxType, into, 0, size, true)) !== -EAGAIN) break
+        checkPeer(peerPid)
+      }
       if (n !== size) throw new Error(`received a ${n}-byte message, expected ${size}`)
       return into
     },

@@ -54,7 +54,16 @@ export function spinEndpoint(calls: MessageCalls, peerPid?: number): SyncEndpoin
       for (;;) {
         const n = calls.tryRecv(into)
         if (n >= 0) return checkLength(n, calls.size, into)
-        if (++spins % CHECK_EVERY === 0) checkPeer(peerPid)
+        if (++spins % CHECK_EVERY === 0) {
+          try {
+            checkPeer(peerPid)
+          } catch (gone) {
+            // Its last message (the echo of STOP) may have come between that look and its exit.
+            const last = calls.tryRecv(into)
+            if (last >= 0) return checkLength(last, calls.size, into)
+            throw gone
+          }
+        }
       }
     },
     close: () => calls.close(),
@@ -96,12 +105,14 @@ export function watchedEndpoint(api: NativeApi, calls: MessageCalls, rxFd: numbe
     wantRoom = then
     interest()
   })
-  const receive = (): void => {
+  /** One message handed on; false when there was none. */
+  const receive = (): boolean => {
     const into = new Uint8Array(calls.size)
     const n = calls.tryRecv(into)
-    if (n === -EAGAIN) return
+    if (n === -EAGAIN) return false
     if (n < 0) throw new Error(`receive returned ${n}`)
     out.onMessage(checkLength(n, calls.size, into))
+    return true
   }
   const room = (): void => {
     const then = wantRoom
@@ -128,7 +139,17 @@ export function watchedEndpoint(api: NativeApi, calls: MessageCalls, rxFd: numbe
     else tx.watch(writable)
   }
   rx.watch(WATCH_READABLE)
-  const peer = peerPid !== undefined && peerPid !== process.pid ? watchPeer(api, peerPid, (e) => out.onError(e)) : undefined
+  // The peer's exit and its last message (the echo of STOP) can be ready in one turn of the loop, the exit
+  // first: what it sent is handed on before its going is an error (a loop it satisfied has ended by then).
+  const gone = (e: Error): void => {
+    try {
+      while (!out.closed && receive());
+    } catch (err) {
+      return out.onError(err as Error)
+    }
+    if (!out.closed) out.onError(e)
+  }
+  const peer = peerPid !== undefined && peerPid !== process.pid ? watchPeer(api, peerPid, gone) : undefined
   return out.endpoint(() => {
     if (out.closed) return
     out.closed = true
@@ -181,7 +202,8 @@ export function futexWaiter(api: NativeApi, peerPid: () => number | undefined): 
       api.futexWake(i32, index, 1)
     },
     async waitAsync(i32, index, expected) {
-      if ((await api.futexWaitAsync(i32, index, expected, DEADLINE_MS)) === 'timed-out') checkPeer(peerPid())
+      // A word that moved as the time ran out is news, not a dead peer: the caller looks at it.
+      if ((await api.futexWaitAsync(i32, index, expected, DEADLINE_MS)) === 'timed-out' && Atomics.load(i32, index) === expected) checkPeer(peerPid())
     },
   }
 }

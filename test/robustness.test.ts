@@ -293,6 +293,7 @@ describe('two runs at once on one host', () => {
         })
         expect(refused.status).toBe(2)
         expect(refused.stderr).toMatch(/runs at the same time: "alone" vs "another ipcbench run \(\S+, pid \d+\) was measuring"/)
+        expect(refused.stderr).toContain(`cannot be compared: another ipcbench run was measuring beside ${outB} (`)
         const forced = spawnSync(process.execPath, [BIN, 'compare', '--force', outA, outB], {
           cwd: ROOT,
           encoding: 'utf8',

@@ -168,9 +168,14 @@ export function compare(
   // Phase 1: may these runs be compared at all?
   const diffs = environmentDifferences(base, current)
   if (diffs.length > 0 && !o.force) {
+    // Another run measuring beside one of them (or both alike) is no difference of set-up but a flaw of the run it touched.
+    const beside = [base, current].flatMap((r, k) => (r.context.env?.concurrentRun ? [k === 0 ? labels.base : labels.current] : []))
     throw new UsageError(
-      `${labels.base} and ${labels.current} were measured in different environments (${diffs.map(describeDifference).join('; ')}); ` +
-        'IPC figures do not carry across those. Compare runs from the same host and set-up, or pass --force to compare anyway (the differences are then shown as warnings)',
+      diffs.every((d) => d.what === 'runs at the same time')
+        ? `${labels.base} and ${labels.current} cannot be compared: another ipcbench run was measuring beside ${beside.join(' and ')} (${diffs.map(describeDifference).join('; ')}), ` +
+            'and the two disturbed each other. Measure again with the host to yourself (--wait runs after the other), or pass --force to compare anyway'
+        : `${labels.base} and ${labels.current} were measured in different environments (${diffs.map(describeDifference).join('; ')}); ` +
+            'IPC figures do not carry across those. Compare runs from the same host and set-up, or pass --force to compare anyway (the differences are then shown as warnings)',
     )
   }
   const warnings = [...diffs.map((d) => `environment differs (--force): ${describeDifference(d)}`), ...softWarnings(base, current)]

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { caseId, matchesCase } from '../src/core/cases.js'
 import { expandMatrix } from '../src/harness/plan/matrix.js'
 import { planPlacement } from '../src/harness/plan/placement.js'
-import { skipReason } from '../src/harness/plan/case-plan.js'
+import { planCase, skipReason } from '../src/harness/plan/case-plan.js'
+import { resolveRunOptions } from '../src/harness/plan/options.js'
+import { MECHANISMS } from '../src/mechanisms/registry.js'
 import { captureEnvironment } from '../src/harness/host/env.js'
 import type { Mechanism } from '../src/mechanisms/types.js'
 import type { CaseSpec } from '../src/core/result.js'
@@ -137,5 +139,28 @@ describe("/dev/shm too small for a case (a container's 64 MiB default)", () => {
     // A host that could not say keeps the case.
     delete env.limits.devShm
     expect(skipReason(spec(1024 * 1024), env)).toBeUndefined()
+  })
+})
+
+describe('the sample target in the plan', () => {
+  it('ends blocking and event-loop phases early; busy-poll runs its whole duration', () => {
+    const env = captureEnvironment()
+    const o = resolveRunOptions({ mechanisms: ['pipe'] }, MECHANISMS, 'test-run')
+    const loopOf = (mode: CaseSpec['mode']) => {
+      const spec: CaseSpec = {
+        id: `pipe/${mode}/process/pingpong/64B`,
+        mechanism: 'pipe',
+        mode,
+        endpoints: 'process',
+        pattern: 'pingpong',
+        sizeBytes: 64,
+      }
+      const planned = planCase(spec, o, env, true)
+      if (!('plan' in planned)) throw new Error(`not planned: ${planned.skip}`)
+      return planned.plan.loop
+    }
+    expect(loopOf('blocking')).toMatchObject({ targetSamples: 5000, minWindowMs: 10, durationMs: 150 })
+    expect(loopOf('nonblocking').targetSamples).toBe(5000)
+    expect(loopOf('busy-poll').targetSamples).toBe(0)
   })
 })

@@ -55,7 +55,7 @@ export function addMatrixOptions(cmd: Command): Command {
     .option('--duration <time>', 'measured time per repetition at most, e.g. 500ms, 2s (default 150ms; 80ms with --quick)')
     .option(
       '--target-samples <n>',
-      'a repetition ends once it has n samples (round trips, stream messages) and has run 10 ms, if --duration has not ended it; 0: always the whole duration (default 5000, 2000 with --quick; 0 when --duration is given)',
+      'a repetition ends once it has n samples (round trips, stream messages) and has run 10 ms, if --duration has not ended it; 0: always the whole duration (default 5000, 2000 with --quick; 0 when --duration is given; busy-poll always runs its whole duration)',
     )
     .option('--warmup <n>', 'warm-up messages before measuring')
     .option('--max-messages <n>', 'upper bound of measured messages per repetition')

@@ -1,4 +1,4 @@
-import { MIN_WINDOW_MS, type CaseSpec, type Environment, type ResolvedOptions } from '../../core/result.js'
+import { MIN_WINDOW_MS, type CaseSpec, type Environment, type Mode, type ResolvedOptions } from '../../core/result.js'
 import { MIN_MESSAGE_BYTES, wireBytes } from '../../core/wire.js'
 import { FANIN_MIN_BYTES } from '../../core/fanin-wire.js'
 import { warning, type Warning } from '../../core/warnings.js'
@@ -22,6 +22,16 @@ export interface CasePlan {
   warnings: Warning[]
 }
 
+/**
+ * Busy-poll runs its whole duration, whatever the sample target: a Node side spinning on
+ * its CPU shares it with V8's own threads (compiling, collecting), which preempt it for
+ * milliseconds at a time in its first few thousand round trips (stalls of 0.5–7 ms at the
+ * same round trips of every repetition). A 10–40 ms phase then measured a ring's p50 at
+ * 0.56–1.06 µs where 150 ms measured 0.43–0.60 (the C floor, with no such threads,
+ * 0.15–0.22 either way).
+ */
+const WHOLE_DURATION_MODES: readonly Mode[] = ['busy-poll']
+
 export type PlanOutcome = { plan: CasePlan } | { skip: string }
 
 export function planCase(spec: CaseSpec, o: ResolvedOptions, env: Environment, canPinThreads: boolean): PlanOutcome {
@@ -38,7 +48,7 @@ export function planCase(spec: CaseSpec, o: ResolvedOptions, env: Environment, c
         warmup: warmupFor(o.warmup, spec.sizeBytes),
         durationMs: o.durationMs,
         maxMessages: o.maxMessages,
-        targetSamples: o.targetSamples ?? 0,
+        targetSamples: o.targetSamples === undefined || WHOLE_DURATION_MODES.includes(spec.mode) ? 0 : o.targetSamples,
         minWindowMs: Math.min(MIN_WINDOW_MS, o.durationMs),
       },
       placement: { requested: o.pin, applied: placement.applied, cpuA: placement.cpuA, cpuB: placement.cpuB },

@@ -66,6 +66,7 @@ struct usage {
 struct side_report {
   struct usage cost;
   uint64_t messages, elapsed_ns;
+  uint64_t phase_ns[2];  // the side's measured phase on CLOCK_MONOTONIC: its start and end
   int cpus[CPU_SETSIZE];  // every CPU a cpu_set_t can hold
   int ncpus;
 };
@@ -76,6 +77,8 @@ struct plan {
   // Enough (src/harness/case/loops.ts): the measured phase also ends once it holds
   // target_samples samples (0: never) and has lasted min_window_ns.
   uint64_t target_samples, min_window_ns;
+  uint64_t interval_ns;  // load: ns between scheduled sends (0: as fast as the channel takes them)
+  uint64_t start_at_ns;  // CLOCK_MONOTONIC time both sides' loops wait for (0: none)
 };
 
 // True when a measured phase that began at `start` may end at `now` after `count` samples.
@@ -83,16 +86,30 @@ static inline int enough(const struct plan *p, uint64_t count, uint64_t start, u
   return p->target_samples > 0 && count >= p->target_samples && now - start >= p->min_window_ns;
 }
 
+// Side a's samples: ping-pong (round trips), oneway (one-way latencies), load (each
+// message's receipt less its scheduled time).
 struct pingpong_out {
-  uint64_t batch, count;  // batch is always 1: each sample is one round trip
+  uint64_t batch, count;  // batch is always 1: each sample is one message
   uint64_t warmup;        // warm-up round trips: the fixed count and the settling blocks
   double *samples;
+  double round_trip_p50;  // oneway: the nearest-rank median of the same messages' round trips
 };
+
+// Time-stamped messages (oneway, load; ../WIRE.md): bytes TIME_OFFSET..+7 hold a u64
+// little-endian CLOCK_MONOTONIC time, which the receiver's check skips.
+#define TIME_OFFSET 4
+#define TIMED_MIN_BYTES 12
 
 int pingpong_a(const struct plan *p, struct ep *e, struct side_report *r, struct pingpong_out *out);
 int echo_b(const struct plan *p, struct ep *e, struct side_report *r);
 int stream_a(const struct plan *p, struct ep *e, struct side_report *r);
 int stream_b(const struct plan *p, struct ep *e, struct side_report *r);
+int oneway_a(const struct plan *p, struct ep *e, struct side_report *r, struct pingpong_out *out);
+int oneway_b(const struct plan *p, struct ep *e, struct side_report *r);
+int load_a(const struct plan *p, struct ep *e, struct side_report *r, struct pingpong_out *out);
+int load_b(const struct plan *p, struct ep *e, struct side_report *r);
+// Both sides, before their loop: sleep until p->start_at_ns (when non-zero).
+int wait_start(const struct plan *p, struct ep *e);
 
 // A channel: both sides' endpoints, made before the fork (or the thread).
 struct channel {

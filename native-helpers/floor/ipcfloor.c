@@ -7,8 +7,14 @@
 //   ipcfloor --list
 //   ipcfloor --fanin MECH SENDERS SIZE DURATION_MS MAX_PER_SENDER   (fanin.c)
 //   ipcfloor MECH MODE ENDPOINTS PATTERN SIZE WARMUP DURATION_MS MAX_MESSAGES CPU_A CPU_B SAMPLES_FILE
+//            [TARGET_SAMPLES MIN_WINDOW_MS [INTERVAL_NS START_AT_NS]]
 //
 // ENDPOINTS is process (fork) or thread (pthread); CPU_A/CPU_B are -1 when not pinned.
+// PATTERN is pingpong, stream, oneway or load (the last two with time-stamped messages,
+// SIZE >= 12). INTERVAL_NS: load's gap between scheduled sends (0: as fast as the
+// channel takes them). START_AT_NS: a CLOCK_MONOTONIC time both sides wait for before
+// their loop (0: none), so several floors can measure at one instant. SAMPLES_FILE gets
+// side a's samples as float64 little-endian (pingpong, oneway, load).
 // IPCFLOOR_LEDGER, when set, is a file that gets "msg <id>" for a System V queue ("sem <id>" for a semaphore set), so a
 // floor killed by the case time-out leaves nothing behind. Exit 0 with a result, 1
 // with {"type":"error"}, 3 with {"type":"skipped"} when the case has no C counterpart.
@@ -29,8 +35,11 @@
 
 #include "floor.h"
 
+enum pattern { PAT_PINGPONG, PAT_STREAM, PAT_ONEWAY, PAT_LOAD };
+
 static struct plan P;
-static int pingpong, cpu_a = -1, cpu_b = -1;
+static enum pattern pattern;
+static int cpu_a = -1, cpu_b = -1;
 static struct channel C;
 static pid_t child = -1;
 static volatile sig_atomic_t child_status_known;
@@ -124,7 +133,15 @@ static void run_b(struct side_b *b) {
   C.b.f = &b->f;
   pin_self(cpu_b, &b->r, &b->f, 'b');
   int rc = b->f.set ? -1 : ready(&C.b);
-  if (rc == 0) rc = pingpong ? echo_b(&P, &C.b, &b->r) : stream_b(&P, &C.b, &b->r);
+  if (rc == 0) rc = wait_start(&P, &C.b);
+  if (rc == 0) {
+    switch (pattern) {
+      case PAT_PINGPONG: rc = echo_b(&P, &C.b, &b->r); break;
+      case PAT_STREAM: rc = stream_b(&P, &C.b, &b->r); break;
+      case PAT_ONEWAY: rc = oneway_b(&P, &C.b, &b->r); break;
+      case PAT_LOAD: rc = load_b(&P, &C.b, &b->r); break;
+    }
+  }
   b->ok = rc == 0;
 }
 
@@ -156,6 +173,15 @@ static void print_cpus(const char *name, const struct side_report *r) {
   printf("\"%s\":[", name);
   for (int i = 0; i < r->ncpus; i++) printf("%s%d", i ? "," : "", r->cpus[i]);
   printf("]");
+}
+
+static enum pattern parse_pattern(const char *s) {
+  if (strcmp(s, "pingpong") == 0) return PAT_PINGPONG;
+  if (strcmp(s, "stream") == 0) return PAT_STREAM;
+  if (strcmp(s, "oneway") == 0) return PAT_ONEWAY;
+  if (strcmp(s, "load") == 0) return PAT_LOAD;
+  fprintf(stderr, "ipcfloor: unknown pattern %s\n", s);
+  exit(2);
 }
 
 static enum mode parse_mode(const char *s) {
@@ -238,27 +264,34 @@ int main(int argc, char **argv) {
     channel_list(stdout);
     return 0;
   }
-  if (argc != 12 && argc != 14) {
+  if (argc != 12 && argc != 14 && argc != 16) {
     fprintf(stderr,
             "usage: ipcfloor --list | MECH MODE ENDPOINTS PATTERN SIZE WARMUP DURATION_MS MAX_MESSAGES CPU_A CPU_B SAMPLES_FILE "
-            "[TARGET_SAMPLES MIN_WINDOW_MS]\n");
+            "[TARGET_SAMPLES MIN_WINDOW_MS [INTERVAL_NS START_AT_NS]]\n");
     return 2;
   }
   const char *mech = argv[1], *samples_path = argv[11];
   enum mode mode = parse_mode(argv[2]);
   int threads = strcmp(argv[3], "thread") == 0;
-  pingpong = strcmp(argv[4], "pingpong") == 0;
+  pattern = parse_pattern(argv[4]);
+  int timed = pattern == PAT_ONEWAY || pattern == PAT_LOAD;
   // Bounds: a ring slot's size is a uint32_t, and sequence numbers (uint32_t, STOP
   // reserved) must not wrap over WARMUP + MAX_MESSAGES; a day bounds the time.
   P.size = (size_t)parse_u64("SIZE", argv[5], 4, 1u << 30);
+  // A time-stamped message holds its sequence word and its time.
+  if (timed && P.size < TIMED_MIN_BYTES) usage_error("SIZE", argv[5], "is below 12, the smallest time-stamped message (oneway, load)");
   P.warmup = parse_u64("WARMUP", argv[6], 0, 1000000000);
   P.duration_ns = (uint64_t)(parse_ms("DURATION_MS", argv[7], 86400000.0) * 1e6);
   P.max_messages = parse_u64("MAX_MESSAGES", argv[8], 1, 1000000000);
   cpu_a = parse_cpu("CPU_A", argv[9]);
   cpu_b = parse_cpu("CPU_B", argv[10]);
-  if (argc == 14) {
+  if (argc >= 14) {
     P.target_samples = parse_u64("TARGET_SAMPLES", argv[12], 0, 1000000000);
     P.min_window_ns = (uint64_t)(parse_ms("MIN_WINDOW_MS", argv[13], 86400000.0) * 1e6);
+  }
+  if (argc == 16) {
+    P.interval_ns = parse_u64("INTERVAL_NS", argv[14], 0, 1000000000000ull);
+    P.start_at_ns = parse_u64("START_AT_NS", argv[15], 0, UINT64_MAX);
   }
   srandom((unsigned)(getpid() ^ time(NULL)));
 
@@ -315,10 +348,18 @@ int main(int argc, char **argv) {
   }
 
   struct side_report ra = {0};
-  struct pingpong_out po = {1, 0, 0, NULL};
+  struct pingpong_out po = {1, 0, 0, NULL, 0};
   pin_self(cpu_a, &ra, &fa, 'a');
   rc = fa.set ? -1 : ready(&C.a);
-  if (rc == 0) rc = pingpong ? pingpong_a(&P, &C.a, &ra, &po) : stream_a(&P, &C.a, &ra);
+  if (rc == 0) rc = wait_start(&P, &C.a);
+  if (rc == 0) {
+    switch (pattern) {
+      case PAT_PINGPONG: rc = pingpong_a(&P, &C.a, &ra, &po); break;
+      case PAT_STREAM: rc = stream_a(&P, &C.a, &ra); break;
+      case PAT_ONEWAY: rc = oneway_a(&P, &C.a, &ra, &po); break;
+      case PAT_LOAD: rc = load_a(&P, &C.a, &ra, &po); break;
+    }
+  }
 
   // Side b done: join the thread, or wait for the child (its report is in shared memory).
   if (rc == 0) {
@@ -350,18 +391,27 @@ int main(int argc, char **argv) {
     return report_error(&fb, "");
   }
   if (rc != 0) return report_error(&fa, "side a failed");
-  if (pingpong && write_samples(samples_path, &po) != 0) {
+  if (pattern != PAT_STREAM && write_samples(samples_path, &po) != 0) {
     failf(&fa, 'a', "write", errno, "cannot write the samples to %s", samples_path);
     return report_error(&fa, "");
   }
 
-  uint64_t messages = pingpong ? ra.messages : b->r.messages;
-  uint64_t elapsed = pingpong ? ra.elapsed_ns : b->r.elapsed_ns;
+  // Who timed the phase: side a in ping-pong and oneway; side b (the receiver) in a
+  // stream; in load the sender's elapsed time, over the messages side a received.
+  int a_timed = pattern == PAT_PINGPONG || pattern == PAT_ONEWAY;
+  uint64_t messages = pattern == PAT_STREAM ? b->r.messages : ra.messages;
+  uint64_t elapsed = a_timed ? ra.elapsed_ns : b->r.elapsed_ns;
+  const uint64_t *phase = pattern == PAT_STREAM ? b->r.phase_ns : ra.phase_ns;
   printf("{\"type\":\"result\",\"messages\":%llu,\"elapsedNs\":%llu,\"batch\":%llu,\"sampleCount\":%llu,", (unsigned long long)messages, (unsigned long long)elapsed,
          (unsigned long long)po.batch, (unsigned long long)po.count);
+  // Side a's measured phase on CLOCK_MONOTONIC (a stream's is side b's), so that
+  // several pairs' phases can be checked to overlap.
+  printf("\"phaseNs\":[%llu,%llu],", (unsigned long long)phase[0], (unsigned long long)phase[1]);
   // As side a of the Node case reports them (RepReport.warmupMessages, messagesB).
-  if (pingpong) printf("\"warmupMessages\":%llu,", (unsigned long long)po.warmup);
-  if (pingpong && b->r.messages != messages) printf("\"messagesB\":%llu,", (unsigned long long)b->r.messages);
+  if (pattern != PAT_STREAM) printf("\"warmupMessages\":%llu,", (unsigned long long)po.warmup);
+  if (a_timed && b->r.messages != messages) printf("\"messagesB\":%llu,", (unsigned long long)b->r.messages);
+  if (pattern == PAT_ONEWAY) printf("\"roundTripP50Ns\":%.0f,", po.round_trip_p50);
+  if (pattern == PAT_LOAD) printf("\"sent\":%llu,\"sendElapsedNs\":%llu,", (unsigned long long)b->r.messages, (unsigned long long)b->r.elapsed_ns);
   print_usage("costA", ra.cost);
   printf(",");
   print_usage("costB", b->r.cost);
@@ -373,8 +423,10 @@ int main(int argc, char **argv) {
          mode == M_BLOCKING ? "blocking calls" : mode == M_NONBLOCKING ? "O_NONBLOCK + epoll_wait" : "O_NONBLOCK, retried at once",
          threads ? "pthreads" : "fork");
   /* As the Node case process reports it (RepReport.countMismatch). */
-  if (!pingpong && b->r.messages != ra.messages)
+  if (pattern == PAT_STREAM && b->r.messages != ra.messages)
     printf(",\"countMismatch\":{\"sent\":%llu,\"received\":%llu}", (unsigned long long)ra.messages, (unsigned long long)b->r.messages);
+  if (pattern == PAT_LOAD && b->r.messages != ra.messages)
+    printf(",\"countMismatch\":{\"sent\":%llu,\"received\":%llu}", (unsigned long long)b->r.messages, (unsigned long long)ra.messages);
   printf("}\n");
   return 0;
 }

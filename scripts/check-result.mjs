@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 const file = process.argv[2]
 const run = JSON.parse(readFileSync(file, 'utf8'))
 const problems = []
-if (run.schema !== 'ipcbench/run@2') problems.push(`schema is ${run.schema}`)
+if (run.schema !== 'ipcbench/run@3') problems.push(`schema is ${run.schema}`)
 if (run.context?.status !== 'finished') problems.push(`run status is ${run.context?.status}`)
 const list = JSON.parse(execFileSync(process.execPath, ['bin/ipcbench.js', 'list', '--json'], { encoding: 'utf8' }))
 for (const c of run.cases) if (c.state === 'errored') problems.push(`${c.id} errored: ${c.reason}`)

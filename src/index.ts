@@ -86,6 +86,12 @@ export interface RunOptions {
   sizes?: string | ReadonlyArray<number | string>
   /** Fan-in (the `fanin` pattern): the sender counts, one case each (`--senders`; default 1, 2 and 4). */
   senders?: string | readonly number[]
+  /** Load (the `load` pattern): offered rates, one case each, e.g. `['10%', '50%', 20000]` (`--rates`; default 10%, 50%, 90%). */
+  rates?: string | ReadonlyArray<string | number>
+  /** Pairs of each case run at once (`--pairs`; default 1). */
+  pairs?: string | readonly number[]
+  /** Where several pairs go (`--pair-placement`; default `auto`). */
+  pairPlacement?: 'auto' | 'within-node' | 'across-nodes' | 'same-cpu'
   /** Only these case ids (`*` matches anything), e.g. `['unix-stream/nonblocking/*']`. */
   cases?: string | readonly string[]
   repetitions?: number
@@ -150,6 +156,9 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
     patterns: listText(options.patterns),
     sizes: listText(options.sizes),
     senders: listText(options.senders),
+    rates: listText(options.rates),
+    pairs: listText(options.pairs),
+    pairPlacement: options.pairPlacement,
     cases: listText(options.cases),
     repetitions: countText(options.repetitions),
     duration: timeText(options.duration),

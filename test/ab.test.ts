@@ -115,7 +115,7 @@ describe('ab end to end on a real case', () => {
       [b, 'base'],
       [c, 'current'],
     ] as const) {
-      expect(run.schema).toBe('ipcbench/run@2')
+      expect(run.schema).toBe('ipcbench/run@3')
       expect(run.context.status).toBe('finished')
       expect(run.context.configuration).toMatchObject({ label, round: 1, env: {}, node: { version: process.version } })
       expect(run.context.env.node.version).toBe(process.version)

@@ -134,7 +134,7 @@ describe('the command line as a user runs it', () => {
     const r = runCli([...FIFO_PINGPONG, '--repetitions', '2', '--duration', '30ms', '--json', '--out', out])
     expect(r.code).toBe(0)
     const run = JSON.parse(r.stdout)
-    expect(run.schema).toBe('ipcbench/run@2')
+    expect(run.schema).toBe('ipcbench/run@3')
     expect(run.cases[0].id).toBe('fifo/blocking/process/pingpong/64B')
     expect(run.cases[0].repetitions).toHaveLength(2)
     expect(run.cases[0].spread.metric).toBe('latencyNs.p50')

@@ -17,7 +17,7 @@ describe('harness lifecycle', () => {
   it('completes a case with every field of the result', () => {
     const { cli, run } = fake('ok')
     expect(cli.code).toBe(0)
-    expect(run.schema).toBe('ipcbench/run@2')
+    expect(run.schema).toBe('ipcbench/run@3')
     expect(run.context.status).toBe('finished')
     const c = run.cases[0]
     expect(c).toMatchObject({ id: 'fake/nonblocking/process/pingpong/64B', state: 'completed', mechanism: 'fake', sizeBytes: 64 })

@@ -47,9 +47,18 @@ export function addMatrixOptions(cmd: Command): Command {
   return addMechanismOption(cmd)
     .option('--modes <list>', 'blocking,nonblocking,busy-poll')
     .option('--endpoints <list>', 'process,thread')
-    .option('--patterns <list>', 'pingpong,stream,fanin')
+    .option('--patterns <list>', 'pingpong,stream,fanin,oneway,load (default pingpong,stream,fanin)')
     .option('--sizes <list>', 'message sizes, e.g. 64,1k,64k,1m')
     .option('--senders <list>', 'fan-in: senders into one channel, one case each (default 1,2,4; 4 with --quick)')
+    .option(
+      '--rates <list>',
+      "load: offered rates, one case each: shares of the case's own capacity (measured in the run) or messages per second, e.g. 10%,50%,90% (default) or 1000,20k",
+    )
+    .option('--pairs <list>', 'pairs of each case run at once, each with its own objects, placed over the CPUs, e.g. 1,2 (default 1)')
+    .option(
+      '--pair-placement <where>',
+      'auto|within-node|across-nodes|same-cpu: where several pairs go over the NUMA nodes and CPUs (default auto: no CPU shared while one is free, within a node when it can)',
+    )
     .option('--cases <list>', 'only these case ids (a * matches anything), e.g. "pipe/blocking/*"')
     .option('--repetitions <n>', 'repetitions per case, each in fresh peers (default 5; 3 with --quick)')
     .option('--duration <time>', 'measured time per repetition at most, e.g. 500ms, 2s (default 150ms; 80ms with --quick)')

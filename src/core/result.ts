@@ -11,15 +11,25 @@ import type { Warning } from './warnings.js'
  * run@2 (from run@1): the C floor is `floor`/`ratioToFloor` (was `baseline`/
  * `ratioToBaseline`), `options.floor` (was `options.baseline`), and warnings are
  * `{ code, message }` objects (were strings).
+ *
+ * run@3 (from run@2): the `oneway` and `load` patterns (a case's `oneWay`, `load`,
+ * `rate`), several pairs at once (`pairs`, `pairsRun`), `options.rates` and
+ * `options.pairs`. A run@2 file is a run@3 file with none of them.
  */
 
-export const RUN_SCHEMA = 'ipcbench/run@2' as const
+export const RUN_SCHEMA = 'ipcbench/run@3' as const
+export const RUN_SCHEMA_V2 = 'ipcbench/run@2' as const
 export const RUN_SCHEMA_V1 = 'ipcbench/run@1' as const
 
 export type Mode = 'blocking' | 'nonblocking' | 'busy-poll'
 export type Endpoints = 'process' | 'thread'
-/** `fanin`: many senders, one receiver, one channel (the case's `senders` says how many). */
-export type Pattern = 'pingpong' | 'stream' | 'fanin'
+/**
+ * `fanin`: many senders, one receiver, one channel (the case's `senders` says how many);
+ * `oneway`: ping-pong timed one way, a to b (each message's send time against its receipt);
+ * `load`: b sends on a fixed schedule (the case's `rate`), a times each message from
+ * its scheduled send time.
+ */
+export type Pattern = 'pingpong' | 'stream' | 'fanin' | 'oneway' | 'load'
 /** `auto` lets each case pick (see harness/plan/placement.ts); the applied placement is recorded. */
 export type PinRequest = 'auto' | 'none' | 'same' | 'split'
 export type Placement = 'none' | 'same' | 'split'
@@ -27,9 +37,16 @@ export type CaseState = 'completed' | 'skipped' | 'errored' | 'aborted'
 
 export const MODES: readonly Mode[] = ['blocking', 'nonblocking', 'busy-poll']
 export const ENDPOINTS: readonly Endpoints[] = ['process', 'thread']
-export const PATTERNS: readonly Pattern[] = ['pingpong', 'stream', 'fanin']
-/** The patterns between one pair of sides, the ones a mechanism's `patterns` lists (fan-in is its `fanIn` capability). */
-export const PAIR_PATTERNS: readonly Pattern[] = ['pingpong', 'stream']
+export const PATTERNS: readonly Pattern[] = ['pingpong', 'stream', 'fanin', 'oneway', 'load']
+/**
+ * The patterns between one pair of sides. A mechanism's `patterns` lists `pingpong` and
+ * `stream`; `oneway` goes where `pingpong` does (it needs the way back for the
+ * acknowledgement) and `load` where `stream` does. Fan-in is its `fanIn` capability.
+ */
+export const PAIR_PATTERNS: readonly Pattern[] = ['pingpong', 'stream', 'oneway', 'load']
+
+/** A load case's offered rate as asked: messages per second, or a share of the case's own measured capacity. */
+export type OfferedRate = { msgsPerSec: number } | { percent: number }
 
 /** One point of the matrix, before it runs. */
 export interface CaseSpec {
@@ -49,6 +66,10 @@ export interface CaseSpec {
   sizeBytes: number
   /** Fan-in: how many senders post into the one channel. */
   senders?: number
+  /** Load: the offered rate. */
+  rate?: OfferedRate
+  /** How many pairs of the case run at once, each with its own objects (absent: one). */
+  pairs?: number
 }
 
 /** Summary statistics of latency samples, all in nanoseconds except `n` (a count). */
@@ -127,6 +148,65 @@ export interface FanIn {
   fairness: { p50Ratio: number; minShareOfEven: number }
 }
 
+/**
+ * One-way latency (the `oneway` pattern): `latencyNs` holds a-to-b latencies, each the
+ * receiver's clock read on receipt less the sender's just before its send (both
+ * CLOCK_MONOTONIC, one clock for every process and thread of a host); each message is
+ * acknowledged before the next is sent, so no queue enters the figure.
+ */
+export interface OneWay {
+  /** The same messages' round trips (send to the acknowledgement's receipt, checked), p50. */
+  roundTripP50Ns: number
+  /** One-way p50 over the round-trip p50 (0.5 when both ways cost the same). */
+  p50OverRoundTrip: number
+}
+
+/**
+ * Latency at a fixed offered rate (the `load` pattern): side b sends message k at
+ * t0 + k / rate, and `latencyNs` holds each message's receipt less its *scheduled* send
+ * time, so a stall counts for every message it delays (coordinated omission corrected).
+ * The case's `cpu`: `a` is the receiver, `b` the sender (whose pacing waits count).
+ */
+export interface Load {
+  requested: OfferedRate
+  offeredMsgsPerSec: number
+  /** `percent` rates: the capacity they are shares of (the case's own, measured at full speed in this run). */
+  capacityMsgsPerSec?: number
+  /** Messages sent over the time from the first measured scheduled send to the return of the last send. */
+  achievedMsgsPerSec: number
+  /** achieved / offered: 1 while the channel keeps up. */
+  achievedOverOffered: number
+  /** Both sides' CPU (user + system) per message: what the rate costs, idle waits and spinning alike. */
+  cpuUsPerMsg: number
+}
+
+/** One pair of a case run several at once. */
+export interface PairFigures {
+  pair: number
+  cpuA?: number
+  cpuB?: number
+  latencyNs?: { p50: number; p99: number }
+  throughput?: Throughput
+}
+
+/**
+ * A case run as several pairs at once (`--pairs`): each pair its own objects and peers,
+ * placed by the plan, all started at one instant. Per repetition, or (each figure the
+ * median over repetitions) per case.
+ */
+export interface PairsRun {
+  pairs: number
+  /** How the pairs were placed: `spread` one CPU each side, `packed` both sides of a pair on one CPU, and the plan's words. */
+  placement: string
+  perPair: PairFigures[]
+  /** Stream and load: every pair's messages over the common time; ping-pong and one-way: round trips per second, summed. */
+  aggregate: Throughput
+  /** Aggregate over (pairs × the one-pair case's figure in this run); absent without a one-pair case. */
+  scalingEfficiency?: number
+  /** The share of the longest measured phase that all pairs measured at once (1 = fully overlapped). */
+  overlap: number
+}
+
 /** Side `a` initiates (times the ping-pong, sends the stream); side `b` echoes or receives. */
 export interface Cost {
   a: SideCost
@@ -183,6 +263,11 @@ export interface RepetitionResult {
   placement: AppliedPlacement
   /** Fan-in cases: the senders' figures. */
   fanIn?: FanIn
+  oneWay?: OneWay
+  load?: Load
+  pairsRun?: PairsRun
+  /** Side a's measured phase on the clock (CLOCK_MONOTONIC ns, start and end), where recorded: what shows whether several pairs measured at once. */
+  phaseNs?: [number, number]
   /** The orchestrator's wall time of the whole repetition: start-up, warm-up, measuring, tear-down (ms). */
   wallMs?: number
   /** Node repetitions: how long the case process and side b took to start (ms). */
@@ -222,6 +307,12 @@ export interface Figures {
   timing?: string
   /** Fan-in: the median over repetitions, sender by sender. */
   fanIn?: FanIn
+  /** One-way: the median over repetitions. */
+  oneWay?: OneWay
+  /** Load: the median over repetitions. */
+  load?: Load
+  /** Several pairs: the median over repetitions, pair by pair. */
+  pairsRun?: PairsRun
 }
 
 /** The C floor's figures for the same case, measured in the same run (see native-helpers/floor). */
@@ -283,10 +374,25 @@ export type LatencyCase = CompletedCase & { pattern: 'pingpong'; latencyNs: Late
 /** A completed stream case with its throughput figures. */
 export type ThroughputCase = CompletedCase & { pattern: 'stream'; throughput: Throughput }
 
-export const hasLatency = (c: CaseResult): c is LatencyCase => c.state === 'completed' && c.pattern === 'pingpong' && c.latencyNs !== undefined
-export const hasThroughput = (c: CaseResult): c is ThroughputCase => c.state === 'completed' && c.pattern === 'stream' && c.throughput !== undefined
+/** One pair (several pairs at once are `hasPairs`'s). */
+const onePair = (c: CaseResult): boolean => (c.pairs ?? 1) === 1
+export const hasLatency = (c: CaseResult): c is LatencyCase =>
+  c.state === 'completed' && c.pattern === 'pingpong' && c.latencyNs !== undefined && onePair(c)
+export const hasThroughput = (c: CaseResult): c is ThroughputCase =>
+  c.state === 'completed' && c.pattern === 'stream' && c.throughput !== undefined && onePair(c)
 /** A completed fan-in case with its aggregate throughput and senders' figures. */
 export type FanInCase = CompletedCase & { pattern: 'fanin'; senders: number; throughput: Throughput; fanIn: FanIn }
+/** A completed one-way case: `latencyNs` is one-way latency. */
+export type OneWayCase = CompletedCase & { pattern: 'oneway'; latencyNs: LatencyNs; oneWay: OneWay }
+export const hasOneWay = (c: CaseResult): c is OneWayCase =>
+  c.state === 'completed' && c.pattern === 'oneway' && c.latencyNs !== undefined && c.oneWay !== undefined && onePair(c)
+/** A completed load case: `latencyNs` from each message's scheduled send time. */
+export type LoadCase = CompletedCase & { pattern: 'load'; latencyNs: LatencyNs; load: Load; rate: OfferedRate }
+export const hasLoad = (c: CaseResult): c is LoadCase =>
+  c.state === 'completed' && c.pattern === 'load' && c.latencyNs !== undefined && c.load !== undefined && c.rate !== undefined && onePair(c)
+/** A completed case of several pairs at once. */
+export type PairsCase = CompletedCase & { pairs: number; pairsRun: PairsRun }
+export const hasPairs = (c: CaseResult): c is PairsCase => c.state === 'completed' && (c.pairs ?? 1) > 1 && c.pairsRun !== undefined
 export const hasFanIn = (c: CaseResult): c is FanInCase =>
   c.state === 'completed' && c.pattern === 'fanin' && c.throughput !== undefined && c.fanIn !== undefined && c.senders !== undefined
 
@@ -378,6 +484,12 @@ export interface ResolvedOptions {
   sizesBytes: { pingpong: number[]; stream: number[]; fanin?: number[] }
   /** Fan-in: the sender counts, one case each (absent in results written before fan-in). */
   senders?: number[]
+  /** Load: the offered rates, one case each (absent before run@3). */
+  rates?: OfferedRate[]
+  /** Pair counts, one case each (absent before run@3: one pair). */
+  pairs?: number[]
+  /** Where several pairs' sides go (`--pair-placement`; harness/plan/pairs.ts). */
+  pairPlacement?: 'auto' | 'within-node' | 'across-nodes' | 'same-cpu'
   repetitions: number
   /** Upper bound of one repetition's measured phase. */
   durationMs: number

@@ -32,6 +32,10 @@ export type WarningCode =
   | 'deprecated-option'
   /** A custom mechanism left objects behind after its teardown (the harness removed them). */
   | 'left-behind'
+  /** Several pairs of a case did not measure at the same time for most of their span. */
+  | 'pairs-apart'
+  /** A load case's sender could not keep its offered rate. */
+  | 'rate-not-kept'
   /** A warning read from a result file written before warnings had codes. */
   | 'legacy'
 

@@ -57,13 +57,19 @@ export function readSeq(buf: Uint8Array): number {
  * undefined when the message is exactly the one expected.
  */
 export class MessageCheck {
+  readonly timed: boolean
   private readonly expected: Uint8Array
   private readonly expectedWords: Int32Array | undefined
   /** The last buffer compared word by word and its view: a loop receives into one buffer. */
   private lastBuf: Uint8Array | undefined
   private lastWords: Int32Array | undefined
 
-  constructor(readonly sizeBytes: number) {
+  /** `timed`: bytes TIME_OFFSET.. hold a time (time-stamped messages), not the pattern, and are not compared. */
+  constructor(
+    readonly sizeBytes: number,
+    timed = false,
+  ) {
+    this.timed = timed
     this.expected = makeMessage(sizeBytes)
     this.expectedWords =
       sizeBytes <= WORD_COMPARE_MAX_BYTES && sizeBytes % 4 === 0 ? new Int32Array(this.expected.buffer, 0, sizeBytes / 4) : undefined
@@ -76,6 +82,7 @@ export class MessageCheck {
     if (got !== seq) return `message ${seq}: sequence number ${got} (${got < seq ? 'duplicated or reordered' : 'lost'} message)`
     const expected = this.expected
     stamp(expected, seq)
+    if (this.timed) for (let i = TIME_OFFSET; i < TIME_OFFSET + 8; i++) expected[i] = buf[i]
     if (this.same(buf)) return undefined
     let at = 0
     while (buf[at] === expected[at]) at++
@@ -113,4 +120,40 @@ const WORD_COMPARE_MAX_BYTES = 256
 /** A received message is STOP when it has the case's size and STOP in its first word. */
 export function isStop(buf: Uint8Array, sizeBytes: number): boolean {
   return buf.byteLength === sizeBytes && readSeq(buf) === STOP
+}
+
+/**
+ * Time-stamped messages (the `oneway` and `load` patterns, native-helpers/WIRE.md):
+ * bytes 4..11 hold a u64 little-endian of CLOCK_MONOTONIC nanoseconds, which
+ * `process.hrtime` reads (one clock for every process and thread of a host), in place
+ * of the pattern; the receiver's check skips them.
+ */
+export const TIME_OFFSET = 4
+/** The smallest time-stamped message: the sequence word and the time. */
+export const TIMED_MIN_BYTES = 12
+
+/** The clock as a number of nanoseconds: exact below 2^53 ns (104 days of uptime). */
+export const nowNs = (): number => Number(process.hrtime.bigint())
+
+/** Writes `ns` (a whole number of nanoseconds) at TIME_OFFSET. */
+export function writeTimeNs(buf: Uint8Array, ns: number): void {
+  const lo = ns % 2 ** 32
+  const hi = (ns - lo) / 2 ** 32
+  const o = TIME_OFFSET
+  buf[o] = lo & 0xff
+  buf[o + 1] = (lo >>> 8) & 0xff
+  buf[o + 2] = (lo >>> 16) & 0xff
+  buf[o + 3] = lo >>> 24
+  buf[o + 4] = hi & 0xff
+  buf[o + 5] = (hi >>> 8) & 0xff
+  buf[o + 6] = (hi >>> 16) & 0xff
+  buf[o + 7] = hi >>> 24
+}
+
+/** The time a message carries at TIME_OFFSET, in nanoseconds. */
+export function readTimeNs(buf: Uint8Array): number {
+  const o = TIME_OFFSET
+  const lo = (buf[o] | (buf[o + 1] << 8) | (buf[o + 2] << 16) | (buf[o + 3] << 24)) >>> 0
+  const hi = (buf[o + 4] | (buf[o + 5] << 8) | (buf[o + 6] << 16) | (buf[o + 7] << 24)) >>> 0
+  return hi * 2 ** 32 + lo
 }

@@ -15,7 +15,10 @@ import { LINE_BYTES, readSeq, STOP } from '../../core/wire.js'
  *   delay:NS       spin NS nanoseconds before handing each message on (a slower peer)
  *   hang:N         stop answering at message N, forever (a deadlock, a lost wake-up)
  *   kill:N         die at message N: SIGKILL of a peer process, an abrupt exit of a peer thread
+ *   pause:N        sleep PAUSE_MS once, just before sending message N (a peer stalled once: a load
+ *                  case's sender, whose late messages keep their scheduled times)
  */
+export const PAUSE_MS = 5
 export function faultsEnabled(): boolean {
   return process.env.IPCBENCH_TEST_FAULTS === '1'
 }
@@ -31,6 +34,12 @@ export function wrapWithFault(ep: Endpoint, fault: string): Endpoint {
   const n = Number(arg)
   if (!Number.isFinite(n)) throw new Error(`bad test fault "${fault}"`)
   let previous: Uint8Array | undefined
+  let paused = false
+  const beforeSend = (msg: Uint8Array): void => {
+    if (kind !== 'pause' || paused || readSeq(msg) !== n) return
+    paused = true
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, PAUSE_MS)
+  }
   const touch = (msg: Uint8Array): void => {
     const seq = readSeq(msg)
     if (seq === STOP) return
@@ -58,7 +67,10 @@ export function wrapWithFault(ep: Endpoint, fault: string): Endpoint {
     return {
       kind: 'sync',
       transfers: inner.transfers,
-      send: (b) => inner.send(b),
+      send: (b) => {
+        beforeSend(b)
+        inner.send(b)
+      },
       recv: (into) => {
         const m = inner.recv(into)
         touch(m)
@@ -71,7 +83,10 @@ export function wrapWithFault(ep: Endpoint, fault: string): Endpoint {
   return {
     kind: 'async',
     transfers: inner.transfers,
-    send: (b, r) => inner.send(b, r),
+    send: (b, r) => {
+      beforeSend(b)
+      return inner.send(b, r)
+    },
     onMessage: (cb) =>
       inner.onMessage((m) => {
         touch(m)

@@ -13,7 +13,7 @@ import type { CostSnapshot, LoopPlan } from './protocol.js'
  */
 
 /** Throws when `msg` is not exactly message `seq`. */
-function verify(check: MessageCheck, msg: Uint8Array, seq: number): void {
+export function verify(check: MessageCheck, msg: Uint8Array, seq: number): void {
   const problem = check.check(msg, seq)
   if (problem !== undefined) throw new IntegrityError(problem)
 }
@@ -25,11 +25,11 @@ export const deadlineAfter = (from: bigint, ms: number): bigint => from + BigInt
  * when the plan has no target) and at least `after` on the clock. The C floor follows
  * the same rule.
  */
-interface Enough {
+export interface Enough {
   samples: number
   after: bigint
 }
-const enoughFor = (plan: LoopPlan, start: bigint): Enough => ({
+export const enoughFor = (plan: LoopPlan, start: bigint): Enough => ({
   samples: plan.targetSamples > 0 ? plan.targetSamples : Infinity,
   after: deadlineAfter(start, plan.minWindowMs),
 })
@@ -51,7 +51,7 @@ export function settleBlock(sizeBytes: number): number {
 }
 
 /** Decides, block by block, whether the warm-up goes on. */
-class Settler {
+export class Settler {
   private best = Infinity
   private blocks = 0
   private readonly until: bigint
@@ -78,6 +78,8 @@ export interface PingpongResult {
   sampleCount: number
   batch: number
   cost: CostSnapshot
+  /** The measured phase on the clock (CLOCK_MONOTONIC ns): its start and its last sample. */
+  phaseNs?: [number, number]
 }
 
 /**
@@ -142,7 +144,16 @@ export function syncPingpongA(ep: SyncEndpoint, plan: LoopPlan, meter: CostMeter
   ep.send(out)
   const last = ep.recv(into)
   if (readSeq(last) !== STOP) throw new IntegrityError(`expected the STOP echo, got message ${readSeq(last)}`)
-  return { warmupMessages, messages: count, elapsedNs: Number(prev - start), samples, sampleCount: count, batch: 1, cost }
+  return {
+    warmupMessages,
+    messages: count,
+    elapsedNs: Number(prev - start),
+    samples,
+    sampleCount: count,
+    batch: 1,
+    cost,
+    phaseNs: [Number(start), Number(prev)],
+  }
 }
 
 export interface EchoResult {
@@ -174,6 +185,8 @@ export function syncEchoB(ep: SyncEndpoint, plan: LoopPlan, meter: CostMeter): E
 export interface SendResult {
   messages: number
   cost: CostSnapshot
+  /** The sending on the clock (CLOCK_MONOTONIC ns): from the first measured message to STOP. */
+  phaseNs?: [number, number]
 }
 
 /**
@@ -213,7 +226,7 @@ export function syncStreamA(ep: SyncEndpoint, plan: LoopPlan, meter: CostMeter):
   if (transfers) out = template.slice()
   stamp(out, STOP)
   ep.send(out)
-  return { messages: seq - plan.warmup, cost }
+  return { messages: seq - plan.warmup, cost, phaseNs: [Number(start), Number(process.hrtime.bigint())] }
 }
 
 export interface ReceiveResult {
@@ -306,7 +319,16 @@ export function asyncPingpongA(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMet
     ep.onMessage((msg) => {
       if (stopping) {
         if (readSeq(msg) !== STOP) return reject(new IntegrityError(`expected the STOP echo, got message ${readSeq(msg)}`))
-        return resolve({ warmupMessages, messages: count, elapsedNs: Number(prev - start), samples, sampleCount: count, batch: 1, cost })
+        return resolve({
+          warmupMessages,
+          messages: count,
+          elapsedNs: Number(prev - start),
+          samples,
+          sampleCount: count,
+          batch: 1,
+          cost,
+          phaseNs: [Number(start), Number(prev)],
+        })
       }
       const problem = check.check(msg, seq)
       if (problem !== undefined) return reject(new IntegrityError(problem))
@@ -377,6 +399,7 @@ export function asyncStreamA(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter
   let enough: Enough = { samples: Infinity, after: 0n }
   let measuring = false
   let waitingForEcho = false
+  let start = 0n
   const last = plan.warmup + plan.maxMessages
   const ended = (): boolean => {
     if (seq >= last) return true
@@ -389,7 +412,7 @@ export function asyncStreamA(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter
     const startMeasuring = (): void => {
       measuring = true
       c0 = meter()
-      const start = process.hrtime.bigint()
+      start = process.hrtime.bigint()
       deadline = deadlineAfter(start, plan.durationMs)
       enough = enoughFor(plan, start)
     }
@@ -409,7 +432,7 @@ export function asyncStreamA(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter
           const buf = take()
           stamp(buf, STOP)
           ep.send(buf)
-          return resolve({ messages: seq - plan.warmup, cost })
+          return resolve({ messages: seq - plan.warmup, cost, phaseNs: [Number(start), Number(process.hrtime.bigint())] })
         }
         const buf = take()
         stamp(buf, seq++)

@@ -18,7 +18,7 @@ export const CASE_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url))
  * ab --base-root DIR` drives another checkout's case processes and refuses one whose
  * number differs, so bump it with any change to those.
  */
-export const CASE_PROTOCOL = 4
+export const CASE_PROTOCOL = 5
 
 /** What one repetition's loops are asked to do. */
 export interface LoopPlan {
@@ -38,6 +38,13 @@ export interface LoopPlan {
   targetSamples: number
   /** The shortest measured phase a sample target may end (a few scheduler ticks). */
   minWindowMs: number
+  /** Load (protocol 5): nanoseconds between the sender's scheduled sends; 0 sends as fast as the channel takes them. */
+  intervalNs?: number
+  /**
+   * Several pairs at once (protocol 5): the clock time (CLOCK_MONOTONIC ns) at which the
+   * pair's sides start their loops, both open and ready, so that every pair starts at once.
+   */
+  startAtNs?: number
 }
 
 /** CPU counters at one instant (getrusage): microseconds and context switches. */
@@ -115,6 +122,13 @@ export interface RepReport {
   fanIn?: FanIn
   /** Protocol 4: how long the case's processes and threads took to start (milliseconds). */
   startup?: Startup
+  /** One-way (protocol 5): the round trips' median, beside the one-way samples. */
+  roundTripP50Ns?: number
+  /** Load (protocol 5): what the scheduled sender sent over its measured phase, and in how long. */
+  sent?: number
+  sendElapsedNs?: number
+  /** Protocol 5: side a's measured phase on the clock (CLOCK_MONOTONIC ns), to see whether several pairs measured at once. */
+  phaseNs?: [number, number]
 }
 
 export interface Startup {

@@ -12,6 +12,7 @@ import { CHANNEL_CLOSED } from './control.js'
 import { pinThisThread, sideAMeter } from './cpu.js'
 import { watchPeerWhileBlocked } from './liveness.js'
 import { asyncPingpongA, asyncStreamA, syncPingpongA, syncStreamA } from './loops.js'
+import { asyncLoadA, asyncOnewayA, syncLoadA, syncOnewayA } from './timed-loops.js'
 import { startPeer, stopPeer, type StartedPeer } from './peer-start.js'
 import type { CostSnapshot, RepReport, RepTask } from './protocol.js'
 
@@ -72,7 +73,8 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
     const describe = { ...ch.describe(), peerPid: String(started.link.pid) }
     const { meter, scope } = sideAMeter(ownsProcess)
 
-    // Phase 3: the measured exchange.
+    // Phase 3: the measured exchange (several pairs start it at one instant).
+    if (task.plan.startAtNs) await untilClock(task.plan.startAtNs)
     started.control.send({ type: 'go' })
     let a: {
       messages: number
@@ -82,11 +84,17 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
       batch?: number
       samples?: Float64Array
       sampleCount?: number
+      roundTripP50Ns?: number
+      phaseNs?: [number, number]
     }
     const watchdog = endpoint.kind === 'sync' && spec.endpoints === 'process' ? watchPeerWhileBlocked(started.link.pid) : undefined
     try {
       if (spec.pattern === 'pingpong') {
         a = endpoint.kind === 'sync' ? syncPingpongA(endpoint, task.plan, meter) : await asyncPingpongA(endpoint, task.plan, meter)
+      } else if (spec.pattern === 'oneway') {
+        a = endpoint.kind === 'sync' ? syncOnewayA(endpoint, task.plan, meter) : await asyncOnewayA(endpoint, task.plan, meter)
+      } else if (spec.pattern === 'load') {
+        a = endpoint.kind === 'sync' ? syncLoadA(endpoint, task.plan, meter) : await asyncLoadA(endpoint, task.plan, meter)
       } else {
         a = endpoint.kind === 'sync' ? syncStreamA(endpoint, task.plan, meter) : await asyncStreamA(endpoint, task.plan, meter)
       }
@@ -100,14 +108,18 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
     // Phase 4: figures out.
     const sampleCount = a.sampleCount ?? 0
     if (a.samples) writeFileSync(task.samplesPath, new Uint8Array(a.samples.buffer, 0, sampleCount * 8))
-    const messages = spec.pattern === 'pingpong' ? a.messages : b.messages
-    const elapsedNs = spec.pattern === 'pingpong' ? (a.elapsedNs ?? 0) : (b.elapsedNs ?? 0)
+    // Side a counts and times round trips (ping-pong, one-way) and what it received (load); side b what it received (stream).
+    const aTimes = spec.pattern === 'pingpong' || spec.pattern === 'oneway'
+    const messages = aTimes || spec.pattern === 'load' ? a.messages : b.messages
+    const elapsedNs = aTimes ? (a.elapsedNs ?? 0) : (b.elapsedNs ?? 0)
+    const sent = spec.pattern === 'load' || spec.pattern === 'stream' ? (spec.pattern === 'load' ? b.messages : a.messages) : undefined
+    const received = spec.pattern === 'load' ? a.messages : b.messages
     return {
       type: 'result',
       messages,
       ...(a.warmupMessages !== undefined ? { warmupMessages: a.warmupMessages } : {}),
       // More, never fewer: a side b that does not count its echoes (a pool worker) keeps side a's count.
-      ...(spec.pattern === 'pingpong' && b.messages > messages ? { messagesB: b.messages } : {}),
+      ...(aTimes && b.messages > messages ? { messagesB: b.messages } : {}),
       elapsedNs,
       batch: a.batch ?? 1,
       sampleCount,
@@ -117,7 +129,10 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
       cpusB: ready.cpus,
       describe,
       startup: { caseProcessMs, peerMs },
-      ...(spec.pattern === 'stream' && b.messages !== a.messages ? { countMismatch: { sent: a.messages, received: b.messages } } : {}),
+      ...(a.roundTripP50Ns !== undefined ? { roundTripP50Ns: a.roundTripP50Ns } : {}),
+      ...(spec.pattern === 'load' ? { sent: b.messages, sendElapsedNs: b.elapsedNs ?? 0 } : {}),
+      ...(a.phaseNs ? { phaseNs: a.phaseNs } : {}),
+      ...(sent !== undefined && sent !== received ? { countMismatch: { sent, received } } : {}),
     }
   } finally {
     await closeQuietly(ep)
@@ -125,6 +140,13 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
     await channel?.teardown()
     rmSync(tmpDir, { recursive: true, force: true })
   }
+}
+
+/** Resolves once CLOCK_MONOTONIC reads `at` (ns): a timer for all but the last 2 ms, then a spin. */
+async function untilClock(at: number): Promise<void> {
+  const left = (at - Number(process.hrtime.bigint())) / 1e6
+  if (left > 2) await new Promise((r) => setTimeout(r, left - 2))
+  while (Number(process.hrtime.bigint()) < at);
 }
 
 /** Milliseconds to a tenth. */

@@ -1,9 +1,11 @@
-import { MIN_WINDOW_MS, type CaseSpec, type Environment, type Mode, type ResolvedOptions } from '../../core/result.js'
-import { MIN_MESSAGE_BYTES, wireBytes } from '../../core/wire.js'
+import { MIN_WINDOW_MS, type CaseSpec, type Environment, type Mode, type OfferedRate, type ResolvedOptions } from '../../core/result.js'
+import { MIN_MESSAGE_BYTES, TIMED_MIN_BYTES, wireBytes } from '../../core/wire.js'
 import { FANIN_MIN_BYTES } from '../../core/fanin-wire.js'
 import { warning, type Warning } from '../../core/warnings.js'
 import { getMechanism } from '../../mechanisms/registry.js'
 import type { LoopPlan, PlacementPlan } from '../case/protocol.js'
+import { readTopology } from '../host/topology.js'
+import { planPairs } from './pairs.js'
 import { planPlacement } from './placement.js'
 
 /**
@@ -20,6 +22,13 @@ export interface CasePlan {
   samplesDir?: string
   /** What the plan could not do as asked (placement), for the result. */
   warnings: Warning[]
+  /**
+   * Load: the rate the sender keeps (`loop.intervalNs` is its gap), and for a share of
+   * the capacity, the capacity. Set by the case runner once it knows the capacity.
+   */
+  load?: { requested: OfferedRate; offeredMsgsPerSec: number; capacityMsgsPerSec?: number }
+  /** Several pairs at once: each pair's placement (harness/plan/pairs.ts), and the plan in words. */
+  pairs?: { placements: PlacementPlan[]; described: string }
 }
 
 /**
@@ -40,6 +49,8 @@ export function planCase(spec: CaseSpec, o: ResolvedOptions, env: Environment, c
   const placement = planPlacement(spec, o.pin, env.host.cpusAllowed, canPinThreads)
   if ('skip' in placement) return placement
   const sizeBytes = wireBytes(spec.sizeBytes)
+  const pairs = (spec.pairs ?? 1) > 1 ? planManyPairs(spec, o, env, canPinThreads) : undefined
+  if (pairs && 'skip' in pairs) return pairs
   return {
     plan: {
       spec,
@@ -54,9 +65,36 @@ export function planCase(spec: CaseSpec, o: ResolvedOptions, env: Environment, c
       placement: { requested: o.pin, applied: placement.applied, cpuA: placement.cpuA, cpuB: placement.cpuB },
       timeoutMs: o.timeoutMs,
       ...(o.samplesDir ? { samplesDir: o.samplesDir } : {}),
-      warnings: placement.warning ? [warning('placement', placement.warning)] : [],
+      warnings: pairs ? pairs.warnings : placement.warning ? [warning('placement', placement.warning)] : [],
+      ...(pairs ? { pairs: { placements: pairs.placements, described: pairs.described } } : {}),
     },
   }
+}
+
+/**
+ * Several pairs of one case at once: each pair's two CPUs from the plan over the host's
+ * topology (`--pair-placement`), read from sysfs when the run started. Every pair is
+ * pinned: pairs left to the scheduler would measure where it happened to put them.
+ */
+function planManyPairs(
+  spec: CaseSpec,
+  o: ResolvedOptions,
+  env: Environment,
+  canPinThreads: boolean,
+): { placements: PlacementPlan[]; described: string; warnings: Warning[] } | { skip: string } {
+  if (spec.endpoints === 'thread' && !canPinThreads) return { skip: 'several pairs of threads need the native helper to pin each thread' }
+  const topology = env.host.topology ?? readTopology(env.host.cpusAllowed)
+  const request = o.pairPlacement ?? 'auto'
+  const plan = planPairs(topology, spec.pairs!, request, { spin: spec.mode === 'busy-poll' })
+  if ('skip' in plan) return plan
+  const placements = plan.pairs.map((p): PlacementPlan => ({
+    requested: o.pin,
+    applied: p.cpuA === p.cpuB ? 'same' : 'split',
+    cpuA: p.cpuA,
+    cpuB: p.cpuB,
+  }))
+  const described = `${request}: ${plan.pairs.map((p, i) => `pair ${i} on CPUs ${p.cpuA},${p.cpuB}`).join('; ')}`
+  return { placements, described, warnings: plan.warnings }
 }
 
 /** Why a case cannot run on this host, before anything starts; undefined when it can. */
@@ -65,6 +103,8 @@ export function skipReason(spec: CaseSpec, env: Environment): string | undefined
   const needsAddon = spec.pattern === 'fanin' ? mech.fanIn?.native === true : mech.native
   if (needsAddon && !env.native.addon.loaded) return `native helper not built (${env.native.addon.reason ?? 'unknown reason'})`
   if (mech.fixedSizeBytes === undefined && spec.sizeBytes < MIN_MESSAGE_BYTES) return `messages need at least ${MIN_MESSAGE_BYTES} bytes`
+  if ((spec.pattern === 'oneway' || spec.pattern === 'load') && spec.sizeBytes < TIMED_MIN_BYTES)
+    return `${spec.pattern} messages need at least ${TIMED_MIN_BYTES} bytes (the sequence word and a time)`
   if (spec.pattern === 'fanin' && spec.sizeBytes < FANIN_MIN_BYTES)
     return `fan-in messages need at least ${FANIN_MIN_BYTES} bytes (the sender's sequence word and its send time)`
   // With several senders a tighter limit can hold (a FIFO's PIPE_BUF); the mechanism's own holds too.

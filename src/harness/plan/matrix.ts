@@ -9,20 +9,39 @@ import { getMechanism } from '../../mechanisms/registry.js'
  */
 export function expandMatrix(
   mechanisms: readonly Mechanism[],
-  o: Pick<ResolvedOptions, 'modes' | 'endpoints' | 'patterns' | 'sizesBytes'> & Partial<Pick<ResolvedOptions, 'endpointsPerMechanism' | 'senders'>>,
+  o: Pick<ResolvedOptions, 'modes' | 'endpoints' | 'patterns' | 'sizesBytes'> &
+    Partial<Pick<ResolvedOptions, 'endpointsPerMechanism' | 'senders' | 'rates' | 'pairs'>>,
 ): CaseSpec[] {
   const cases: CaseSpec[] = []
+  // One-way goes where ping-pong does (its acknowledgement needs the way back), load where stream does.
+  const offers = (m: Mechanism, p: Pattern): boolean => m.patterns.includes(p === 'oneway' ? 'pingpong' : p === 'load' ? 'stream' : p)
+  const rates = o.rates ?? [{ percent: 50 }]
+  const pairs = o.pairs ?? [1]
   for (const m of mechanisms) {
     let kinds = intersect<Endpoints>(o.endpoints, m.endpoints)
     if (o.endpointsPerMechanism === 'one' && kinds.includes('process')) kinds = ['process']
     for (const variant of m.variants ?? [undefined]) {
       for (const endpoints of kinds) {
         for (const mode of intersect<Mode>(o.modes, m.modes)) {
-          for (const pattern of intersect<Pattern>(intersect(o.patterns, PAIR_PATTERNS), m.patterns)) {
+          for (const pattern of intersect<Pattern>(o.patterns, PAIR_PATTERNS).filter((p) => offers(m, p))) {
             const sizes = m.fixedSizeBytes !== undefined ? [m.fixedSizeBytes] : pattern === 'stream' ? o.sizesBytes.stream : o.sizesBytes.pingpong
             for (const sizeBytes of sizes) {
-              const spec = { mechanism: m.id, ...(variant ? { variant } : {}), family: m.family, mode, endpoints, pattern, sizeBytes }
-              cases.push({ id: caseId(spec), ...spec })
+              for (const rate of pattern === 'load' ? rates : [undefined]) {
+                for (const n of pairs) {
+                  const spec = {
+                    mechanism: m.id,
+                    ...(variant ? { variant } : {}),
+                    family: m.family,
+                    mode,
+                    endpoints,
+                    pattern,
+                    sizeBytes,
+                    ...(rate ? { rate } : {}),
+                    ...(n > 1 ? { pairs: n } : {}),
+                  }
+                  cases.push({ id: caseId(spec), ...spec })
+                }
+              }
             }
           }
         }

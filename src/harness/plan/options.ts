@@ -2,11 +2,22 @@ import { existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node
 import { dirname, join, resolve } from 'node:path'
 import { reasonOf, UsageError } from '../../core/errors.js'
 import type { Mechanism } from '../../mechanisms/types.js'
-import { ENDPOINTS, MODES, PATTERNS, type Endpoints, type Mode, type Pattern, type PinRequest, type ResolvedOptions } from '../../core/result.js'
+import {
+  ENDPOINTS,
+  MODES,
+  PATTERNS,
+  type Endpoints,
+  type Mode,
+  type OfferedRate,
+  type Pattern,
+  type PinRequest,
+  type ResolvedOptions,
+} from '../../core/result.js'
 import { parseDurationMs, parseSizeBytes } from '../../core/units.js'
 import { MIN_MESSAGE_BYTES } from '../../core/wire.js'
 import { RESULTS_DIR } from '../../core/paths.js'
 import { warning, type Warning } from '../../core/warnings.js'
+import type { PairRequest } from './pairs.js'
 
 /** What the command line hands over: strings as typed, undefined when absent. */
 export interface RawRunOptions {
@@ -34,6 +45,12 @@ export interface RawRunOptions {
   senders?: string
   /** `--samples <dir>`: also write every ping-pong repetition's raw samples there. */
   samples?: string
+  /** `--rates 10%,50%,20000`: the load pattern's offered rates. */
+  rates?: string
+  /** `--pairs 1,2,4`: how many pairs of each case run at once. */
+  pairs?: string
+  /** `--pair-placement auto|within-node|across-nodes|same-cpu`. */
+  pairPlacement?: string
 }
 
 /** Every default in one place. `--quick` trades sizes, repetitions and time for a run of about a minute. */
@@ -59,10 +76,19 @@ export const DEFAULTS = {
   },
   maxMessages: 1_000_000,
   timeoutMs: 30_000,
+  /**
+   * The patterns a run measures unless `--patterns` says: one-way and load add a case
+   * per rate and size to every mechanism, so they are asked for by name.
+   */
+  patterns: ['pingpong', 'stream', 'fanin'] as readonly Pattern[],
+  /** The load pattern's rates: shares of each case's own capacity, measured in the run. */
+  rates: [{ percent: 10 }, { percent: 50 }, { percent: 90 }] as readonly OfferedRate[],
+  pairs: [1] as readonly number[],
   pin: 'auto' as PinRequest,
   resultsDir: RESULTS_DIR,
 } as const
 
+const PAIR_REQUESTS: readonly PairRequest[] = ['auto', 'within-node', 'across-nodes', 'same-cpu']
 const MAX_SIZE_BYTES = 64 * 1024 * 1024
 const PINS: readonly PinRequest[] = ['auto', 'none', 'same', 'split']
 
@@ -77,11 +103,14 @@ export function resolveRunOptions(raw: RawRunOptions, mechanisms: readonly Mecha
     modes: parseList<Mode>('--modes', raw.modes, MODES),
     endpoints: parseList<Endpoints>('--endpoints', raw.endpoints, ENDPOINTS),
     endpointsPerMechanism: quick && raw.endpoints === undefined ? 'one' : 'all',
-    patterns: parseList<Pattern>('--patterns', raw.patterns, PATTERNS),
+    patterns: raw.patterns === undefined ? [...DEFAULTS.patterns] : parseList<Pattern>('--patterns', raw.patterns, PATTERNS),
     sizesBytes: sizes
       ? { pingpong: sizes, stream: sizes, fanin: sizes }
       : { pingpong: [...base.sizesBytes.pingpong], stream: [...base.sizesBytes.stream], fanin: [...base.sizesBytes.fanin] },
     senders: raw.senders === undefined ? [...base.senders] : parseSenders(raw.senders),
+    rates: raw.rates === undefined ? [...DEFAULTS.rates] : parseRates(raw.rates),
+    pairs: raw.pairs === undefined ? [...DEFAULTS.pairs] : parsePairs(raw.pairs),
+    pairPlacement: parseOne<PairRequest>('--pair-placement', raw.pairPlacement, PAIR_REQUESTS, 'auto'),
     repetitions: parseInteger('--repetitions', raw.repetitions, base.repetitions, 1, 1000),
     durationMs: parseDuration('--duration', raw.duration, base.durationMs, 10, 600_000),
     warmup: parseInteger('--warmup', raw.warmup, base.warmup, 0, 10_000_000),
@@ -124,6 +153,47 @@ export function parseSenders(text: string): number[] {
     return n
   })
   return [...new Set(counts)].sort((a, b) => a - b)
+}
+
+/** The most pairs of one case run at once: each pair is two processes or threads. */
+export const MAX_PAIRS = 256
+
+/** `--pairs 1,2,4`: whole numbers 1..MAX_PAIRS, sorted, each once. */
+export function parsePairs(text: string): number[] {
+  const counts = text.split(',').map((raw) => {
+    const p = raw.trim()
+    if (!/^\d+$/.test(p)) throw new UsageError(`--pairs: "${p}" is not a whole number (use e.g. 1,2,4)`)
+    const n = Number(p)
+    if (n < 1 || n > MAX_PAIRS) throw new UsageError(`--pairs: ${n} is outside 1..${MAX_PAIRS}`)
+    return n
+  })
+  return [...new Set(counts)].sort((a, b) => a - b)
+}
+
+/**
+ * `--rates 10%,50%,90%,20000`: shares of each case's own capacity (a number and %, above
+ * 0 and at most 100) or messages per second (a whole number, `k` and `m` allowed).
+ */
+export function parseRates(text: string): OfferedRate[] {
+  const rates = text.split(',').map((raw): OfferedRate => {
+    const p = raw.trim().toLowerCase()
+    const pct = /^(\d+(?:\.\d+)?)%$/.exec(p)
+    if (pct) {
+      const percent = Number(pct[1])
+      if (!(percent > 0 && percent <= 100)) throw new UsageError(`--rates: "${raw.trim()}" is not a share of the capacity in (0%, 100%]`)
+      return { percent }
+    }
+    const abs = /^(\d+(?:\.\d+)?)([km]?)$/.exec(p)
+    const msgsPerSec = abs ? Number(abs[1]) * (abs[2] === 'k' ? 1e3 : abs[2] === 'm' ? 1e6 : 1) : NaN
+    if (!Number.isInteger(msgsPerSec) || msgsPerSec < 1 || msgsPerSec > 1e9)
+      throw new UsageError(`--rates: "${raw.trim()}" is neither a share like 50% nor messages per second like 20000 or 20k (1 to 1e9)`)
+    return { msgsPerSec }
+  })
+  const seen = new Set<string>()
+  return rates.filter((r) => {
+    const key = JSON.stringify(r)
+    return seen.has(key) ? false : (seen.add(key), true)
+  })
 }
 
 export function parseSizes(text: string): number[] {

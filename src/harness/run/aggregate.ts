@@ -1,9 +1,14 @@
-import type { Cost, CpuTotal, FanIn, FanInSender, Figures, Pattern, RepetitionResult, SideCost, Spread } from '../../core/result.js'
+import type { Cost, CpuTotal, FanIn, FanInSender, Figures, Load, Pattern, RepetitionResult, SideCost, Spread } from '../../core/result.js'
 import { cvPct, median } from '../../core/stats.js'
 import { warning, type Warning } from '../../core/warnings.js'
+import { medianPairs } from './pairs-repetition.js'
 
 /** A repetition figure varying more than this (cv, percent) across repetitions is flagged as noisy. */
 export const NOISY_CV_PCT = 15
+/** Several pairs whose measured phases overlapped less than this share of their span are flagged. */
+export const MIN_OVERLAP = 0.9
+/** A load case whose sender achieved less than this share of the offered rate is flagged. */
+export const RATE_KEPT = 0.98
 /** A repetition with fewer measured messages than this is flagged. */
 export const FEW_MESSAGES = 100
 
@@ -20,7 +25,7 @@ export function aggregate(pattern: Pattern, reps: readonly RepetitionResult[]): 
   const figures: Figures = {}
   const warnings: Warning[] = []
   if (reps.length === 0) return { figures, warnings }
-  if (pattern === 'pingpong') {
+  if (pattern === 'pingpong' || pattern === 'oneway' || pattern === 'load') {
     const lat = reps.flatMap((r) => (r.latencyNs ? [r.latencyNs] : []))
     if (lat.length > 0) {
       const med = (k: 'mean' | 'sd' | 'p50' | 'p90' | 'p99' | 'p999'): number => median(lat.map((l) => l[k]))
@@ -42,7 +47,29 @@ export function aggregate(pattern: Pattern, reps: readonly RepetitionResult[]): 
     }
     const rates = reps.flatMap((r) => (r.roundTripsPerSec ? [r.roundTripsPerSec] : []))
     if (rates.length > 0) figures.roundTripsPerSec = median(rates)
-    figures.timing = "each sample one round trip (one clock read per round trip); each figure the median over repetitions of the repetition's own"
+    figures.timing = TIMING[pattern]
+    const oneWay = reps.flatMap((r) => (r.oneWay ? [r.oneWay] : []))
+    if (oneWay.length > 0) {
+      const roundTripP50Ns = median(oneWay.map((w) => w.roundTripP50Ns))
+      figures.oneWay = { roundTripP50Ns, p50OverRoundTrip: figures.latencyNs && roundTripP50Ns > 0 ? figures.latencyNs.p50 / roundTripP50Ns : 0 }
+    }
+    const loads = reps.flatMap((r) => (r.load ? [r.load] : []))
+    if (loads.length > 0) {
+      const med = (pick: (l: Load) => number): number => median(loads.map(pick))
+      figures.load = {
+        ...loads[0],
+        achievedMsgsPerSec: med((l) => l.achievedMsgsPerSec),
+        achievedOverOffered: med((l) => l.achievedOverOffered),
+        cpuUsPerMsg: med((l) => l.cpuUsPerMsg),
+      }
+      if (figures.load.achievedOverOffered < RATE_KEPT)
+        warnings.push(
+          warning(
+            'rate-not-kept',
+            `the sender kept ${(figures.load.achievedOverOffered * 100).toFixed(1)}% of the offered ${Math.round(figures.load.offeredMsgsPerSec)} msg/s: the channel (or the sender) cannot carry this rate, so its latencies are a growing queue`,
+          ),
+        )
+    }
   } else {
     const tputs = reps.flatMap((r) => (r.throughput ? [r.throughput] : []))
     if (tputs.length > 0) {
@@ -60,6 +87,17 @@ export function aggregate(pattern: Pattern, reps: readonly RepetitionResult[]): 
     if (fan) figures.fanIn = fan
   }
   figures.cpu = medianCost(reps)
+  const pairs = medianPairs(reps)
+  if (pairs) {
+    figures.pairsRun = pairs
+    if (pairs.overlap < MIN_OVERLAP)
+      warnings.push(
+        warning(
+          'pairs-apart',
+          `the ${pairs.pairs} pairs measured at once for only ${(pairs.overlap * 100).toFixed(0)}% of their span (a pair started late or ended early): the aggregate overstates what they sustain together`,
+        ),
+      )
+  }
   if (figures.spread && figures.spread.cvPct > NOISY_CV_PCT && reps.length > 1) {
     warnings.push(
       warning('noisy', `noisy: the per-repetition figure varies ${figures.spread.cvPct.toFixed(0)}% (cv) across ${reps.length} repetitions`),
@@ -69,6 +107,17 @@ export function aggregate(pattern: Pattern, reps: readonly RepetitionResult[]): 
   if (small.length > 0)
     warnings.push(warning('few-messages', `only ${Math.min(...small.map((r) => r.messages))} messages measured in a repetition; raise --duration`))
   return { figures, warnings }
+}
+
+const EACH_THE_MEDIAN = "each figure the median over repetitions of the repetition's own"
+const TIMING: Record<'pingpong' | 'oneway' | 'load', string> = {
+  pingpong: `each sample one round trip (one clock read per round trip); ${EACH_THE_MEDIAN}`,
+  oneway:
+    `each sample one message a to b: the receiver's clock read on receipt less the sender's just before its send (CLOCK_MONOTONIC), ` +
+    `each message acknowledged before the next; ${EACH_THE_MEDIAN}`,
+  load:
+    `each sample one message: its receipt less its scheduled send time (coordinated omission corrected: a late send counts its lateness); ` +
+    EACH_THE_MEDIAN,
 }
 
 /**

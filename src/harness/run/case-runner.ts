@@ -15,6 +15,7 @@ import type { CasePlan } from '../plan/case-plan.js'
 import { aggregate } from './aggregate.js'
 import type { RepetitionExecutor } from './executor.js'
 import { overheadWarning, subtractOverhead } from './overhead.js'
+import { runPairs } from './pairs-repetition.js'
 
 /** What runs a case's repetitions: the Node peers always, the C floor beside them when the run has it. */
 export interface Executors {
@@ -66,6 +67,15 @@ export async function runConfigurations(
 ): Promise<CaseResult[]> {
   const startedAt = new Date()
   const elapsed = (): number => Date.now() - startedAt.getTime()
+  if (plan.spec.pattern === 'load' && !plan.load) {
+    const paced = await paceLoad(plan, nodes[0], signal)
+    if ('failed' in paced) {
+      const c = collected()
+      c.stopped = paced.failed
+      return nodes.map(() => finish(plan, o, c, undefined, paced.failed.state === 'aborted', startedAt, elapsed(), calibration))
+    }
+    plan = paced.plan
+  }
   const configs = nodes.map(() => collected())
   const floor = floorExecutor ? collected() : undefined
   const floorWhy = floorExecutor?.unsupported?.(plan)
@@ -88,6 +98,56 @@ export async function runConfigurations(
   const throttled = throttledSince(throttling)
   if (throttled) for (const c of configs) addWarning(c.warnings, warning('cpu-throttled', throttledWarning(throttled)))
   return configs.map((c) => finish(plan, o, c, floor, interrupted, startedAt, elapsed(), calibration))
+}
+
+/**
+ * The capacity a load case's percentages are shares of: the first configuration's
+ * messages per second through the same case sent at full speed (the load loop with no
+ * gap), one repetition, measured once per run for each mechanism, mode, endpoints and
+ * size, however many rates follow.
+ */
+const capacities = new WeakMap<RepetitionExecutor, Map<string, number>>()
+
+/** A load plan with its sender's gap set: the rate as asked, or its share of the case's capacity. */
+async function paceLoad(
+  plan: CasePlan,
+  executor: RepetitionExecutor,
+  signal?: AbortSignal,
+): Promise<{ plan: CasePlan } | { failed: NonNullable<Collected['stopped']> }> {
+  const rate = plan.spec.rate ?? { percent: 100 }
+  let capacity: number | undefined
+  if ('percent' in rate) {
+    const key = plan.spec.id.replace(/\/load-[^/]+\//, '/load/')
+    const known = capacities.get(executor) ?? new Map<string, number>()
+    capacities.set(executor, known)
+    capacity = known.get(key)
+    if (capacity === undefined) {
+      const probe: CasePlan = {
+        ...plan,
+        loop: { ...plan.loop, intervalNs: 0 },
+        load: { requested: { percent: 100 }, offeredMsgsPerSec: 0 },
+        samplesDir: undefined,
+      }
+      const outcome = await executor.run(probe, 0, signal)
+      if (!outcome.ok) return { failed: { state: outcome.state, reason: `capacity: ${outcome.error.message}`, error: outcome.error } }
+      capacity = outcome.rep.throughput?.msgsPerSec ?? 0
+      if (!(capacity > 0)) {
+        const message = 'capacity: the full-speed repetition sent nothing measurable'
+        return { failed: { state: 'errored', reason: message, error: { message, side: 'harness' } } }
+      }
+      known.set(key, capacity)
+    }
+  }
+  const offeredMsgsPerSec = 'percent' in rate ? (capacity! * rate.percent) / 100 : rate.msgsPerSec
+  // A warm-up of at most a quarter of the measured time at this rate (at least 16 messages).
+  const warmup = Math.min(plan.loop.warmup, Math.max(16, Math.floor((offeredMsgsPerSec * plan.loop.durationMs) / 4000)))
+  return {
+    plan: {
+      ...plan,
+      loop: { ...plan.loop, warmup, intervalNs: 1e9 / offeredMsgsPerSec },
+      load: { requested: rate, offeredMsgsPerSec, ...(capacity !== undefined ? { capacityMsgsPerSec: capacity } : {}) },
+    },
+  }
 }
 
 /** One configuration's result from what its repetitions (and the floor's) came to. */
@@ -143,7 +203,7 @@ function collected(): Collected {
 
 async function take(executor: RepetitionExecutor, into: Collected, plan: CasePlan, index: number, signal?: AbortSignal): Promise<void> {
   const t0 = performance.now()
-  const outcome = await executor.run(plan, index, signal)
+  const outcome = plan.pairs ? await runPairs(executor, plan, index, signal) : await executor.run(plan, index, signal)
   if (!outcome.ok) {
     into.stopped = { state: outcome.state, reason: outcome.error.message, error: outcome.error }
     return
@@ -161,7 +221,11 @@ function floorResult(spec: CaseSpec, c: Collected): FloorResult {
   if (stopped) f.reason = stopped.reason
   if (figures.latencyNs) f.latencyNs = figures.latencyNs
   if (figures.throughput) f.throughput = figures.throughput
+  if (figures.roundTripsPerSec) f.roundTripsPerSec = figures.roundTripsPerSec
   if (figures.fanIn) f.fanIn = figures.fanIn
+  if (figures.oneWay) f.oneWay = figures.oneWay
+  if (figures.load) f.load = figures.load
+  if (figures.pairsRun) f.pairsRun = figures.pairsRun
   if (Object.keys(c.describe).length > 0) f.describe = c.describe
   return f
 }

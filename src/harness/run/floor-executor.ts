@@ -61,6 +61,8 @@ async function runOnce(path: string, plan: CasePlan, repetition: number): Promis
       samplesPath,
       loop.targetSamples,
       loop.minWindowMs,
+      // Protocol 5: the load sender's gap and the instant several pairs start at.
+      ...(spec.pattern === 'load' || loop.startAtNs ? [Math.round(loop.intervalNs ?? 0), loop.startAtNs ?? 0] : []),
     ]
     const reply = await runFloor(path, args.map(String), join(dir, LEDGER), plan.timeoutMs)
     if (reply.type === 'skipped') return { ok: false, state: 'skipped', error: { message: reply.reason } }

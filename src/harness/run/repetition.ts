@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path'
 import { reasonOf } from '../../core/errors.js'
 import { buildHistogram, encodeHistogram } from '../../core/histogram.js'
-import type { CpuTotal, RepetitionResult, SideCost, StoppedBy } from '../../core/result.js'
+import type { CpuTotal, Pattern, RepetitionResult, SideCost, StoppedBy } from '../../core/result.js'
 import { summarizeNs } from '../../core/stats.js'
 import { warning, type Warning } from '../../core/warnings.js'
 import type { RepReport, SideUsage } from '../case/protocol.js'
@@ -27,13 +27,31 @@ export function buildRepetition(plan: CasePlan, index: number, r: RepReport, sam
     batch: r.batch,
     cpu: { a, b, total: totalPerMessage(r, a, b, spec.endpoints) },
     placement: { requested: placement.requested, applied: placement.applied, cpusA: r.cpusA, cpusB: r.cpusB },
+    ...(r.phaseNs ? { phaseNs: r.phaseNs } : {}),
     ...(r.startup ? { startupMs: { caseProcess: r.startup.caseProcessMs, peer: r.startup.peerMs } } : {}),
   }
-  if (spec.pattern === 'pingpong' && samples.length > 0) {
+  if (hasSamples(spec.pattern) && samples.length > 0) {
     rep.latencyNs = summarizeNs(samples)
     rep.histogram = encodeHistogram(buildHistogram(samples))
   }
-  if (spec.pattern === 'pingpong' && r.elapsedNs > 0) rep.roundTripsPerSec = r.messages / (r.elapsedNs / 1e9)
+  if (spec.pattern === 'oneway' && rep.latencyNs && r.roundTripP50Ns) {
+    rep.oneWay = { roundTripP50Ns: r.roundTripP50Ns, p50OverRoundTrip: rep.latencyNs.p50 / r.roundTripP50Ns }
+  }
+  if (spec.pattern === 'load' && plan.load) {
+    const sent = r.sent ?? r.messages
+    const achieved = r.sendElapsedNs && r.sendElapsedNs > 0 ? sent / (r.sendElapsedNs / 1e9) : 0
+    const total = rep.cpu.total!
+    rep.load = {
+      requested: plan.load.requested,
+      offeredMsgsPerSec: plan.load.offeredMsgsPerSec,
+      ...(plan.load.capacityMsgsPerSec !== undefined ? { capacityMsgsPerSec: plan.load.capacityMsgsPerSec } : {}),
+      achievedMsgsPerSec: achieved,
+      achievedOverOffered: plan.load.offeredMsgsPerSec > 0 ? achieved / plan.load.offeredMsgsPerSec : 0,
+      cpuUsPerMsg: total.userUsPerMsg + total.sysUsPerMsg,
+    }
+    if (r.sendElapsedNs && r.sendElapsedNs > 0) rep.throughput = { bytesPerSec: achieved * spec.sizeBytes, msgsPerSec: achieved }
+  }
+  if ((spec.pattern === 'pingpong' || spec.pattern === 'oneway') && r.elapsedNs > 0) rep.roundTripsPerSec = r.messages / (r.elapsedNs / 1e9)
   if (spec.pattern === 'fanin') {
     // The receiver's messages and CPU are side a's, every sender's added are side b's, over the same messages.
     rep.cpu.total = { ...rep.cpu.total!, scope: r.costA.process ? 'whole process' : 'receiver and senders' }
@@ -45,6 +63,9 @@ export function buildRepetition(plan: CasePlan, index: number, r: RepReport, sam
   }
   return rep
 }
+
+/** The patterns whose side a keeps a latency sample per message: round trips, one-way latencies, latencies from the schedule. */
+export const hasSamples = (p: Pattern): boolean => p === 'pingpong' || p === 'oneway' || p === 'load'
 
 /**
  * What ended the measured phase, read from its figures (Node's loops and the C floor
@@ -94,15 +115,15 @@ export function readSamples(path: string, count: number): Float64Array {
 }
 
 /**
- * `--samples`: a ping-pong repetition's raw samples, the bytes its side wrote
- * (little-endian float64 ns, one per round trip), also kept as
+ * `--samples`: a repetition's raw latency samples (ping-pong, one-way, load), the bytes
+ * its side wrote (little-endian float64 ns, one per message timed), also kept as
  * `<dir>/<case id, / as _>/<executor>-<repetition>.f64`, with its row in
  * `<dir>/index.csv`. The errored outcome when they could not be written: the run was
  * asked to keep them.
  */
 export function keepSamples(plan: CasePlan, executor: string, repetition: number, samples: Float64Array): RepOutcome | undefined {
   const dir = plan.samplesDir
-  if (!dir || plan.spec.pattern !== 'pingpong' || samples.length === 0) return undefined
+  if (!dir || !hasSamples(plan.spec.pattern) || samples.length === 0) return undefined
   const caseDir = plan.spec.id.replaceAll('/', '_')
   const file = join(caseDir, `${executor}-${repetition}.f64`)
   try {

@@ -5,11 +5,13 @@ import {
   type CaseResult,
   type CaseSpec,
   type Environment,
+  type Figures,
   type HarnessCalibration,
   type ResolvedOptions,
   type RunConfiguration,
   type RunResult,
 } from '../../core/result.js'
+import { caseId } from '../../core/cases.js'
 import { errorFields, ExitCode } from '../../core/errors.js'
 import type { Warning } from '../../core/warnings.js'
 import { loadNative } from '../../native/index.js'
@@ -149,6 +151,27 @@ export interface InterleavedHooks {
 }
 
 /**
+ * A case of several pairs against the same case with one pair in this run (measured
+ * before it, in matrix order): its aggregate over pairs × the one pair's figure, for the
+ * Node run and for the C floor.
+ */
+export function scaleAgainstOnePair(r: CaseResult, earlier: readonly CaseResult[]): void {
+  if (r.state !== 'completed' || !r.pairsRun) return
+  const oneId = caseId({ ...r, pairs: undefined })
+  const one = earlier.find((c) => c.id === oneId)
+  if (!one || one.state !== 'completed') return
+  const rate = (f: Figures): number | undefined => f.throughput?.msgsPerSec ?? f.roundTripsPerSec
+  const efficiency = (many: Figures, single: Figures | undefined): number | undefined => {
+    const base = single ? rate(single) : undefined
+    return many.pairsRun && base && base > 0 ? many.pairsRun.aggregate.msgsPerSec / (many.pairsRun.pairs * base) : undefined
+  }
+  const node = efficiency(r, one)
+  if (node !== undefined) r.pairsRun.scalingEfficiency = node
+  const floor = r.floor && one.floor ? efficiency(r.floor, one.floor) : undefined
+  if (floor !== undefined && r.floor?.pairsRun) r.floor.pairsRun.scalingEfficiency = floor
+}
+
+/**
  * Several sessions over the same cases, one per configuration (an A/B): each case is
  * planned once and its repetitions interleaved across the configurations (see
  * runConfigurations); every session's file is written after every case. The cases and
@@ -182,6 +205,7 @@ export async function runSessions(
         ? runs.map(() => skipped(planned.skip))
         : await runConfigurations(planned.plan, o, hooks.nodes, hooks.floor, calibration, signal)
     results.forEach((r, k) => {
+      scaleAgainstOnePair(r, runs[k].cases)
       runs[k].cases.push(r)
       sessions[k].writer.write()
     })

@@ -193,6 +193,30 @@ describe('ipcbench run --patterns load', () => {
     }
   })
 
+  it('paces in every mode, the event loop’s senders through their drain (a full 10-message POSIX queue)', () => {
+    const r = run([
+      'posix-mq',
+      '--patterns',
+      'load',
+      '--rates',
+      '90%',
+      '--sizes',
+      '64',
+      '--endpoints',
+      'process',
+      '--repetitions',
+      '1',
+      '--no-floor',
+      '--timeout',
+      '20s',
+    ])
+    for (const mode of ['blocking', 'nonblocking', 'busy-poll']) {
+      const c = completed(r, `posix-mq/${mode}/process/load-90pct/64B`)
+      expect(c.load!.achievedMsgsPerSec).toBeGreaterThan(0)
+      expect(c.repetitions[0].latencyNs!.n).toBe(c.repetitions[0].messages)
+    }
+  })
+
   it('counts a stall of the sender against every message it delays (coordinated omission corrected)', () => {
     const dir = tempFile('samples')
     // 20 000 msg/s: a 5 ms pause of the sender delays about 100 messages.

@@ -117,7 +117,11 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
     return {
       type: 'result',
       messages,
-      ...(a.warmupMessages !== undefined ? { warmupMessages: a.warmupMessages } : {}),
+      ...(a.warmupMessages !== undefined
+        ? { warmupMessages: a.warmupMessages }
+        : spec.pattern === 'load'
+          ? { warmupMessages: task.plan.warmup }
+          : {}),
       // More, never fewer: a side b that does not count its echoes (a pool worker) keeps side a's count.
       ...(aTimes && b.messages > messages ? { messagesB: b.messages } : {}),
       elapsedNs,

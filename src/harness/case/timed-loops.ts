@@ -396,7 +396,6 @@ export function asyncLoadB(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter):
     ep.onError(reject)
     const send = (buf: Uint8Array): boolean => (transfers ? ep.send(buf) : ep.send(buf, () => free.push(buf)))
     const next = (): void => {
-      waitingForDrain = false
       for (;;) {
         if (k === plan.warmup && ended === undefined) {
           start = interval > 0 ? t0 + Math.round(k * interval) : nowNs()
@@ -419,18 +418,20 @@ export function asyncLoadB(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter):
         stamp(buf, k)
         writeTimeNs(buf, at)
         k++
+        // Set before the send: an endpoint may drain (and say so) before its send returns false.
+        waitingForDrain = true
         const more = send(buf)
+        if (more) waitingForDrain = false
         last = nowNs()
-        if (!more) {
-          waitingForDrain = true
-          return
-        }
+        if (!more) return
         // Let the loop run between messages that are not yet due.
         if (t0 + k * interval > last) return void setImmediate(next)
       }
     }
     ep.onDrain(() => {
-      if (waitingForDrain) next()
+      if (!waitingForDrain) return
+      waitingForDrain = false
+      setImmediate(next)
     })
     next()
   })

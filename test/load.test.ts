@@ -35,7 +35,7 @@ describe('parseRun', () => {
     const before = v1WithBaseline()
     const run = parseRun(JSON.stringify(before), 'old.json')
     expect(run.schema).toBe(RUN_SCHEMA)
-    expect(RUN_SCHEMA).toBe('ipcbench/run@2')
+    expect(RUN_SCHEMA).toBe('ipcbench/run@3')
     const options = run.context.options as unknown as Record<string, unknown>
     expect(options.floor).toBe(true)
     expect('baseline' in options).toBe(false)
@@ -55,7 +55,7 @@ describe('parseRun', () => {
 
   it('every warning of the unmodified fixture becomes a { code, message } object and no case keeps a baseline', () => {
     const run = parseRun(readFileSync(FIXTURE, 'utf8'), FIXTURE)
-    expect(run.schema).toBe('ipcbench/run@2')
+    expect(run.schema).toBe('ipcbench/run@3')
     for (const w of [...run.context.warnings, ...run.cases.flatMap((c) => c.warnings)]) {
       expect(Object.keys(w).sort()).toEqual(['code', 'message'])
       expect(typeof w.message).toBe('string')
@@ -75,11 +75,11 @@ describe('parseRun', () => {
 
   it.each([
     [
-      'ipcbench/run@3',
-      /^<input>: schema "ipcbench\/run@3" is newer than this ipcbench understands \(ipcbench\/run@2\); upgrade ipcbench to read it$/,
+      'ipcbench/run@4',
+      /^<input>: schema "ipcbench\/run@4" is newer than this ipcbench understands \(ipcbench\/run@3\); upgrade ipcbench to read it$/,
     ],
     ['ipcbench/run@12', /is newer than this ipcbench understands/],
-    ['ipcbench/compare@1', /^<input>: schema "ipcbench\/compare@1" is not a run result \(expected "ipcbench\/run@2"\)$/],
+    ['ipcbench/compare@1', /^<input>: schema "ipcbench\/compare@1" is not a run result \(expected "ipcbench\/run@3"\)$/],
   ])('%s is refused with a UsageError', (schema, message) => {
     const text = JSON.stringify({ schema, context: {}, cases: [] })
     expect(() => parseRun(text)).toThrow(UsageError)
@@ -88,8 +88,8 @@ describe('parseRun', () => {
 
   it.each([
     ['', 'f.json: the file is empty'],
-    ['[1]', 'f.json: not an ipcbench result (expected a JSON object with "schema": "ipcbench/run@2")'],
-    ['{"schema":"other/1"}', 'f.json: not an ipcbench result (no "schema" field starting with "ipcbench/"; expected "ipcbench/run@2")'],
+    ['[1]', 'f.json: not an ipcbench result (expected a JSON object with "schema": "ipcbench/run@3")'],
+    ['{"schema":"other/1"}', 'f.json: not an ipcbench result (no "schema" field starting with "ipcbench/"; expected "ipcbench/run@3")'],
     ['{"schema":"ipcbench/run@2","context":{}}', 'f.json: malformed result (needs "context" and a "cases" array)'],
     [
       '{"schema":"ipcbench/run@2","context":{},"cases":[{"id":"x","state":"completed"}]}',

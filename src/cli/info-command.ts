@@ -1,4 +1,3 @@
-import { TIMED_MIN_BYTES } from '../core/wire.js'
 import type { Command } from 'commander'
 import Table from 'cli-table3'
 import { allMechanisms, customModuleOf } from '../mechanisms/registry.js'
@@ -32,12 +31,11 @@ export interface MechanismListing {
 export function listMechanisms(env: Environment): MechanismListing[] {
   // The built-ins, and the custom mechanisms `--mechanism` registered.
   return allMechanisms().map((m) => {
-    // A notification of fixed size below TIMED_MIN_BYTES cannot carry a time: no one-way or load case.
-    const cannotTime = m.fixedSizeBytes !== undefined && m.fixedSizeBytes < TIMED_MIN_BYTES
+    // One-way and load follow from ping-pong and stream (where messages can carry a time): the list shows what the mechanism declares.
     const cases = expandMatrix([m], {
       modes: [...MODES],
       endpoints: [...ENDPOINTS],
-      patterns: PATTERNS.filter((p) => !(cannotTime && (p === 'oneway' || p === 'load'))),
+      patterns: PATTERNS.filter((p) => p !== 'oneway' && p !== 'load'),
       sizesBytes: { pingpong: [64], stream: [64] },
     })
     const first = cases[0]

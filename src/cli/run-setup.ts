@@ -79,7 +79,7 @@ export function addMatrixOptions(cmd: Command): Command {
     .option('--subtract-overhead', "take the harness's own round trip (measured at the start of the run) off every latency figure")
     .option(
       '--samples <dir>',
-      "also write every ping-pong repetition's raw samples there: <case>/<node|floor>-<repetition>.f64 (float64 ns), and index.csv",
+      "also write every ping-pong, one-way and load repetition's raw samples there: <case>/<node|floor>-<repetition>.f64 (float64 ns), and index.csv",
     )
     .option('--progress', 'show progress on stderr even when it is not a terminal')
     .option('--wait', 'when another ipcbench run is measuring on this host, wait for it to end (default: measure anyway, with a warning)')

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { reasonOf, UsageError } from '../core/errors.js'
-import { RUN_SCHEMA, RUN_SCHEMA_V1, type RunResult } from '../core/result.js'
+import { RUN_SCHEMA, RUN_SCHEMA_V1, RUN_SCHEMA_V2, type RunResult } from '../core/result.js'
 import type { Warning, WarningCode } from '../core/warnings.js'
 
 /**
@@ -36,9 +36,9 @@ export function parseRun(text: string, path = '<input>'): RunResult {
   if (typeof schema !== 'string' || !schema.startsWith('ipcbench/')) {
     throw new UsageError(`${path}: not an ipcbench result (no "schema" field starting with "ipcbench/"; expected "${RUN_SCHEMA}")`)
   }
-  if (schema !== RUN_SCHEMA && schema !== RUN_SCHEMA_V1) {
+  if (schema !== RUN_SCHEMA && schema !== RUN_SCHEMA_V2 && schema !== RUN_SCHEMA_V1) {
     const m = /^ipcbench\/run@(\d+)$/.exec(schema)
-    if (m && Number(m[1]) > 2) {
+    if (m && Number(m[1]) > 3) {
       throw new UsageError(`${path}: schema "${schema}" is newer than this ipcbench understands (${RUN_SCHEMA}); upgrade ipcbench to read it`)
     }
     throw new UsageError(`${path}: schema "${schema}" is not a run result (expected "${RUN_SCHEMA}")`)
@@ -52,7 +52,8 @@ export function parseRun(text: string, path = '<input>'): RunResult {
       throw new UsageError(`${path}: malformed case at cases[${i}] (needs "id", "state" and "repetitions")`)
     }
   }
-  return schema === RUN_SCHEMA_V1 ? fromV1(run) : run
+  // A run@2 file is a run@3 file without the new patterns' figures.
+  return schema === RUN_SCHEMA_V1 ? fromV1(run) : { ...run, schema: RUN_SCHEMA }
 }
 
 /** Old warnings had no codes: the two that `compare` looks for are recognised by their text, once, here. */

@@ -69,6 +69,19 @@ export class Settler {
   }
 }
 
+/** The synchronous loops' warm-up: the fixed count of round trips, then settling blocks while the loop still gets faster (Settler). */
+export function warmUp(plan: LoopPlan, roundTrip: () => void): void {
+  for (let i = 0; i < plan.warmup; i++) roundTrip()
+  if (plan.warmup === 0) return
+  const settler = new Settler(plan)
+  for (let more = true; more;) {
+    const t0 = process.hrtime.bigint()
+    for (let i = 0; i < settler.block; i++) roundTrip()
+    const t1 = process.hrtime.bigint()
+    more = settler.another(Number(t1 - t0), t1)
+  }
+}
+
 export interface PingpongResult {
   /** Warm-up round trips before the measured ones: the fixed count and the settling blocks. */
   warmupMessages: number
@@ -105,16 +118,7 @@ export function syncPingpongA(ep: SyncEndpoint, plan: LoopPlan, meter: CostMeter
     if (transfers) out = echo
     seq++
   }
-  while (seq < plan.warmup) roundTrip()
-  if (plan.warmup > 0) {
-    const settler = new Settler(plan)
-    for (let more = true; more;) {
-      const t0 = process.hrtime.bigint()
-      for (let i = 0; i < settler.block; i++) roundTrip()
-      const t1 = process.hrtime.bigint()
-      more = settler.another(Number(t1 - t0), t1)
-    }
-  }
+  warmUp(plan, roundTrip)
   const warmupMessages = seq
 
   const samples = new Float64Array(Math.max(1, plan.maxMessages))

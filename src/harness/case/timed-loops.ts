@@ -2,7 +2,7 @@ import { IntegrityError } from '../../core/errors.js'
 import { isStop, makeMessage, MessageCheck, nowNs, readSeq, readTimeNs, stamp, STOP, writeTimeNs } from '../../core/wire.js'
 import type { AsyncEndpoint, SyncEndpoint } from '../../mechanisms/types.js'
 import { costBetween, type CostMeter } from './cpu.js'
-import { Settler, verify, type EchoResult, type PingpongResult } from './loops.js'
+import { Settler, verify, warmUp, type EchoResult, type PingpongResult } from './loops.js'
 import type { CostSnapshot, LoopPlan } from './protocol.js'
 
 /**
@@ -57,16 +57,7 @@ export function syncOnewayA(ep: SyncEndpoint, plan: LoopPlan, meter: CostMeter):
     if (transfers) out = echo
     seq++
   }
-  while (seq < plan.warmup) roundTrip()
-  if (plan.warmup > 0) {
-    const settler = new Settler(plan)
-    for (let more = true; more;) {
-      const t0 = process.hrtime.bigint()
-      for (let i = 0; i < settler.block; i++) roundTrip()
-      const t1 = process.hrtime.bigint()
-      more = settler.another(Number(t1 - t0), t1)
-    }
-  }
+  warmUp(plan, roundTrip)
   const warmupMessages = seq
 
   const samples = new Float64Array(Math.max(1, plan.maxMessages))

@@ -230,7 +230,9 @@ describe('ipcbench run --patterns load', () => {
     // Message 1000 is the 500th measured (500 of warm-up at this rate): it and those behind it waited.
     expect(late(495, 600, 2_500_000)).toBeGreaterThanOrEqual(40)
     expect(samples[500]).toBeGreaterThan(4_000_000)
-    expect(Math.max(...samples.slice(500, 510))).toBeLessThan(6_500_000)
+    // One pause, not one per message: the stall does not grow along the messages behind it
+    // (the bound leaves room for this host's own stalls of a few ms on top of it: 7.8 ms seen on Node 24 in CI).
+    expect(Math.max(...samples.slice(500, 600))).toBeLessThan(30_000_000)
   })
 })
 

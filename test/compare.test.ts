@@ -250,7 +250,7 @@ describe('compare(): verdicts on synthetic runs (10 repetitions)', () => {
     )
     const cmp = compare(base, cur, { metric: 'p99' })
     expect(cmp.cases.map((c) => [c.id, c.metric])).toEqual([[PING, 'p99']])
-    expect(cmp.notCompared).toEqual([{ id: STREAM, kind: 'metric', reason: '--metric p99 applies to ping-pong cases only' }])
+    expect(cmp.notCompared).toEqual([{ id: STREAM, kind: 'metric', reason: '--metric p99 applies to ping-pong, one-way and load cases only' }])
     expect(cmp.removed).toEqual([PING2])
     expect(cmp.added).toEqual(['new/blocking/process/pingpong/64B'])
   })

@@ -81,7 +81,10 @@ export function registerAbCommand(program: Command): void {
     .option('--out-current <file>', 'current result file (default results/<run-id>-current.json; round 2 goes to …-confirm.json)')
     .option('--threshold <pct>', 'noise band: smaller changes are never flagged (default 10%)')
     .option('--alpha <p>', 'family significance level (Holm), in (0, 0.5] (default 0.05)')
-    .option('--metric <metric>', 'auto|p50|p99|throughput (default auto: ping-pong p50 latency, stream throughput)')
+    .option(
+      '--metric <metric>',
+      'auto|p50|p99|throughput (default auto: p50 latency of ping-pong and one-way, p99 under load, throughput of streams, fan-in and several pairs)',
+    )
     .option('--fail-on-regression', 'exit 1 when a case regressed (in both rounds, unless --no-confirm)')
     .option('--force', 'compare although another ipcbench run was measuring on this host at the same time')
     .option('--markdown <file>', 'also write the comparison as markdown (e.g. for $GITHUB_STEP_SUMMARY)')

@@ -37,7 +37,10 @@ export function registerCompareCommands(program: Command): void {
     .option('--baseline <name>', 'use results/baselines/<name>.json (saved by "run --save-baseline <name>") as the base')
     .option('--threshold <pct>', 'noise band: smaller changes are never flagged (default 10%)')
     .option('--alpha <p>', 'significance level of the Mann–Whitney test, in (0, 0.5] (default 0.05)')
-    .option('--metric <metric>', 'auto|p50|p99|throughput (default auto: ping-pong p50 latency, stream throughput)')
+    .option(
+      '--metric <metric>',
+      'auto|p50|p99|throughput (default auto: p50 latency of ping-pong and one-way, p99 under load, throughput of streams, fan-in and several pairs)',
+    )
     .option('--fail-on-regression', 'exit 1 when a case regressed')
     .option('--force', 'compare runs from different environments (CPU, kernel, Node major, --pin, --subtract-overhead) anyway')
     .option('--markdown <file>', 'also write the comparison as markdown (e.g. for $GITHUB_STEP_SUMMARY)')

@@ -44,6 +44,8 @@ export const PATTERNS: readonly Pattern[] = ['pingpong', 'stream', 'fanin', 'one
  * acknowledgement) and `load` where `stream` does. Fan-in is its `fanIn` capability.
  */
 export const PAIR_PATTERNS: readonly Pattern[] = ['pingpong', 'stream', 'oneway', 'load']
+/** The patterns whose figure is a latency per message (round trip, one way, from the schedule); the others' is a throughput. */
+export const isLatencyPattern = (p: Pattern): boolean => p === 'pingpong' || p === 'oneway' || p === 'load'
 
 /** A load case's offered rate as asked: messages per second, or a share of the case's own measured capacity. */
 export type OfferedRate = { msgsPerSec: number } | { percent: number }
@@ -375,7 +377,8 @@ export type LatencyCase = CompletedCase & { pattern: 'pingpong'; latencyNs: Late
 export type ThroughputCase = CompletedCase & { pattern: 'stream'; throughput: Throughput }
 
 /** One pair (several pairs at once are `hasPairs`'s). */
-const onePair = (c: CaseResult): boolean => (c.pairs ?? 1) === 1
+export const isOnePair = (c: { pairs?: number }): boolean => (c.pairs ?? 1) === 1
+const onePair = isOnePair
 export const hasLatency = (c: CaseResult): c is LatencyCase =>
   c.state === 'completed' && c.pattern === 'pingpong' && c.latencyNs !== undefined && onePair(c)
 export const hasThroughput = (c: CaseResult): c is ThroughputCase =>

@@ -1,4 +1,4 @@
-import { ENDPOINTS, type CaseResult, type CompletedCase, type Endpoints, type RepetitionResult, type RunResult } from '../core/result.js'
+import { ENDPOINTS, isOnePair, type CaseResult, type CompletedCase, type Endpoints, type RepetitionResult, type RunResult } from '../core/result.js'
 import { formatBytesPerSec, formatSizeBytes } from '../core/units.js'
 import { nsShort } from './format.js'
 import { ENDPOINT_NAME, HEADLINE_PING_BYTES, pickSize } from './headline.js'
@@ -128,7 +128,7 @@ function classSizes(
   run: RunResult,
   pattern: 'pingpong' | 'stream',
 ): { small?: (c: CaseResult) => boolean; bulk?: (c: CaseResult) => boolean; label: Record<string, string> } {
-  const cases = run.cases.filter((c) => c.pattern === pattern)
+  const cases = run.cases.filter((c) => c.pattern === pattern && isOnePair(c))
   const sizes = [...new Set(cases.map((c) => c.sizeBytes))].sort((a, b) => a - b)
   const small = sizes.filter((s) => s < BULK_BYTES)
   const bulk = sizes.filter((s) => s >= BULK_BYTES)
@@ -162,7 +162,7 @@ export function whatToUse(run: RunResult): Advice[] {
         const sizes = classSizes(run, pattern)
         const pick = sizes[messages]
         if (!pick) continue
-        const pool = done.filter((c) => c.endpoints === endpoints && c.pattern === pattern && pick(c))
+        const pool = done.filter((c) => c.endpoints === endpoints && c.pattern === pattern && isOnePair(c) && pick(c))
         for (const m of METRICS(pattern)) {
           const ranked = pool.filter((c) => m.key(c) !== undefined).sort((a, b) => m.key(a)! - m.key(b)!)
           const win = ranked[0]

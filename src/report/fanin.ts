@@ -1,7 +1,7 @@
 import type { TopLevelSpec } from 'vega-lite'
 import { hasFanIn, type FanInCase, type RunResult } from '../core/result.js'
 import { formatBytesPerSec, formatRate, formatSizeBytes } from '../core/units.js'
-import { nsShort } from './format.js'
+import { alignColumns, kShort, nsShort } from './format.js'
 import { mechanismLabel, ratioCell, spreadCell } from './summary.js'
 
 /**
@@ -58,12 +58,6 @@ export function fanInTable(run: RunResult): { caption: string; head: string[]; r
   }
 }
 
-/** Thousands of messages per second, three significant digits at most. */
-const kShort = (perSec: number): string => {
-  const k = perSec / 1e3
-  return k >= 100 ? k.toFixed(0) : String(Number(k.toPrecision(3)))
-}
-
 /**
  * The terminal summary's fan-in lines, at the smallest fan-in size of the run: per
  * mechanism, thousands of messages per second from all senders together for each
@@ -88,12 +82,9 @@ export function fanInGlanceLines(run: RunResult): string[] {
     return [m, ...counts.map((n) => cell(of(n))), most && most.senders > 1 ? `${most.fanIn.fairness.p50Ratio.toFixed(2)}×` : '–']
   })
   const head = ['fan-in', ...counts.map((n) => `${n} sender${n > 1 ? 's' : ''}`), 'fairness']
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => [...r[i]].length)))
-  const line = (r: string[]): string => r.map((s, i) => (i === 0 ? s.padEnd(widths[i]) : s.padStart(widths[i]))).join('   ')
   return [
     `fan-in at ${formatSizeBytes(size)}: thousands of msgs/s, all senders into one channel${withC ? ' (Node/C)' : ''}; fairness: slowest ÷ fastest sender's p50`,
-    `  ${line(head)}`,
-    ...rows.map((r) => `  ${line(r)}`.trimEnd()),
+    ...alignColumns(head, rows).map((l) => `  ${l}`.trimEnd()),
   ]
 }
 

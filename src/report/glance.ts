@@ -4,6 +4,7 @@ import { findings, outcomeGroups, warningGroups } from './findings.js'
 import { ENDPOINT_NAME, headlineMatrix, type Matrix, type MatrixRow } from './headline.js'
 import { cpuUsPerMsg } from './summary.js'
 import { fanInGlanceLines } from './fanin.js'
+import { GLANCE_SECTION_ROWS, loadGlanceLines, oneWayGlanceLines, pairsGlanceLines } from './patterns.js'
 
 /**
  * The terminal summary a person reads in ten seconds: the matrix of mechanism × mode at
@@ -174,9 +175,11 @@ export function renderGlance(run: RunResult, o: GlanceOptions): string {
   if (m.stream && m.stream.exceptions.length > 0) notes.push(`stream of ${m.stream.exceptions.join(', ')}`)
   notes.push('· not in this run')
   const noteLines = wrap(`(${notes.join('; ')})`, width)
-  const fanIn = fanInGlanceLines(run)
-    .map((l, i) => (i === 0 ? wrap(l, width) : [cut(l, width)]))
-    .flat()
+  // Each section's title wraps; its aligned rows are cut at the width rather than broken.
+  const sectionLines = (lines: string[]): string[] => lines.map((l, i) => (i === 0 ? wrap(l, width) : [cut(l, width)])).flat()
+  const fanIn = sectionLines(fanInGlanceLines(run))
+  const patternsAt = (maxRows: number): string[][] =>
+    [oneWayGlanceLines(run, maxRows), loadGlanceLines(run, maxRows), pairsGlanceLines(run, maxRows)].filter((s) => s.length > 0).map(sectionLines)
   const findingLines = findings(run).map((f) => wrap(`${f.what}: ${f.items.join(' · ')}`, width))
   const outcomes = outcomeGroups(run).map((g) => {
     const mechs = g.mechanisms.length > 3 ? `${g.mechanisms.slice(0, 3).join(', ')} and ${g.mechanisms.length - 3} more` : g.mechanisms.join(', ')
@@ -187,11 +190,14 @@ export function renderGlance(run: RunResult, o: GlanceOptions): string {
   const harness = cal?.clockReadNs !== undefined ? [`harness: ${cal.clockReadNs.toFixed(0)} ns per clock read (one in every ping-pong sample)`] : []
 
   // What goes when a run is too big for one screen: the last findings (Node against C), then
-  // the reasons and warnings beyond a count (the --full output and the report keep all).
+  // the reasons and warnings beyond a count, then the rows of the pattern sections beyond a
+  // few (the --full output and the report keep all).
   let keepFindings = findingLines.length
   let keepOutcomes = outcomes.length
   let keepWarnings = warnings.length
+  let sectionRows = GLANCE_SECTION_ROWS
   const compose = (): string[] => {
+    const patterns = patternsAt(sectionRows)
     const moreOutcomes = outcomes.length - keepOutcomes
     const moreWarnings = warnings.length - keepWarnings
     const tail = [
@@ -205,6 +211,7 @@ export function renderGlance(run: RunResult, o: GlanceOptions): string {
       ...matrix,
       ...noteLines,
       ...(fanIn.length > 0 ? ['', ...fanIn] : []),
+      ...patterns.flatMap((p) => ['', ...p]),
       ...(keepFindings > 0 ? ['', ...findingLines.slice(0, keepFindings).flat()] : []),
       ...(tail.length > 0 ? ['', ...tail] : []),
       ...harness,
@@ -215,6 +222,7 @@ export function renderGlance(run: RunResult, o: GlanceOptions): string {
     if (keepFindings > 4) keepFindings--
     else if (keepOutcomes > 2) keepOutcomes--
     else if (keepWarnings > 2) keepWarnings--
+    else if (sectionRows > 3) sectionRows--
     else break
     lines = compose()
   }

@@ -1,4 +1,5 @@
 import {
+  isOnePair,
   MODES,
   type CaseResult,
   type CompletedCase,
@@ -75,11 +76,11 @@ export function pickSize(cases: readonly CaseResult[], preferred: number): SizeP
 export function headlineSizes(run: RunResult): { ping?: SizePick; stream?: SizePick } {
   return {
     ping: pickSize(
-      run.cases.filter((c) => c.pattern === 'pingpong'),
+      run.cases.filter((c) => c.pattern === 'pingpong' && isOnePair(c)),
       HEADLINE_PING_BYTES,
     ),
     stream: pickSize(
-      run.cases.filter((c) => c.pattern === 'stream'),
+      run.cases.filter((c) => c.pattern === 'stream' && isOnePair(c)),
       HEADLINE_STREAM_BYTES,
     ),
   }
@@ -115,7 +116,7 @@ export function headlineMatrix(run: RunResult): Matrix {
     row[into][c.mode] = c
     rows.set(key, row)
   }
-  for (const c of run.cases) {
+  for (const c of run.cases.filter(isOnePair)) {
     if (c.pattern === 'pingpong' && ping?.pick(c)) place(c, 'ping')
     else if (c.pattern === 'stream' && stream?.pick(c)) place(c, 'stream')
   }
@@ -136,13 +137,17 @@ export function headlineMatrix(run: RunResult): Matrix {
 /** The completed ping-pong cases read at the headline size. */
 export const headlinePing = (run: RunResult): LatencyCase[] => {
   const { ping } = headlineSizes(run)
-  return run.cases.filter((c): c is LatencyCase => c.state === 'completed' && c.pattern === 'pingpong' && !!c.latencyNs && !!ping?.pick(c))
+  return run.cases.filter(
+    (c): c is LatencyCase => c.state === 'completed' && c.pattern === 'pingpong' && isOnePair(c) && !!c.latencyNs && !!ping?.pick(c),
+  )
 }
 
 /** The completed stream cases read at the headline size. */
 export const headlineStream = (run: RunResult): ThroughputCase[] => {
   const { stream } = headlineSizes(run)
-  return run.cases.filter((c): c is ThroughputCase => c.state === 'completed' && c.pattern === 'stream' && !!c.throughput && !!stream?.pick(c))
+  return run.cases.filter(
+    (c): c is ThroughputCase => c.state === 'completed' && c.pattern === 'stream' && isOnePair(c) && !!c.throughput && !!stream?.pick(c),
+  )
 }
 
 /** A case as the summary names it beside its figure: `pipe blocking`. */

@@ -1,13 +1,13 @@
 import Table from 'cli-table3'
 import type { TopLevelSpec } from 'vega-lite'
 import { matchesCase } from '../core/cases.js'
-import { isCompleted, type CompletedCase, type RunResult } from '../core/result.js'
+import { isCompleted, isLatencyPattern, type CompletedCase, type RunResult } from '../core/result.js'
 import type { ChartEntry } from './charts.js'
 import { tableStyle } from './table.js'
 
 /**
  * The trend of chosen cases over several runs (e.g. one per commit or per night): p50
- * round trip for ping-pong cases, MB/s for streams, each run's point with the
+ * latency for ping-pong, one-way and load cases, MB/s for streams, each run's point with the
  * spread of its repetitions (min to max of the per-repetition figure). Runs are put in
  * the order they were taken. Pure: runs in, specs or a terminal table out (render.ts
  * draws the specs; html.ts has the page).
@@ -57,15 +57,15 @@ export function historyPoints(
       if (!c) continue
       const f = figure(c)
       const p = { run: r.context.runId, order, startedAt: r.context.startedAt, id, ...f }
-      ;(c.pattern === 'pingpong' ? latency : throughput).push(p)
+      ;(isLatencyPattern(c.pattern) ? latency : throughput).push(p)
     }
   })
   return { latency, throughput, chosen: ids, note }
 }
 
-/** p50 round trip in µs, or MB/s; the spread over repetitions in the same unit. */
+/** p50 latency in µs (round trip, one way, or from the schedule under load), or MB/s; the spread over repetitions in the same unit. */
 function figure(c: CompletedCase): { value: number; low: number; high: number } {
-  if (c.pattern === 'pingpong') {
+  if (isLatencyPattern(c.pattern)) {
     const v = (c.latencyNs?.p50 ?? NaN) / 1000
     return { value: v, low: (c.spread?.min ?? NaN) / 1000 || v, high: (c.spread?.max ?? NaN) / 1000 || v }
   }
@@ -105,8 +105,12 @@ export function historyCharts(runs: RunResult[], patterns?: string[]): ChartEntr
   const question = 'Did this case get slower or faster from run to run, beyond the spread of its repetitions?'
   const entry = (id: string, title: string, points: HistoryPoint[], yTitle: string, none: string): ChartEntry =>
     points.length > 0 ? { id, title, question, spec: trendSpec(points, title, yTitle, sub) } : { id, title, question, note: none }
+  // The ids name each case's pattern; the titles say round trip while every latency case is one.
+  const roundTrips = latency.every((p) => p.id.split('/')[3].startsWith('pingpong'))
   return [
-    entry('history-latency', 'Round trip (p50) over runs', latency, 'p50 round trip (µs, log scale)', 'no ping-pong case in these runs matches'),
+    roundTrips
+      ? entry('history-latency', 'Round trip (p50) over runs', latency, 'p50 round trip (µs, log scale)', 'no ping-pong case in these runs matches')
+      : entry('history-latency', 'Latency (p50) over runs', latency, 'p50 latency: round trip, one way or under load (µs, log scale)', ''),
     entry('history-throughput', 'Throughput over runs', throughput, 'MB/s (log scale)', 'no stream case in these runs matches'),
   ]
 }

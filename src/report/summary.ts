@@ -1,6 +1,7 @@
 import { hasLatency, hasThroughput, type CaseResult, type CompletedCase, type RunResult } from '../core/result.js'
 import { formatBytesPerSec, formatNs, formatRate } from '../core/units.js'
 import { fanInTable } from './fanin.js'
+import { patternTables, type PatternTable } from './patterns.js'
 
 /**
  * The figures every report format shares (HTML, markdown, charts): labels that name a
@@ -55,13 +56,13 @@ export const spreadCell = (c: CompletedCase): string => (c.spread ? `±${c.sprea
 export const ratioCell = (r: number | undefined): string => (r === undefined ? '–' : `${r.toFixed(2)}×`)
 
 export interface SummaryTable {
-  pattern: 'pingpong' | 'stream' | 'fanin'
+  pattern: 'pingpong' | 'stream' | 'fanin' | PatternTable['pattern']
   caption: string
   head: string[]
   rows: string[][]
 }
 
-/** One table per pattern, rows grouped by size (smallest first) and sorted fastest first. */
+/** One table per pattern (and one of the pairs cases), rows grouped by size (smallest first) and sorted fastest first. */
 export function summaryTables(run: RunResult): SummaryTable[] {
   const withRatio = run.cases.some((c) => c.state === 'completed' && c.ratioToFloor)
   const ratioHead = withRatio ? ['× C'] : []
@@ -105,6 +106,7 @@ export function summaryTables(run: RunResult): SummaryTable[] {
   }
   const fan = fanInTable(run)
   if (fan) tables.push({ pattern: 'fanin', ...fan })
+  tables.push(...patternTables(run))
   return tables
 }
 

@@ -21,7 +21,14 @@ export function renderTerminal(run: RunResult, o: TableOptions): string {
 }
 
 /** The terminal names each table in its first column's head, where the HTML has a caption. */
-const FIRST_HEAD = { pingpong: 'round trip (ping-pong)', stream: 'one way (stream)', fanin: 'fan-in (senders → one receiver)' } as const
+const FIRST_HEAD = {
+  pingpong: 'round trip (ping-pong)',
+  stream: 'one way (stream)',
+  fanin: 'fan-in (senders → one receiver)',
+  oneway: 'one way, paced (oneway)',
+  load: 'under offered load (load)',
+  pairs: 'pairs at once (--pairs)',
+} as const
 
 /** The look of every terminal table: cyan heads and grey borders in colour, plain otherwise. */
 export const tableStyle = (color: boolean): { head: string[]; border: string[] } =>
@@ -37,10 +44,10 @@ export function renderTables(run: RunResult, o: TableOptions): string {
     parts.push(t.toString())
   }
   const notes: string[] = []
-  const fan = tables.find((t) => t.pattern === 'fanin')
-  if (fan) notes.push(fan.caption)
+  for (const t of tables) if (t.pattern !== 'pingpong' && t.pattern !== 'stream') notes.push(t.caption)
   if (tables.some((t) => t.head.includes('× C'))) {
-    notes.push('×C: Node over the C floor measured in the same run (p50 round trip; C throughput over Node throughput), > 1 = Node slower')
+    const oneWay = tables.some((t) => t.pattern === 'oneway' && t.head.includes('× C')) ? ' (one way for oneway cases)' : ''
+    notes.push(`×C: Node over the C floor measured in the same run (p50 round trip${oneWay}; C throughput over Node throughput), > 1 = Node slower`)
   }
   const cal = run.context.calibration
   if (cal) {

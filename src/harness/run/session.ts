@@ -160,7 +160,8 @@ export function scaleAgainstOnePair(r: CaseResult, earlier: readonly CaseResult[
   const oneId = caseId({ ...r, pairs: undefined })
   const one = earlier.find((c) => c.id === oneId)
   if (!one || one.state !== 'completed') return
-  const rate = (f: Figures): number | undefined => f.throughput?.msgsPerSec ?? f.roundTripsPerSec
+  // Load cases carry no throughput of their own: what they carried is the rate they kept.
+  const rate = (f: Figures): number | undefined => f.throughput?.msgsPerSec ?? f.roundTripsPerSec ?? f.load?.achievedMsgsPerSec
   const efficiency = (many: Figures, single: Figures | undefined): number | undefined => {
     const base = single ? rate(single) : undefined
     return many.pairsRun && base && base > 0 ? many.pairsRun.aggregate.msgsPerSec / (many.pairsRun.pairs * base) : undefined

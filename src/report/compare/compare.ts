@@ -1,5 +1,13 @@
 import { UsageError } from '../../core/errors.js'
-import type { CaseResult, Pattern, RunConfiguration, RunResult } from '../../core/result.js'
+import {
+  isLatencyPattern,
+  isOnePair,
+  type CaseResult,
+  type CaseSpec,
+  type Pattern,
+  type RunConfiguration,
+  type RunResult,
+} from '../../core/result.js'
 import { formatSignedPct } from '../../core/units.js'
 import { describeDifference, environmentDifferences, softWarnings, type EnvDifference } from './environment.js'
 import { minimumDetectablePct } from './mde.js'
@@ -22,7 +30,11 @@ import {
  * that nobody should act on; a big change without significance is noise.
  */
 
-/** `auto`: ping-pong cases by their p50 latency, stream cases by their throughput. */
+/**
+ * `auto`: ping-pong and one-way cases by their p50 latency, load cases by their p99 (the
+ * tail is what an offered rate is measured for), stream and fan-in cases by their
+ * throughput, and several pairs at once by their aggregate throughput.
+ */
 export type MetricChoice = 'auto' | 'p50' | 'p99' | 'throughput'
 export type CaseMetric = 'p50' | 'p99' | 'throughput'
 export type Verdict = 'regressed' | 'improved' | 'unchanged'
@@ -51,6 +63,8 @@ export interface Figures {
 export interface CaseComparison {
   id: string
   pattern: Pattern
+  /** Several pairs at once: how many (their metric is the aggregate throughput). */
+  pairs?: number
   metric: CaseMetric
   /** Unit of the figures: latency in nanoseconds, throughput in bytes per second. */
   unit: 'ns' | 'bytes/s'
@@ -142,16 +156,24 @@ export interface Confirmation {
   confirmed: string[]
 }
 
-export function metricFor(choice: MetricChoice, pattern: Pattern): CaseMetric | undefined {
-  if (choice === 'auto') return pattern === 'pingpong' ? 'p50' : 'throughput'
-  if (choice === 'throughput') return pattern === 'stream' || pattern === 'fanin' ? 'throughput' : undefined
-  return pattern === 'pingpong' ? choice : undefined
+export function metricFor(choice: MetricChoice, c: Pick<CaseSpec, 'pattern' | 'pairs'>): CaseMetric | undefined {
+  const pairs = !isOnePair(c)
+  if (choice === 'auto') return pairs ? 'throughput' : c.pattern === 'load' ? 'p99' : isLatencyPattern(c.pattern) ? 'p50' : 'throughput'
+  if (choice === 'throughput') return pairs || c.pattern === 'stream' || c.pattern === 'fanin' ? 'throughput' : undefined
+  return isLatencyPattern(c.pattern) ? choice : undefined
 }
 
-/** The per-repetition figures a comparison is made over (missing or non-positive ones left out). */
+/** The cases an explicit --metric applies to, for the reason a case was not compared. */
+export const METRIC_APPLIES_TO: Record<Exclude<MetricChoice, 'auto'>, string> = {
+  p50: 'ping-pong, one-way and load cases',
+  p99: 'ping-pong, one-way and load cases',
+  throughput: 'stream and fan-in cases and several pairs at once',
+}
+
+/** The per-repetition figures a comparison is made over (missing or non-positive ones left out); several pairs' throughput is their aggregate. */
 export function repetitionFigures(c: CaseResult, metric: CaseMetric): number[] {
   const pick = (r: CaseResult['repetitions'][number]): number | undefined =>
-    metric === 'throughput' ? r.throughput?.bytesPerSec : r.latencyNs?.[metric]
+    metric === 'throughput' ? (r.pairsRun?.aggregate.bytesPerSec ?? r.throughput?.bytesPerSec) : r.latencyNs?.[metric]
   return c.repetitions.map(pick).filter((v): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0)
 }
 
@@ -191,12 +213,13 @@ export function compare(
   for (const b of base.cases) {
     const c = currentById.get(b.id)
     if (!c) continue
-    const metric = metricFor(o.metric, b.pattern)
+    const metric = metricFor(o.metric, b)
     if (!metric) {
       notCompared.push({
         id: b.id,
         kind: 'metric',
-        reason: `--metric ${o.metric} applies to ${o.metric === 'throughput' ? 'stream' : 'ping-pong'} cases only`,
+        // `auto` has a metric for every pattern: only an explicit one leaves cases out.
+        reason: `--metric ${o.metric} applies to ${METRIC_APPLIES_TO[o.metric as Exclude<MetricChoice, 'auto'>]} only`,
       })
       continue
     }
@@ -272,6 +295,7 @@ function compareCase(
   const common = {
     id: b.id,
     pattern: b.pattern,
+    ...(isOnePair(b) ? {} : { pairs: b.pairs }),
     metric,
     unit: metric === 'throughput' ? ('bytes/s' as const) : ('ns' as const),
     worseWhen: worseWhen as CaseComparison['worseWhen'],

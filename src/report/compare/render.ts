@@ -14,7 +14,8 @@ export const COMPARE_SCHEMA = 'ipcbench/compare@1' as const
 const figure = (c: CaseComparison, v: number): string => (c.unit === 'ns' ? formatNs(v) : formatBytesPerSec(v))
 const verdictText = (c: CaseComparison): string => (c.reason ? `${c.verdict} (${c.reason})` : c.verdict)
 const ciText = (c: CaseComparison): string => `${formatSignedPct(c.ci.lower)} … ${formatSignedPct(c.ci.upper)}`
-const metricName = (c: CaseComparison): string => (c.metric === 'throughput' ? 'throughput' : `${c.metric} latency`)
+const metricName = (c: CaseComparison): string =>
+  c.metric === 'throughput' ? (c.pairs ? 'aggregate throughput' : 'throughput') : `${c.metric} latency`
 /** The minimum detectable effect in the worse direction ("+12.5%" for latency, "-12.5%" for throughput); blank for a flagged case. */
 const mdeText = (c: CaseComparison): string => {
   if (c.mdePct === undefined) return ''
@@ -63,12 +64,22 @@ const runLine = (r: RunSummary): string => `${r.label} (run ${r.runId}${r.commit
 
 export function method(cmp: Comparison): string {
   const o = cmp.options
+  // The patterns beyond ping-pong and stream are named only where the comparison has them.
+  const has = (p: string): boolean => cmp.cases.some((c) => c.pattern === p && !c.pairs)
+  const pairs = cmp.cases.some((c) => c.pairs)
   const metric =
     o.metric === 'auto'
-      ? 'ping-pong p50 latency, stream throughput'
+      ? [
+          'ping-pong p50 latency, stream throughput',
+          ...(has('oneway') ? ['one-way p50 latency'] : []),
+          ...(has('load') ? ['p99 latency under load'] : []),
+          ...(pairs ? ['the aggregate throughput of several pairs'] : []),
+        ].join(', ')
       : o.metric === 'throughput'
-        ? 'stream throughput'
-        : `ping-pong ${o.metric} latency`
+        ? `stream throughput${pairs ? ', the aggregate throughput of several pairs' : ''}`
+        : has('oneway') || has('load')
+          ? `${o.metric} latency of ping-pong, one-way and load cases`
+          : `ping-pong ${o.metric} latency`
   return `metric: ${metric} per repetition; noise threshold ±${o.thresholdPct}%; Mann–Whitney p, Holm-adjusted across the ${cmp.correction.family} compared case(s), family alpha ${o.alpha}; 95% bootstrap CI of the ratio of medians (${o.resamples} resamples); MDE: the smallest regression these repetitions could have flagged`
 }
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { hasLoad, hasOneWay, hasPairs, isCompleted, type CaseResult, type RunResult } from '../src/core/result.js'
 import { formatNs, formatRate } from '../src/core/units.js'
 import { median } from '../src/core/inference.js'
+import { buildCharts } from '../src/report/charts.js'
 import { compare, metricFor } from '../src/report/compare/compare.js'
 import { bmf, gabLatency, gabThroughput } from '../src/report/compare/exports.js'
 import { method } from '../src/report/compare/render.js'
@@ -104,6 +105,13 @@ describe('the tables of the new patterns', () => {
     expect(loadGlanceLines(old)).toEqual([])
     expect(pairsGlanceLines(old)).toEqual([])
     expect(renderGlance(old, { color: false })).not.toMatch(/^(one-way latency at|under load at|pairs at once)/m)
+  })
+
+  it('the report has a chart each after the usual ones; a run without such cases has none of them', () => {
+    const ids = (r: RunResult): string[] => buildCharts([r]).map((c) => c.id)
+    expect(ids(run).slice(-3)).toEqual(['oneway-vs-round-trip', 'latency-vs-load', 'pairs-scaling'])
+    expect(ids(old)).not.toContain('latency-vs-load')
+    expect(ids(old).length).toBe(ids(run).length - 3)
   })
 
   it('--full and markdown carry the three tables with their captions', () => {

@@ -11,6 +11,7 @@ import { parseRun } from '../src/report/load.js'
 import { CPU_HEAD, cpuUsPerMsg, summaryTables } from '../src/report/summary.js'
 import { renderTables } from '../src/report/table.js'
 import { formatBytesPerSec, formatNs } from '../src/core/units.js'
+import { countMarks, svgTexts } from './svg-marks.js'
 import { ROOT, runCli, tempFile } from './helpers.js'
 
 /** Reporters against a frozen result (a real `--quick` run, no C floor). */
@@ -19,16 +20,6 @@ const fixture = (): RunResult => parseRun(readFileSync(FIXTURE, 'utf8'), FIXTURE
 
 const done = (run: RunResult): CompletedCase[] => run.cases.filter(isCompleted)
 const mechanisms = (cases: CaseResult[]): string[] => [...new Set(cases.map((c) => c.mechanism))]
-
-/** Data marks vega drew (points, line paths, rules, bars, labels), not axes or legends. */
-function countMarks(svg: string, mark: 'symbol' | 'line' | 'rule' | 'rect' | 'text'): number {
-  let n = 0
-  for (const m of svg.matchAll(new RegExp(`<g class="mark-${mark} role-mark[^"]*"[^>]*>(.*?)</g>`, 'gs')))
-    n += (m[1].match(/<(path|line|text)\b/g) ?? []).length
-  return n
-}
-/** Each text element's content (multi-line titles come as <tspan>s, one entry each). */
-const svgTexts = (svg: string): string[] => [...svg.matchAll(/<(text|tspan)[^>]*>([^<]*)</g)].map((m) => m[2]).filter((t) => t.length > 0)
 
 /** A copy whose ping-pong cases at 64 B and 4 KiB have a synthetic C floor. */
 function withFloor(run: RunResult): RunResult {

@@ -14,6 +14,7 @@ import { nsShort } from './format.js'
 import { familyPanels, pickSize } from './headline.js'
 import { caseLabel, cpuUsPerMsg, mechanismLabel, runLabels } from './summary.js'
 import { fanInChart } from './fanin.js'
+import { loadChart, oneWayChart, pairsChart } from './pattern-charts.js'
 
 /**
  * Vega-Lite specs drawn from result files alone: every spec carries its data inline
@@ -698,7 +699,7 @@ const CHARTS: ReadonlyArray<(ctx: ChartContext) => ChartEntry> = [
 
 export function buildCharts(runs: RunResult[]): ChartEntry[] {
   const ctx = chartContext(runs)
-  // Fan-in's chart only where a run has fan-in cases: runs without them keep their charts as they were.
-  const fan = fanInChart(runs)
-  return [...CHARTS.map((chart) => chart(ctx)), ...(fan ? [fan] : [])]
+  // The charts of fan-in, one-way, load and pairs only where a run has such cases: runs without them keep their charts as they were.
+  const more = [fanInChart(runs), oneWayChart(runs), loadChart(runs), pairsChart(runs)].filter((c) => c !== undefined)
+  return [...CHARTS.map((chart) => chart(ctx)), ...more]
 }

@@ -3,6 +3,7 @@ import {
   hasOneWay,
   hasPairs,
   isCompleted,
+  isOnePair,
   type CaseResult,
   type CompletedCase,
   type LoadCase,
@@ -227,7 +228,8 @@ export function loadGlanceLines(run: RunResult, maxRows = GLANCE_SECTION_ROWS): 
   const { size, cases } = atSmallest(all)
   const withC = cases.some((c) => c.floor?.state === 'completed' && c.floor.latencyNs)
   const rateOf = (c: LoadCase): string => formatOfferedRate(c.rate)
-  const rates = [...new Map(cases.map((c) => [rateOf(c), c.load.requested])).keys()].sort(
+  // Ordered by the offered rate of the first case at each (shares of capacity order alike in every case).
+  const rates = [...new Set(cases.map(rateOf))].sort(
     (a, b) => cases.find((c) => rateOf(c) === a)!.load.offeredMsgsPerSec - cases.find((c) => rateOf(c) === b)!.load.offeredMsgsPerSec,
   )
   const keys = [...new Set(cases.map(caseLabel))]
@@ -263,7 +265,7 @@ export function pairsGlanceLines(run: RunResult, maxRows = GLANCE_SECTION_ROWS):
   const counts = [...new Set(cases.map((c) => c.pairs))].sort((a, b) => a - b)
   // The one-pair case of a row, where the run has it: the column every efficiency is against.
   const single = (k: string): CompletedCase | undefined =>
-    run.cases.find((c): c is CompletedCase => isCompleted(c) && (c.pairs ?? 1) === 1 && c.sizeBytes === size && rowKey(c) === k)
+    run.cases.find((c): c is CompletedCase => isCompleted(c) && isOnePair(c) && c.sizeBytes === size && rowKey(c) === k)
   const rateOf = (c: CompletedCase): number | undefined => c.throughput?.msgsPerSec ?? c.roundTripsPerSec ?? c.load?.achievedMsgsPerSec
   const withSingle = keys.some((k) => single(k) !== undefined)
   const cell = (c: PairsCase | undefined): string => {

@@ -107,6 +107,8 @@ export interface RunOptions {
   /** false: no C floor beside the Node cases (`--no-floor`). */
   floor?: boolean
   subtractOverhead?: boolean
+  /** Node and V8 flags for every Node process of a case (`--node-args`), e.g. `['--max-opt=1']`. */
+  nodeArgs?: string[]
   /** The result file, rewritten after every case. Without it the result is only returned. */
   out?: string
   /** A directory for every ping-pong repetition's raw samples, as `--samples` writes them. */
@@ -170,6 +172,7 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
     quick: options.quick,
     floor: options.floor,
     subtractOverhead: options.subtractOverhead,
+    nodeArgs: options.nodeArgs === undefined ? undefined : options.nodeArgs.join(' '),
     out: options.out ?? join(scratch!, `${runId}.json`),
     samples: options.samples,
   }
@@ -183,7 +186,7 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
     checkWritable(o.out)
     const notify = (message: string): void => options.onProgress?.({ type: 'note', message })
     const host = await prepareHost(o, specs, raw, runId, { wait: options.wait, alpha: COMPARE_DEFAULTS.alpha, notify })
-    const node = nodeExecutor()
+    const node = nodeExecutor({ nodeArgs: o.nodeArgs })
     try {
       const session = startSession(runId, o, host.env, specs, host.warnings, host.calibration)
       options.onProgress?.({ type: 'start', runId, total: specs.length, cases: specs })

@@ -55,7 +55,7 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
   const tty = process.stderr.isTTY === true
   const progress = new Progress(flags.progress === true || tty, { live: tty && !flags.verbose, columns: process.stderr.columns })
   const interrupts = onInterrupt(progress)
-  const node = nodeExecutor({ faultFor: testFaultFor(process.env) })
+  const node = nodeExecutor({ faultFor: testFaultFor(process.env), nodeArgs: o.nodeArgs })
   progress.start(specs.length, o)
   let run: RunResult
   try {

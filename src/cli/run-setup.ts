@@ -76,6 +76,10 @@ export function addMatrixOptions(cmd: Command): Command {
     )
     .option('--no-floor', 'do not run the C floor beside the Node cases')
     .addOption(new Option('--no-baseline', 'deprecated name of --no-floor').hideHelp())
+    .option(
+      '--node-args <flags>',
+      'Node and V8 flags for every Node process of a case (the case processes and their peers), e.g. "--max-opt=1"; recorded in the result',
+    )
     .option('--subtract-overhead', "take the harness's own round trip (measured at the start of the run) off every latency figure")
     .option(
       '--samples <dir>',

@@ -520,6 +520,8 @@ export interface ResolvedOptions {
   samplesDir?: string
   /** `--mechanism <module>`: each custom mechanism this run measured, as loaded (absent when none). */
   mechanismModules?: MechanismModule[]
+  /** `--node-args`: the flags every Node process of a case ran with (absent when none were given). */
+  nodeArgs?: string[]
 }
 
 /**

@@ -33,7 +33,7 @@ function startSender(index: number, endpoints: 'process' | 'thread', handoff: Pe
   const peer =
     endpoints === 'thread'
       ? startWorker<FromSender, ToSender>(SENDER_ENTRY, (control) => ({ control }) satisfies SenderWorkerData, { ...handoff, transfer: [] })
-      : startChild<FromSender, ToSender>(process.execPath, [SENDER_ENTRY], handoff)
+      : startChild<FromSender, ToSender>(process.execPath, [...process.execArgv, SENDER_ENTRY], handoff)
   return Object.assign(peer, { index })
 }
 

@@ -28,8 +28,8 @@ export function startPeer(task: RepTask, handoff: PeerHandoff): StartedPeer {
 
 function startChildPeer(task: RepTask, handoff: PeerHandoff): StartedPeer {
   const cpuB = task.placement.cpuB
-  // taskset pins every thread of the peer from its first instruction.
-  const node = [process.execPath, CASE_ENTRY, '--side', 'b']
+  // taskset pins every thread of the peer from its first instruction. The peer runs with this process's Node flags (--node-args).
+  const node = [process.execPath, ...process.execArgv, CASE_ENTRY, '--side', 'b']
   const [cmd, args] = cpuB !== undefined ? ['taskset', ['-c', String(cpuB), ...node]] : [node[0], node.slice(1)]
   return startChild(cmd, args, handoff)
 }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { reasonOf, UsageError } from '../../core/errors.js'
@@ -51,6 +52,8 @@ export interface RawRunOptions {
   pairs?: string
   /** `--pair-placement auto|within-node|across-nodes|same-cpu`. */
   pairPlacement?: string
+  /** `--node-args "--max-opt=1 …"`: flags for every Node process of a case. */
+  nodeArgs?: string
 }
 
 /** Every default in one place. `--quick` trades sizes, repetitions and time for a run of about a minute. */
@@ -124,7 +127,27 @@ export function resolveRunOptions(raw: RawRunOptions, mechanisms: readonly Mecha
     quick,
     out: resolveOut(raw.out, runId),
     ...(raw.samples === undefined ? {} : { samplesDir: startSamples(raw.samples) }),
+    ...(raw.nodeArgs === undefined ? {} : { nodeArgs: parseNodeArgs(raw.nodeArgs) }),
   }
+}
+
+/**
+ * `--node-args`: Node and V8 flags, split at spaces, each starting with `-` (a script or
+ * a value of its own would be taken for the case's entry). They are given to every case
+ * process, which passes its own to its child peers; thread peers share their process's.
+ */
+export function parseNodeArgs(raw: string): string[] {
+  const args = raw.split(/\s+/).filter((a) => a !== '')
+  if (args.length === 0) throw new UsageError('--node-args: no flag given (e.g. --node-args "--max-opt=1")')
+  const bad = args.find((a) => !a.startsWith('-'))
+  if (bad !== undefined) throw new UsageError(`--node-args: "${bad}" is not a flag; give flags joined to their values, e.g. --max-old-space-size=512`)
+  // Node refuses a flag it does not know at start: ask it once here, not in every repetition.
+  const probe = spawnSync(process.execPath, [...args, '-e', '0'], { encoding: 'utf8', timeout: 20_000 })
+  if (probe.status !== 0) {
+    const why = (probe.stderr ?? '').trim().split('\n')[0] || probe.error?.message || `exit ${probe.status}`
+    throw new UsageError(`--node-args: Node does not start with ${args.join(' ')}: ${why}`)
+  }
+  return args
 }
 
 /** Options that still work under an old name; each gets a warning in the result and on stderr. */

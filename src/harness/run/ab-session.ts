@@ -50,6 +50,7 @@ export async function runAbRound(r: AbRound, hooks: AbHooks, signal: AbortSignal
       execPath: c.node.execPath,
       env: c.env,
       caseEntry: c.caseEntry,
+      nodeArgs: o.nodeArgs,
       faultFor,
       mechanismModules: byId(mechanismModules),
       samplesLabel: c.label,

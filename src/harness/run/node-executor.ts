@@ -26,6 +26,8 @@ export interface NodeConfiguration {
   env?: Record<string, string>
   /** The case process's script: another ipcbench checkout's (same CASE_PROTOCOL) instead of this one's. */
   caseEntry?: string
+  /** `--node-args`: flags of the case process, which gives its own to its child peers (`process.execArgv`). */
+  nodeArgs?: readonly string[]
   /** Test-only fault for side b, by case id. */
   faultFor?: (id: string) => string | undefined
   /** Custom mechanisms' modules by id, for this configuration (an A/B of two versions); else each one's as registered. */
@@ -39,6 +41,7 @@ export function nodeExecutor(config: NodeConfiguration = {}): RepetitionExecutor
   const execPath = config.execPath ?? process.execPath
   const env = config.env ? { ...process.env, ...config.env } : process.env
   const caseEntry = config.caseEntry ?? CASE_ENTRY
+  const nodeArgs = config.nodeArgs ?? []
   const samplesName = config.samplesLabel ? `node-${config.samplesLabel}` : 'node'
   let workDir: string | undefined
   return {
@@ -56,7 +59,7 @@ export function nodeExecutor(config: NodeConfiguration = {}): RepetitionExecutor
       const custom = config.mechanismModules?.[plan.spec.mechanism] ?? customModuleOf(plan.spec.mechanism)
       if (custom) task.mechanismModule = { path: custom.path, sha256: custom.sha256 }
       try {
-        return await runInCaseProcess(plan, task, { execPath, caseEntry, env, samplesName }, signal)
+        return await runInCaseProcess(plan, task, { execPath, nodeArgs, caseEntry, env, samplesName }, signal)
       } finally {
         rmSync(task.samplesPath, { force: true })
       }
@@ -70,6 +73,7 @@ export function nodeExecutor(config: NodeConfiguration = {}): RepetitionExecutor
 
 interface CaseProcess {
   execPath: string
+  nodeArgs: readonly string[]
   caseEntry: string
   env: NodeJS.ProcessEnv
   /** The executor's name in `--samples` files. */
@@ -79,7 +83,7 @@ interface CaseProcess {
 function runInCaseProcess(
   plan: CasePlan,
   task: RepTask,
-  { execPath, caseEntry, env, samplesName }: CaseProcess,
+  { execPath, nodeArgs, caseEntry, env, samplesName }: CaseProcess,
   signal?: AbortSignal,
 ): Promise<RepOutcome> {
   const { cpuA, cpuB } = task.placement
@@ -91,7 +95,8 @@ function runInCaseProcess(
       : cpuA !== undefined
         ? [cpuA]
         : []
-  const [cmd, args] = cpus.length > 0 ? ['taskset', ['-c', cpus.join(','), execPath, caseEntry]] : [execPath, [caseEntry]]
+  const node = [execPath, ...nodeArgs, caseEntry]
+  const [cmd, args] = cpus.length > 0 ? ['taskset', ['-c', cpus.join(','), ...node]] : [node[0], node.slice(1)]
   const child = spawn(cmd, args, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     detached: true,

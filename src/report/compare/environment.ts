@@ -7,7 +7,8 @@ import type { RunResult } from '../../core/result.js'
  */
 
 export interface EnvDifference {
-  what: 'CPU model' | 'kernel' | 'Node major version' | 'pin option' | 'subtract-overhead option' | 'runs at the same time'
+  what:
+    'CPU model' | 'kernel' | 'Node major version' | 'pin option' | 'subtract-overhead option' | 'Node flags (--node-args)' | 'runs at the same time'
   base: string
   current: string
 }
@@ -28,6 +29,8 @@ export function sameAbSession(base: RunResult, current: RunResult): boolean {
   return b !== undefined && c !== undefined && b.session === c.session && b.round === c.round && b.label !== c.label
 }
 
+const nodeArgsOf = (r: RunResult): string => (r.context.options?.nodeArgs ?? []).join(' ') || 'none'
+
 export function environmentDifferences(base: RunResult, current: RunResult): EnvDifference[] {
   const b = base.context.env
   const c = current.context.env
@@ -38,6 +41,8 @@ export function environmentDifferences(base: RunResult, current: RunResult): Env
     { what: 'pin option', base: String(base.context.options?.pin), current: String(current.context.options?.pin) },
     // Taking the harness's own round trip off every latency shifts all of them at once.
     { what: 'subtract-overhead option', base: subtractsOverhead(base), current: subtractsOverhead(current) },
+    // A V8 flag (the optimising compiler off, a heap size) changes what Node is.
+    { what: 'Node flags (--node-args)', base: nodeArgsOf(base), current: nodeArgsOf(current) },
   ]
   const intended = sameAbSession(base, current)
   const differences = pairs.filter((d) => d.base !== d.current && !(intended && d.what === 'Node major version'))

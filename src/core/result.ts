@@ -163,6 +163,9 @@ export interface OneWay {
   p50OverRoundTrip: number
 }
 
+/** A load case whose sender achieved less than this share of the offered rate did not keep it (warned, and marked in the reports). */
+export const RATE_KEPT = 0.98
+
 /**
  * Latency at a fixed offered rate (the `load` pattern): side b sends message k at
  * t0 + k / rate, and `latencyNs` holds each message's receipt less its *scheduled* send

@@ -14,6 +14,7 @@ import { nsShort } from './format.js'
 import { familyPanels, pickSize } from './headline.js'
 import { caseLabel, cpuUsPerMsg, mechanismLabel, runLabels } from './summary.js'
 import { fanInChart } from './fanin.js'
+import { scaleFor, top, type Obj } from './vega.js'
 import { loadChart, oneWayChart, pairsChart } from './pattern-charts.js'
 
 /**
@@ -38,17 +39,9 @@ interface Row<C extends CompletedCase = CompletedCase> {
   c: C
 }
 
-type Obj = Record<string, unknown>
-
 const MODE_COLORS = ['#4c78a8', '#f58518', '#e45756']
 const modeColor: Obj = { field: 'mode', type: 'nominal', title: 'mode', scale: { domain: MODES, range: MODE_COLORS } }
 const modeColumn: Obj = { field: 'mode', type: 'nominal', sort: MODES, title: null, header: { labelFontSize: 12, labelFontWeight: 'bold' } }
-const CONFIG = {
-  font: 'Helvetica, Arial, sans-serif',
-  axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 360 },
-  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 },
-  title: { fontSize: 15, subtitleFontSize: 12, subtitleColor: '#555' },
-}
 const sizeLabelExpr =
   "datum.value >= 1048576 ? format(datum.value / 1048576, '~g') + ' MiB' : datum.value >= 1024 ? format(datum.value / 1024, '~g') + ' KiB' : datum.value + ' B'"
 const ninesLabelExpr = "format(100 - 100 * pow(10, -datum.value), '.6~r')"
@@ -56,31 +49,6 @@ const ninesLabelExpr = "format(100 - 100 * pow(10, -datum.value), '.6~r')"
 const us = (ns: number): number => ns / 1000
 const uniq = <T>(xs: T[]): T[] => [...new Set(xs)]
 
-/**
- * Log where the values span a decade or more (and are all positive), from decade to
- * decade, ticked at the decades (and 2, 5 between them when there are few); linear,
- * not from zero, otherwise. The domain is explicit, so label placement can compute
- * where a value lands.
- */
-function scaleFor(values: number[], format = '~g'): { log: boolean; scale: Obj; axis: Obj } {
-  const finite = values.filter((v) => Number.isFinite(v))
-  const lo = Math.min(...finite)
-  const hi = Math.max(...finite)
-  const log = finite.length > 0 && lo > 0 && hi / lo >= 10
-  if (!log) {
-    const pad = (hi - lo) * 0.05 || Math.abs(hi) * 0.1 || 1
-    return { log, scale: { zero: false, nice: false, domain: finite.length > 0 ? [lo - pad, hi + pad] : [0, 1] }, axis: { format } }
-  }
-  const [e0, e1] = [Math.floor(Math.log10(lo)), Math.ceil(Math.log10(hi))]
-  // 10 ** -1 is 0.1 only after rounding; a label would read 0.10000000000000001.
-  const decades = Array.from({ length: e1 - e0 + 1 }, (_, i) => Number((10 ** (e0 + i)).toPrecision(6)))
-  const ticks = decades.length <= 3 ? decades.flatMap((d) => [d, 2 * d, 5 * d]).filter((t) => t <= decades[decades.length - 1]) : decades
-  return {
-    log,
-    scale: { type: 'log', domain: [decades[0], decades[decades.length - 1]], nice: false },
-    axis: { values: ticks, format, labelOverlap: 'greedy' },
-  }
-}
 /** A quantitative encoding whose title names the unit and says when the scale is log. */
 function quant(field: string, values: number[], what: string, unit: string, format = '~g'): Obj {
   const { log, scale, axis } = scaleFor(values, format)
@@ -97,16 +65,6 @@ function sizeAxis(sizes: number[]): Obj {
     // Greedy: fixed-size mechanisms add 0, 4 and 8 B beside 64 B, whose labels would print over each other.
     axis: { values: uniq(sizes).sort((a, b) => a - b), labelExpr: sizeLabelExpr, labelOverlap: 'greedy', labelFlush: true, grid: true },
   }
-}
-
-function top(title: string, subtitle: string[], body: Obj): TopLevelSpec {
-  return {
-    title: { text: title, subtitle: subtitle.length > 0 ? subtitle : undefined, anchor: 'start', offset: 12 },
-    background: 'white',
-    padding: 10,
-    config: CONFIG,
-    ...body,
-  } as TopLevelSpec
 }
 
 /** Where a value lands, in px from the low end, on an axis of `size` px drawn by `quant`. */

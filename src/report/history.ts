@@ -31,7 +31,7 @@ const byStart = (runs: RunResult[]): RunResult[] => [...runs].sort((a, b) => a.c
 export function historyPoints(
   runs: RunResult[],
   patterns?: string[],
-): { latency: HistoryPoint[]; throughput: HistoryPoint[]; chosen: string[]; note?: string } {
+): { latency: HistoryPoint[]; throughput: HistoryPoint[]; chosen: string[]; note?: string; roundTripsOnly: boolean } {
   const ordered = byStart(runs)
   const done = (r: RunResult) => new Map(r.cases.filter(isCompleted).map((c) => [c.id, c]))
   const maps = ordered.map(done)
@@ -51,6 +51,8 @@ export function historyPoints(
   }
   const latency: HistoryPoint[] = []
   const throughput: HistoryPoint[] = []
+  // Whether every latency point is a round trip (ping-pong), which the chart's title then says.
+  let roundTripsOnly = true
   ordered.forEach((r, order) => {
     for (const id of ids) {
       const c = maps[order].get(id)
@@ -58,9 +60,10 @@ export function historyPoints(
       const f = figure(c)
       const p = { run: r.context.runId, order, startedAt: r.context.startedAt, id, ...f }
       ;(isLatencyPattern(c.pattern) ? latency : throughput).push(p)
+      if (isLatencyPattern(c.pattern) && c.pattern !== 'pingpong') roundTripsOnly = false
     }
   })
-  return { latency, throughput, chosen: ids, note }
+  return { latency, throughput, chosen: ids, note, roundTripsOnly }
 }
 
 /** p50 latency in µs (round trip, one way, or from the schedule under load), or MB/s; the spread over repetitions in the same unit. */
@@ -97,7 +100,7 @@ function trendSpec(points: HistoryPoint[], title: string, yTitle: string, subtit
 }
 
 export function historyCharts(runs: RunResult[], patterns?: string[]): ChartEntry[] {
-  const { latency, throughput, note } = historyPoints(runs, patterns)
+  const { latency, throughput, note, roundTripsOnly } = historyPoints(runs, patterns)
   const runList = byStart(runs)
     .map((r, i) => `${i}: ${r.context.runId}`)
     .join(', ')
@@ -105,10 +108,8 @@ export function historyCharts(runs: RunResult[], patterns?: string[]): ChartEntr
   const question = 'Did this case get slower or faster from run to run, beyond the spread of its repetitions?'
   const entry = (id: string, title: string, points: HistoryPoint[], yTitle: string, none: string): ChartEntry =>
     points.length > 0 ? { id, title, question, spec: trendSpec(points, title, yTitle, sub) } : { id, title, question, note: none }
-  // The ids name each case's pattern; the titles say round trip while every latency case is one.
-  const roundTrips = latency.every((p) => p.id.split('/')[3].startsWith('pingpong'))
   return [
-    roundTrips
+    roundTripsOnly
       ? entry('history-latency', 'Round trip (p50) over runs', latency, 'p50 round trip (µs, log scale)', 'no ping-pong case in these runs matches')
       : entry('history-latency', 'Latency (p50) over runs', latency, 'p50 latency: round trip, one way or under load (µs, log scale)', ''),
     entry('history-throughput', 'Throughput over runs', throughput, 'MB/s (log scale)', 'no stream case in these runs matches'),

@@ -5,9 +5,9 @@ import {
   hasPairs,
   isCompleted,
   PATTERNS,
+  RATE_KEPT,
   type CompletedCase,
   type Figures,
-  type FloorResult,
   type LoadCase,
   type OfferedRate,
   type OneWayCase,
@@ -16,7 +16,9 @@ import {
 } from '../core/result.js'
 import { formatRate, formatSizeBytes } from '../core/units.js'
 import { nsShort } from './format.js'
+import { floorOf } from './patterns.js'
 import { mechanismLabel } from './summary.js'
+import { scaleFor, top, type Obj } from './vega.js'
 
 /**
  * The charts of the run@3 patterns: one-way latency beside half the round trip,
@@ -25,17 +27,10 @@ import { mechanismLabel } from './summary.js'
  * they were. Pure: result types in, specs out.
  */
 
-type Obj = Record<string, unknown>
 type Chart = { id: string; title: string; question: string; spec: TopLevelSpec }
 
 const NODE = 'Node'
 const FLOOR = 'C floor'
-const CONFIG = {
-  font: 'Helvetica, Arial, sans-serif',
-  axis: { labelFontSize: 11, titleFontSize: 12 },
-  legend: { labelFontSize: 11, labelLimit: 600 },
-  title: { fontSize: 15, subtitleFontSize: 12, subtitleColor: '#555' },
-}
 /** Solid Node, dashed C floor. */
 const sideDash: Obj = {
   field: 'side',
@@ -56,46 +51,9 @@ const tip: Obj = { field: 'tip', type: 'nominal' }
 const tipEnc: Obj = { tooltip: tip, description: { field: 'tip' } }
 const us = (ns: number): number => ns / 1000
 
-/** The C floor's figures where it completed. */
-const floorOf = (c: CompletedCase): FloorResult | undefined => (c.floor?.state === 'completed' ? c.floor : undefined)
-
 const caseName = (c: CompletedCase): string => `${mechanismLabel(c)}/${c.mode}/${c.endpoints}`
 const rateLabel = (r: OfferedRate | undefined): string =>
   r === undefined ? '' : 'percent' in r ? ` at ${r.percent}%` : ` at ${formatRate(r.msgsPerSec)}`
-
-function top(title: string, subtitle: string[], body: Obj): TopLevelSpec {
-  return {
-    title: { text: title, subtitle, anchor: 'start', offset: 12 },
-    background: 'white',
-    padding: 10,
-    config: CONFIG,
-    ...body,
-  } as unknown as TopLevelSpec
-}
-
-/**
- * A scale over positive values: log where they span ten times or more, linear (not
- * from zero) otherwise, the domain explicit so that every panel of a chart reads alike.
- */
-function scaleOver(values: number[]): { log: boolean; scale: Obj; axis: Obj } {
-  const lo = Math.min(...values)
-  const hi = Math.max(...values)
-  if (lo > 0 && hi / lo >= 10) {
-    const domain = [lo / 1.2, hi * 1.2]
-    return { log: true, scale: { type: 'log', domain, nice: false }, axis: { values: logTicks(domain[0], domain[1]), format: '~s' } }
-  }
-  const pad = (hi - lo) * 0.08 || hi * 0.1 || 1
-  return { log: false, scale: { zero: false, nice: false, domain: [Math.max(0, lo - pad), hi + pad] }, axis: { format: '~s' } }
-}
-
-/** Ticks of a log axis: 1, 2 and 5 of each decade over a few decades, the decades alone over more. */
-function logTicks(lo: number, hi: number): number[] {
-  const [e0, e1] = [Math.floor(Math.log10(lo)), Math.ceil(Math.log10(hi))]
-  const steps = e1 - e0 <= 3 ? [1, 2, 5] : [1]
-  // 10 ** -1 is 0.1 only after rounding.
-  const ticks = Array.from({ length: e1 - e0 + 1 }, (_, i) => steps.map((m) => Number((m * 10 ** (e0 + i)).toPrecision(6)))).flat()
-  return ticks.filter((t) => t >= lo && t <= hi)
-}
 
 /** Node points filled, the C floor's hollow: two layers over the same encoding. */
 const sidePoints = (encoding: Obj): Obj[] => [
@@ -139,7 +97,7 @@ export function oneWayChart(runs: RunResult[]): Chart | undefined {
   const title = 'One-way latency beside half the round trip'
   const question = 'How long does one message take one way, and is it half the round trip?'
   const withFloor = values.some((v) => v.side === FLOOR)
-  const { log, scale, axis } = scaleOver(values.map((v) => v.us))
+  const { log, scale, axis } = scaleFor(values.map((v) => v.us))
   const figure = {
     field: 'figure',
     type: 'nominal',
@@ -167,8 +125,6 @@ export function oneWayChart(runs: RunResult[]): Chart | undefined {
 }
 
 const LOAD_PERCENTILES = ['p50', 'p99', 'p99.9'] as const
-/** Below this share of the offered rate the channel did not keep up. */
-const KEPT = 0.98
 
 /**
  * Latency percentiles and CPU per message against the offered load: a panel per
@@ -195,7 +151,7 @@ export function loadChart(runs: RunResult[]): Chart | undefined {
         if (!f.latencyNs || !f.load) return []
         const l = f.load
         const x = ofCapacity ? (100 * l.offeredMsgsPerSec) / (l.capacityMsgsPerSec ?? c.load.capacityMsgsPerSec!) : l.offeredMsgsPerSec
-        const kept = l.achievedOverOffered < KEPT ? 'not kept' : 'kept'
+        const kept = l.achievedOverOffered < RATE_KEPT ? 'not kept' : 'kept'
         const offered = `offered ${formatRate(l.offeredMsgsPerSec)}${ofCapacity ? ` (${x.toFixed(0)}% of ${formatRate(l.capacityMsgsPerSec)})` : ''}`
         const achieved = `achieved ${(100 * l.achievedOverOffered).toFixed(1)}% of it`
         const ns = [f.latencyNs.p50, f.latencyNs.p99, f.latencyNs.p999]
@@ -230,9 +186,10 @@ export function loadChart(runs: RunResult[]): Chart | undefined {
   const question = 'How does latency grow as the offered rate nears what the channel can carry, and what does each rate cost in CPU?'
   const withFloor = values.some((v) => v.side === FLOOR)
   const missed = values.some((v) => v.kept === 'not kept')
-  const latY = scaleOver(values.filter((v) => v.kind === 'latency').map((v) => v.y))
-  const cpuY = scaleOver(values.filter((v) => v.kind === 'cpu').map((v) => v.y))
+  const latY = scaleFor(values.filter((v) => v.kind === 'latency').map((v) => v.y))
+  const cpuY = scaleFor(values.filter((v) => v.kind === 'cpu').map((v) => v.y))
   const xs = values.map((v) => v.x)
+  const xRate = scaleFor(xs, '~s')
   const xEnc = (axisTitle: string | null): Obj =>
     ofCapacity
       ? {
@@ -244,9 +201,9 @@ export function loadChart(runs: RunResult[]): Chart | undefined {
       : {
           field: 'x',
           type: 'quantitative',
-          title: axisTitle && `${axisTitle} (msgs/s, log)`,
-          scale: { type: 'log', domain: [Math.min(...xs) / 1.5, Math.max(...xs) * 1.5], nice: false },
-          axis: { values: logTicks(Math.min(...xs) / 1.5, Math.max(...xs) * 1.5), format: '~s' },
+          title: axisTitle && `${axisTitle} (msgs/s${xRate.log ? ', log' : ''})`,
+          scale: xRate.scale,
+          axis: xRate.axis,
         }
   const shape = { field: 'kept', type: 'nominal', title: 'offered rate', scale: { domain: ['kept', 'not kept'], range: ['circle', 'cross'] } }
   const color = {
@@ -285,7 +242,9 @@ export function loadChart(runs: RunResult[]): Chart | undefined {
       `above: p50, p99 and p99.9 latency from each message's scheduled send time; below: both sides' CPU per message; against the offered ${ofCapacity ? "share of the case's own capacity" : 'rate'}`,
       [
         withFloor ? 'solid, filled: Node; dashed, hollow: the C floor, same run' : 'Node; no case has a C floor',
-        missed ? `+: the rate was not kept (under ${100 * KEPT}% of it achieved)` : `every rate was kept (${100 * KEPT}% of it achieved or more)`,
+        missed
+          ? `+: the rate was not kept (under ${100 * RATE_KEPT}% of it achieved)`
+          : `every rate was kept (${100 * RATE_KEPT}% of it achieved or more)`,
         'a side that spins burns the same CPU per second at any load',
       ].join('; '),
     ],
@@ -370,7 +329,10 @@ export function pairsChart(runs: RunResult[]): Chart | undefined {
   const withFloor = values.some((v) => v.side === FLOOR)
   const panels = [...new Set([...values].sort((a, b) => a.order - b.order).map((v) => v.panel))]
   const lines = [...new Set(values.map((v) => v.line))]
-  const { scale, axis } = scaleOver(values.map((v) => v.msgsPerSec))
+  const { scale, axis } = scaleFor(
+    values.map((v) => v.msgsPerSec),
+    '~s',
+  )
   const x = { field: 'pairs', type: 'quantitative', title: 'pairs at once', scale: { type: 'log', base: 2 }, axis: { values: counts, format: 'd' } }
   const y = {
     field: 'msgsPerSec',
@@ -379,7 +341,14 @@ export function pairsChart(runs: RunResult[]): Chart | undefined {
     scale,
     axis,
   }
-  const color = { field: 'line', type: 'nominal', title: 'case', scale: { domain: lines, scheme: lines.length <= 10 ? 'tableau10' : 'tableau20' } }
+  // A case's label carries the run id when several runs overlay: wider than the common legend's limit.
+  const color = {
+    field: 'line',
+    type: 'nominal',
+    title: 'case',
+    scale: { domain: lines, scheme: lines.length <= 10 ? 'tableau10' : 'tableau20' },
+    legend: { labelLimit: 600 },
+  }
   const spec = top(
     title,
     [

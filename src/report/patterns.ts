@@ -4,8 +4,10 @@ import {
   hasPairs,
   isCompleted,
   isOnePair,
+  RATE_KEPT,
   type CaseResult,
   type CompletedCase,
+  type FloorResult,
   type LoadCase,
   type OneWayCase,
   type PairsCase,
@@ -34,7 +36,10 @@ export interface PatternTable {
 export const GLANCE_SECTION_ROWS = 10
 
 const withRatio = (cases: CompletedCase[]): boolean => cases.some((c) => c.ratioToFloor !== undefined)
-const floorDone = (c: CompletedCase): boolean => c.floor?.state === 'completed'
+/** The C floor's figures where it completed. */
+export const floorOf = (c: CompletedCase): FloorResult | undefined => (c.floor?.state === 'completed' ? c.floor : undefined)
+/** `node/C` where the section shows the C floor (`–` for a case without one), `node` otherwise. */
+const nodeAndC = (node: string, c: string | undefined, withC: boolean): string => (withC ? `${node}/${c ?? '–'}` : node)
 const pct = (share: number): string => `${(100 * share).toFixed(1)}%`
 
 /** One-way latency, each message acknowledged before the next: the table. */
@@ -86,7 +91,7 @@ const byCaseThenRate = (a: LoadCase, b: LoadCase): number =>
 export function loadTable(run: RunResult): PatternTable | undefined {
   const cases = run.cases.filter(hasLoad)
   if (cases.length === 0) return undefined
-  const withC = cases.some(floorDone)
+  const withC = cases.some((c) => floorOf(c) !== undefined)
   return {
     pattern: 'load',
     caption:
@@ -105,7 +110,7 @@ export function loadTable(run: RunResult): PatternTable | undefined {
       ...(withC ? ['C p50', 'C p99', 'C kept'] : []),
     ],
     rows: [...cases].sort(byCaseThenRate).map((c) => {
-      const f = c.floor?.state === 'completed' ? c.floor : undefined
+      const f = floorOf(c)
       return [
         c.id,
         offeredCell(c),
@@ -125,7 +130,7 @@ export function loadTable(run: RunResult): PatternTable | undefined {
 export function pairsTable(run: RunResult): PatternTable | undefined {
   const cases = run.cases.filter(hasPairs)
   if (cases.length === 0) return undefined
-  const withC = cases.some((c) => c.floor?.state === 'completed' && c.floor.pairsRun)
+  const withC = cases.some((c) => floorOf(c)?.pairsRun)
   const latency = cases.some((c) => c.latencyNs)
   const eff = (e: number | undefined): string => (e === undefined ? '–' : e.toFixed(2))
   return {
@@ -152,7 +157,7 @@ export function pairsTable(run: RunResult): PatternTable | undefined {
         (a, b) => a.sizeBytes - b.sizeBytes || caseLabel(a).localeCompare(caseLabel(b)) || a.pattern.localeCompare(b.pattern) || a.pairs - b.pairs,
       )
       .map((c) => {
-        const f = c.floor?.state === 'completed' ? c.floor.pairsRun : undefined
+        const f = floorOf(c)?.pairsRun
         return [
           c.id,
           String(c.pairs),
@@ -199,15 +204,14 @@ export function oneWayGlanceLines(run: RunResult, maxRows = GLANCE_SECTION_ROWS)
   const all = run.cases.filter(hasOneWay)
   if (all.length === 0) return []
   const { size, cases } = atSmallest(all)
-  const withC = cases.some((c) => c.floor?.state === 'completed' && c.floor.latencyNs)
+  const withC = cases.some((c) => floorOf(c)?.latencyNs)
   const modes = [...new Set(cases.map((c) => c.mode))]
   const rowKey = (c: CaseResult): string => `${mechanismLabel(c)}/${c.endpoints}`
   const keys = [...new Set(cases.map(rowKey))]
   const cell = (c: OneWayCase | undefined): string => {
     if (!c) return '·'
-    const cf = c.floor?.state === 'completed' ? c.floor.latencyNs?.p50 : undefined
-    const p50 = withC ? `${nsShort(c.latencyNs.p50)}/${cf === undefined ? '–' : nsShort(cf)}` : nsShort(c.latencyNs.p50)
-    return `${p50} (${c.oneWay.p50OverRoundTrip.toFixed(2)})`
+    const cf = floorOf(c)?.latencyNs?.p50
+    return `${nodeAndC(nsShort(c.latencyNs.p50), cf === undefined ? undefined : nsShort(cf), withC)} (${c.oneWay.p50OverRoundTrip.toFixed(2)})`
   }
   const rows = keys.map((k) => [k, ...modes.map((m) => cell(cases.find((c) => rowKey(c) === k && c.mode === m)))])
   return section(
@@ -226,21 +230,23 @@ export function loadGlanceLines(run: RunResult, maxRows = GLANCE_SECTION_ROWS): 
   const all = run.cases.filter(hasLoad)
   if (all.length === 0) return []
   const { size, cases } = atSmallest(all)
-  const withC = cases.some((c) => c.floor?.state === 'completed' && c.floor.latencyNs)
+  const withC = cases.some((c) => floorOf(c)?.latencyNs)
   const rateOf = (c: LoadCase): string => formatOfferedRate(c.rate)
   // Ordered by the offered rate of the first case at each (shares of capacity order alike in every case).
   const rates = [...new Set(cases.map(rateOf))].sort(
     (a, b) => cases.find((c) => rateOf(c) === a)!.load.offeredMsgsPerSec - cases.find((c) => rateOf(c) === b)!.load.offeredMsgsPerSec,
   )
   const keys = [...new Set(cases.map(caseLabel))]
-  const kept = (share: number | undefined): string => (share !== undefined && share < 0.98 ? '!' : '')
+  const kept = (share: number | undefined): string => (share !== undefined && share < RATE_KEPT ? '!' : '')
   const cell = (c: LoadCase | undefined): string => {
     if (!c) return '·'
-    const f = c.floor?.state === 'completed' ? c.floor : undefined
-    const node = `${nsShort(c.latencyNs.p99)}${kept(c.load.achievedOverOffered)}`
-    if (!withC) return node
+    const f = floorOf(c)
     const cp99 = f?.latencyNs?.p99
-    return `${node}/${cp99 === undefined ? '–' : `${nsShort(cp99)}${kept(f?.load?.achievedOverOffered)}`}`
+    return nodeAndC(
+      `${nsShort(c.latencyNs.p99)}${kept(c.load.achievedOverOffered)}`,
+      cp99 === undefined ? undefined : `${nsShort(cp99)}${kept(f?.load?.achievedOverOffered)}`,
+      withC,
+    )
   }
   const rows = keys.map((k) => [k, ...rates.map((r) => cell(cases.find((c) => caseLabel(c) === k && rateOf(c) === r)))])
   return section(

@@ -1,4 +1,16 @@
-import type { Cost, CpuTotal, FanIn, FanInSender, Figures, Load, Pattern, RepetitionResult, SideCost, Spread } from '../../core/result.js'
+import {
+  RATE_KEPT,
+  type Cost,
+  type CpuTotal,
+  type FanIn,
+  type FanInSender,
+  type Figures,
+  type Load,
+  type Pattern,
+  type RepetitionResult,
+  type SideCost,
+  type Spread,
+} from '../../core/result.js'
 import { cvPct, median } from '../../core/stats.js'
 import { warning, type Warning } from '../../core/warnings.js'
 import { medianPairs } from './pairs-repetition.js'
@@ -7,8 +19,6 @@ import { medianPairs } from './pairs-repetition.js'
 export const NOISY_CV_PCT = 15
 /** Several pairs whose measured phases overlapped less than this share of their span are flagged. */
 export const MIN_OVERLAP = 0.9
-/** A load case whose sender achieved less than this share of the offered rate is flagged. */
-export const RATE_KEPT = 0.98
 /** A repetition with fewer measured messages than this is flagged. */
 export const FEW_MESSAGES = 100
 

@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <atomic>
@@ -316,6 +317,97 @@ Napi::Value Socketpair(const Napi::CallbackInfo& info) {
   a.Set(0u, fds[0]);
   a.Set(1u, fds[1]);
   return a;
+}
+
+// The fds a peer started before the objects existed receives later (the case's control
+// channel carries JSON, so they travel on a Unix socket of their own).
+constexpr size_t kMaxHandedFds = 16;
+
+// sendmsg(SCM_RIGHTS): `fds` to the process at the other end of `sock`, with one byte.
+Napi::Value SendFds(const Napi::CallbackInfo& info) {
+  int64_t sock;
+  if (!CheckInt(info, 0, 0, INT32_MAX, &sock)) return info.Env().Undefined();
+  if (info.Length() < 2 || !info[1].IsArray() || info[1].As<Napi::Array>().Length() > kMaxHandedFds) {
+    Napi::TypeError::New(info.Env(), "sendFds(sock, fds: number[]) with at most 16 fds").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  Napi::Array list = info[1].As<Napi::Array>();
+  size_t n = list.Length();
+  int fds[kMaxHandedFds];
+  for (uint32_t i = 0; i < n; i++) fds[i] = list.Get(i).As<Napi::Number>().Int32Value();
+  char byte = 'f';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxHandedFds)];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (n > 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+  }
+  ssize_t r;
+  do r = sendmsg(static_cast<int>(sock), &msg, MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return ThrowErrno(info.Env(), "sendmsg", errno, "SCM_RIGHTS");
+  return info.Env().Undefined();
+}
+
+// recvmsg(SCM_RIGHTS) on `sock` (blocking), each fd received then moved by dup2 onto
+// first, first + 1, …: the numbers the peer would have had from its spawn. Returns how many.
+Napi::Value ReceiveFdsAt(const Napi::CallbackInfo& info) {
+  int64_t sock, first;
+  if (!CheckInt(info, 0, 0, INT32_MAX, &sock) || !CheckInt(info, 1, 0, INT32_MAX - 64, &first)) return info.Env().Undefined();
+  char byte;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxHandedFds)];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t r;
+  do r = recvmsg(static_cast<int>(sock), &msg, MSG_CMSG_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return ThrowErrno(info.Env(), "recvmsg", errno, "SCM_RIGHTS");
+  if (r == 0) return ThrowErrno(info.Env(), "recvmsg", EPIPE, "the sender closed before handing its fds");
+  if (msg.msg_flags & MSG_CTRUNC) return ThrowErrno(info.Env(), "recvmsg", EMSGSIZE, "more fds than a peer takes");
+  int got[kMaxHandedFds];
+  size_t n = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    memcpy(got + n, CMSG_DATA(c), sizeof(int) * k);
+    n += k;
+  }
+  for (size_t i = 0; i < n; i++) {
+    int target = static_cast<int>(first) + static_cast<int>(i);
+    if (got[i] == target) continue;
+    if (dup2(got[i], target) < 0) return ThrowErrno(info.Env(), "dup2", errno);
+    close(got[i]);
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(n));
+}
+
+// waitpid(WNOHANG) of a child this process did not spawn through libuv (a peer started
+// beside it, ipcfloor --launch-pair): {code} or {signal} once it has ended, else undefined.
+Napi::Value Reap(const Napi::CallbackInfo& info) {
+  int64_t pid;
+  if (!CheckInt(info, 0, 1, INT32_MAX, &pid)) return info.Env().Undefined();
+  int status = 0;
+  pid_t r;
+  do r = waitpid(static_cast<pid_t>(pid), &status, WNOHANG);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return ThrowErrno(info.Env(), "waitpid", errno);
+  if (r == 0) return info.Env().Undefined();
+  Napi::Object o = Napi::Object::New(info.Env());
+  if (WIFSIGNALED(status)) o.Set("signal", WTERMSIG(status));
+  else o.Set("code", WEXITSTATUS(status));
+  return o;
 }
 
 // setsockopt SO_SNDBUF / SO_RCVBUF, and their values as the kernel applied them.
@@ -1149,6 +1241,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gettid", Napi::Function::New(env, Gettid));
   exports.Set("socketpair", Napi::Function::New(env, Socketpair));
   exports.Set("socketBuffers", Napi::Function::New(env, SocketBuffers));
+  exports.Set("sendFds", Napi::Function::New(env, SendFds));
+  exports.Set("receiveFdsAt", Napi::Function::New(env, ReceiveFdsAt));
+  exports.Set("reap", Napi::Function::New(env, Reap));
   exports.Set("FdWatcher", FdWatcher::Init(env));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("dieWithParent", Napi::Function::New(env, DieWithParent));

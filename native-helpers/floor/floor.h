@@ -129,6 +129,7 @@ int semring_ready(struct ep *e);
 
 // fanin.c: `ipcfloor --fanin …`, many senders into one channel.
 int fanin_main(int argc, char **argv);
+int launch_main(int argc, char **argv);
 
 // 0 ok; -1 failed (f set); 1 no C counterpart (reason in f->message).
 int channel_open(struct channel *c, const char *mech, enum mode mode, int threads, size_t size, struct failure *f);

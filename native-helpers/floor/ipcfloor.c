@@ -260,6 +260,7 @@ int main(int argc, char **argv) {
     if (getppid() != (pid_t)atol(parent)) return 1;
   }
   if (argc >= 2 && strcmp(argv[1], "--fanin") == 0) return fanin_main(argc, argv);
+  if (argc >= 2 && strcmp(argv[1], "--launch-pair") == 0) return launch_main(argc, argv);
   if (argc == 2 && strcmp(argv[1], "--list") == 0) {
     channel_list(stdout);
     return 0;

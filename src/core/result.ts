@@ -275,8 +275,13 @@ export interface RepetitionResult {
   phaseNs?: [number, number]
   /** The orchestrator's wall time of the whole repetition: start-up, warm-up, measuring, tear-down (ms). */
   wallMs?: number
-  /** Node repetitions: how long the case process and side b took to start (ms). */
-  startupMs?: { caseProcess: number; peer: number }
+  /**
+   * Node repetitions: how long the case process and side b took to start (ms), each from
+   * its spawn. `peerEarly`: side b was started with the case process, before the objects
+   * existed, so that the two starts overlap; `peerWait` is then what the repetition
+   * waited for it once the objects existed.
+   */
+  startupMs?: { caseProcess: number; peer: number; peerEarly?: boolean; peerWait?: number }
 }
 
 export interface Spread {

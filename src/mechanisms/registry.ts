@@ -288,6 +288,7 @@ export const BUILT_INS: readonly Mechanism[] = [
     endpoints: ['process'],
     patterns: BOTH_PATTERNS,
     native: false,
+    peerMadeBySpawn: true,
     floor: { none: "Node's child-process channel has no C counterpart" },
     load: async () => (await import('./child-ipc.js')).childIpc,
   },

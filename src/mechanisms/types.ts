@@ -140,6 +140,11 @@ export interface Mechanism {
   fixedSizeBytes?: number
   /** Needs the native addon. */
   native: boolean
+  /**
+   * The channel to its child peer is made by the spawn itself (Node's IPC channel), so
+   * the peer cannot be started before the objects exist, as the harness otherwise does.
+   */
+  peerMadeBySpawn?: boolean
   /** The largest message this host lets the mechanism carry, when there is one. */
   maxMessage?(limits: HostLimits): SizeLimit | undefined
   /** A reason when one case cannot run here (beyond size and availability), given this host's limits. */

@@ -28,6 +28,12 @@ export interface NativeApi {
   gettid(): number
   /** socketpair(AF_UNIX, type, SOCK_CLOEXEC [| SOCK_NONBLOCK]) */
   socketpair(type: 'stream' | 'dgram' | 'seqpacket', nonblock: boolean): [number, number]
+  /** sendmsg(SCM_RIGHTS): hands `fds` (at most 16) to the process at the other end of the Unix socket `sock`. */
+  sendFds(sock: number, fds: number[]): void
+  /** recvmsg(SCM_RIGHTS) on `sock`, blocking; each fd received is moved (dup2) onto `first`, `first + 1`, …; returns how many came. */
+  receiveFdsAt(sock: number, first: number): number
+  /** waitpid(WNOHANG) of a child not spawned through libuv: how it ended, or undefined while it runs. */
+  reap(pid: number): { code: number } | { signal: number } | undefined
   /** Sets SO_SNDBUF and SO_RCVBUF to `bytes` (0: leave them) and reads back what the kernel applied. */
   socketBuffers(fd: number, bytes: number): { sndbuf: number; rcvbuf: number }
   /**

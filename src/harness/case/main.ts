@@ -9,7 +9,7 @@
 import { isMainThread, workerData } from 'node:worker_threads'
 import { Control, errorReport } from './control.js'
 import { dieWithParent } from './liveness.js'
-import type { WorkerPeerData } from './peer-start.js'
+import { adoptEarlyPeer, checkHandedFds, EARLY_ARG, receiveHandedFds, type WorkerPeerData } from './peer-start.js'
 import type { CaseProcessReply, FromPeer, RepTask, ToPeer } from './protocol.js'
 
 async function main(): Promise<void> {
@@ -28,9 +28,12 @@ async function main(): Promise<void> {
   dieWithParent()
   if (process.argv.includes('--side') && process.argv[process.argv.indexOf('--side') + 1] === 'b') {
     const ctl = Control.overFd<ToPeer, FromPeer>(3)
+    // Started before side a made the objects: its fds come on a socket of their own (peer-start.ts).
+    const handed = process.argv.includes(EARLY_ARG) ? receiveHandedFds() : undefined
+    handed?.catch(() => {}) // awaited in runSideB, where a failure is reported to side a
     // Each role loads only its own code: a peer's start is part of every repetition.
     const [hello, { runSideB }] = await Promise.all([ctl.next('hello'), import('./side-b.js')])
-    await runSideB(ctl, hello, true, [])
+    await runSideB(ctl, hello, true, [], handed && (async () => checkHandedFds(await handed, hello.fds)))
     ctl.close()
     // Nothing of ours should keep the peer alive now; exit even if a mechanism left a handle.
     setTimeout(() => process.exit(0), 100).unref()
@@ -40,6 +43,8 @@ async function main(): Promise<void> {
     process.stderr.write('ipcbench case process: started without an IPC channel (this is an internal entry point; use the ipcbench command)\n')
     process.exit(2)
   }
+  // Side b, when the orchestrator started it beside us (their starts overlap); it gets its objects once they exist.
+  const early = adoptEarlyPeer()
   // The orchestrator gone (its end of the IPC channel closed): end the case's process group, peer included.
   const orphaned = (): void => void process.kill(-process.pid, 'SIGKILL')
   process.once('disconnect', orphaned)
@@ -53,7 +58,7 @@ async function main(): Promise<void> {
   const sideA = import('./side-a.js')
   process.once('message', (task: RepTask) => {
     sideA
-      .then(({ runRepetition }) => runRepetition(task))
+      .then(({ runRepetition }) => runRepetition(task, early))
       .then(reply, (err: unknown) => reply({ ...errorReport(err), side: (err as { side?: 'a' | 'b' }).side ?? 'a' }))
   })
 }

@@ -136,6 +136,10 @@ export interface Startup {
   caseProcessMs: number
   /** Side b: from the call that starts it (spawn, `new Worker`) to its "ready", its endpoint open. */
   peerMs: number
+  /** Side b was started with the case process, before the objects existed; `peerMs` then overlaps the case process's own start. */
+  peerEarly?: boolean
+  /** What the repetition waited for side b: from the hello, sent once the objects exist, to its "ready". */
+  peerWaitMs?: number
 }
 
 /** A failure, from whichever side saw it, with what the result keeps of it. */

@@ -13,7 +13,7 @@ import { pinThisThread, sideAMeter } from './cpu.js'
 import { watchPeerWhileBlocked } from './liveness.js'
 import { asyncPingpongA, asyncStreamA, syncPingpongA, syncStreamA } from './loops.js'
 import { asyncLoadA, asyncOnewayA, syncLoadA, syncOnewayA } from './timed-loops.js'
-import { startPeer, stopPeer, type StartedPeer } from './peer-start.js'
+import { startPeer, stopPeer, type EarlyPeer, type StartedPeer } from './peer-start.js'
 import type { CostSnapshot, RepReport, RepTask } from './protocol.js'
 
 /**
@@ -22,12 +22,14 @@ import type { CostSnapshot, RepReport, RepTask } from './protocol.js'
  *
  * Phase by phase, so a failure anywhere still reaches the teardown.
  */
-export async function runRepetition(task: RepTask): Promise<RepReport> {
+export async function runRepetition(task: RepTask, early?: EarlyPeer): Promise<RepReport> {
   const caseProcessMs = ms(performance.now())
   const { spec } = task
+  const ownsProcess = spec.endpoints === 'process'
+  // Asked for by the orchestrator, which knows the case: a child peer of a two-sided pattern.
+  if (early && (!ownsProcess || spec.pattern === 'fanin')) early = early.discard()
   // Many senders and one receiver: a repetition of its own shape (fanin.ts).
   if (spec.pattern === 'fanin') return (await import('./fanin.js')).runFanInRepetition(task)
-  const ownsProcess = spec.endpoints === 'process'
   if (!ownsProcess && task.placement.cpuA !== undefined) pinThisThread(task.placement.cpuA)
   const impl = await loadImpl(spec.mechanism, task.mechanismModule)
   const tmpDir = mkdtempSync(join(tmpdir(), ownedPrefix('')))
@@ -44,8 +46,9 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
       ledger: (kind, id) => appendFileSync(join(tmpDir, LEDGER), `${kind} ${id}\n`, { mode: 0o600 }),
     })
     channel = ch
-    const peerStart = performance.now()
-    const started = startPeer(task, ch.peer)
+    const helloAt = performance.now()
+    const started = startPeer(task, ch.peer, early)
+    early = undefined
     peer = started
     started.control.send({
       type: 'hello',
@@ -60,14 +63,19 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
     })
 
     // Phase 2: both ends open (some mechanisms need both sides opening at once).
-    let peerMs = 0
+    let readyAt = 0
     const [endpoint, ready] = await Promise.all([
       ch.openA(started.link),
       started.control.next('ready').then((r) => {
-        peerMs = ms(performance.now() - peerStart)
+        readyAt = performance.now()
         return r
       }),
     ])
+    const startup = {
+      caseProcessMs,
+      peerMs: ms(readyAt - started.startedAt),
+      ...(started.early ? { peerEarly: true, peerWaitMs: ms(readyAt - helloAt) } : {}),
+    }
     ep = endpoint
     // Read back now, while both sides hold their objects (side b closes its own as soon as it is done).
     const describe = { ...ch.describe(), peerPid: String(started.link.pid) }
@@ -132,13 +140,14 @@ export async function runRepetition(task: RepTask): Promise<RepReport> {
       cpusA: allowedCpus(),
       cpusB: ready.cpus,
       describe,
-      startup: { caseProcessMs, peerMs },
+      startup,
       ...(a.roundTripP50Ns !== undefined ? { roundTripP50Ns: a.roundTripP50Ns } : {}),
       ...(spec.pattern === 'load' ? { sent: b.messages, sendElapsedNs: b.elapsedNs ?? 0 } : {}),
       ...(a.phaseNs ? { phaseNs: a.phaseNs } : {}),
       ...(sent !== undefined && sent !== received ? { countMismatch: { sent, received } } : {}),
     }
   } finally {
+    early?.discard()
     await closeQuietly(ep)
     if (peer) await stopPeer(peer)
     await channel?.teardown()

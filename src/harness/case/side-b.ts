@@ -21,9 +21,17 @@ interface SideBResult {
  * Side b: opens its endpoint, says ready, waits for go, echoes (ping-pong) or
  * receives (stream), reports its own cost and, for a stream, the throughput it saw.
  */
-export async function runSideB(ctl: Control<ToPeer, FromPeer>, hello: Hello, ownsProcess: boolean, transferred: TransferListItem[]): Promise<void> {
+export async function runSideB(
+  ctl: Control<ToPeer, FromPeer>,
+  hello: Hello,
+  ownsProcess: boolean,
+  transferred: TransferListItem[],
+  /** A child started before the objects existed: its fds taken, and checked against the hello (peer-start.ts). */
+  handedFds?: () => Promise<void>,
+): Promise<void> {
   let ep: Endpoint | undefined
   try {
+    await handedFds?.()
     if (!ownsProcess && hello.cpuB !== undefined) pinThisThread(hello.cpuB)
     const impl = await loadImpl(hello.spec.mechanism, hello.mechanismModule)
     let opened: Endpoint = await impl.openB({ spec: hello.spec, info: hello.info, fds: hello.fds, parentPid: hello.parentPid, transferred })

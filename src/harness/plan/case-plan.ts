@@ -29,6 +29,12 @@ export interface CasePlan {
   load?: { requested: OfferedRate; offeredMsgsPerSec: number; capacityMsgsPerSec?: number }
   /** Several pairs at once: each pair's placement (harness/plan/pairs.ts), and the plan in words. */
   pairs?: { placements: PlacementPlan[]; described: string }
+  /**
+   * Side b, a child process, is started with the case process rather than after the
+   * set-up, so that the two starts overlap; its fds are handed over once they exist
+   * (SCM_RIGHTS, through the addon). Not where the spawn makes the channel, nor for fan-in.
+   */
+  peerAtStart?: boolean
 }
 
 /**
@@ -66,6 +72,8 @@ export function planCase(spec: CaseSpec, o: ResolvedOptions, env: Environment, c
       timeoutMs: o.timeoutMs,
       ...(o.samplesDir ? { samplesDir: o.samplesDir } : {}),
       warnings: pairs ? pairs.warnings : placement.warning ? [warning('placement', placement.warning)] : [],
+      peerAtStart:
+        spec.endpoints === 'process' && spec.pattern !== 'fanin' && env.native.addon.loaded && !getMechanism(spec.mechanism).peerMadeBySpawn,
       ...(pairs ? { pairs: { placements: pairs.placements, described: pairs.described } } : {}),
     },
   }

@@ -1,11 +1,14 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ownedPrefix } from '../../core/paths.js'
 import { CASE_ENTRY, type CaseProcessReply, type RepReport, type RepTask } from '../case/protocol.js'
+import { EARLY_ARG } from '../case/peer-start.js'
 import { cleanStale } from '../host/cleanup.js'
+import { floorStatus } from '../host/floor-binary.js'
+import { loadNative } from '../../native/index.js'
 import type { MechanismModule } from '../../core/result.js'
 import { warning } from '../../core/warnings.js'
 import { customModuleOf } from '../../mechanisms/registry.js'
@@ -96,12 +99,23 @@ function runInCaseProcess(
         ? [cpuA]
         : []
   const node = [execPath, ...nodeArgs, caseEntry]
-  const [cmd, args] = cpus.length > 0 ? ['taskset', ['-c', cpus.join(','), ...node]] : [node[0], node.slice(1)]
-  const child = spawn(cmd, args, {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    detached: true,
-    env: { ...env, IPCBENCH_PARENT_PID: String(process.pid) },
-  })
+  const pair =
+    plan.peerAtStart && caseEntry === CASE_ENTRY ? pairLaunch(task, [execPath, ...nodeArgs, caseEntry, '--side', 'b', EARLY_ARG]) : undefined
+  const [cmd, args] = pair
+    ? [pair.launcher, [...pair.args, ...node]]
+    : cpus.length > 0
+      ? ['taskset', ['-c', cpus.join(','), ...node]]
+      : [node[0], node.slice(1)]
+  let child: ChildProcess
+  try {
+    child = spawn(cmd, args, {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...(pair?.fds ?? [])],
+      detached: true,
+      env: { ...env, IPCBENCH_PARENT_PID: String(process.pid) },
+    })
+  } finally {
+    pair?.close()
+  }
   const killGroup = (): void => {
     try {
       if (child.pid) process.kill(-child.pid, 'SIGKILL')
@@ -165,6 +179,31 @@ function runInCaseProcess(
     })
     child.send(task)
   })
+}
+
+/**
+ * Both sides of a child-peer case started at once, so that side b's start overlaps side
+ * a's (each is most of a repetition's cost): `ipcfloor --launch-pair` forks side b, then
+ * becomes the case process, so side b is still its child, in its process group. Each is
+ * pinned to its CPU from its first instruction, as taskset would. The two sockets between
+ * them are made here: the control channel, and the one side b's fds come on once side a
+ * has made them (harness/case/peer-start.ts). Undefined without the C program or the addon.
+ */
+function pairLaunch(task: RepTask, peer: string[]): { launcher: string; args: string[]; fds: number[]; close(): void } | undefined {
+  const launcher = floorStatus()
+  const n = loadNative()
+  if (!launcher.ok || !n.ok) return undefined
+  const { cpuA, cpuB } = task.placement
+  const control = n.api.socketpair('stream', false)
+  const handover = n.api.socketpair('stream', false)
+  // Side a's ends as its fds 4 and 5, side b's as 6 and 7 (the launcher moves them).
+  const fds = [control[0], handover[0], control[1], handover[1]]
+  return {
+    launcher: launcher.path,
+    args: ['--launch-pair', cpuA === undefined ? '-' : String(cpuA), cpuB === undefined ? '-' : String(cpuB), String(peer.length), ...peer],
+    fds,
+    close: () => fds.forEach((fd) => n.api.close(fd)),
+  }
 }
 
 function toOutcome(plan: CasePlan, task: RepTask, r: RepReport, samplesName: string): RepOutcome {

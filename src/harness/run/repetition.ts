@@ -28,7 +28,7 @@ export function buildRepetition(plan: CasePlan, index: number, r: RepReport, sam
     cpu: { a, b, total: totalPerMessage(r, a, b, spec.endpoints) },
     placement: { requested: placement.requested, applied: placement.applied, cpusA: r.cpusA, cpusB: r.cpusB },
     ...(r.phaseNs ? { phaseNs: r.phaseNs } : {}),
-    ...(r.startup ? { startupMs: { caseProcess: r.startup.caseProcessMs, peer: r.startup.peerMs } } : {}),
+    ...(r.startup ? { startupMs: startupOf(r.startup) } : {}),
   }
   if (hasSamples(spec.pattern) && samples.length > 0) {
     rep.latencyNs = summarizeNs(samples)
@@ -149,4 +149,12 @@ export function refusedCall(e: { code?: string; syscall?: string }): string | un
 /** What a report says that does not end the repetition, as warnings. */
 export function reportWarnings(r: RepReport): Warning[] {
   return r.countMismatch ? [warning('count-mismatch', `sender counted ${r.countMismatch.sent} messages, receiver ${r.countMismatch.received}`)] : []
+}
+
+function startupOf(s: NonNullable<RepReport['startup']>): NonNullable<RepetitionResult['startupMs']> {
+  return {
+    caseProcess: s.caseProcessMs,
+    peer: s.peerMs,
+    ...(s.peerEarly ? { peerEarly: true, peerWait: s.peerWaitMs ?? 0 } : {}),
+  }
 }

@@ -75,7 +75,7 @@ export class Outbox {
   }
 
   /** The AsyncEndpoint over this outbox, with the mechanism's close. */
-  endpoint(close: () => void): AsyncEndpoint {
+  endpoint(close: () => Promise<void> | void): AsyncEndpoint {
     return {
       kind: 'async',
       send: this.send,

@@ -19,9 +19,9 @@ async function main(): Promise<void> {
     const [hello, { runSideB }] = await Promise.all([ctl.next('hello'), import('./side-b.js')])
     await runSideB(ctl, hello, false, data.transferred)
     ctl.close()
-    // As for a process peer: a mechanism's port may still hold this thread's loop
-    // (side a would wait 2 s, then terminate it). What we posted is already queued.
-    setTimeout(() => process.exit(0), 100).unref()
+    // A mechanism's port may still hold this thread's loop (parentPort cannot be closed), and
+    // side a waits for our exit: end now. What we posted is already queued on the ports.
+    setImmediate(() => process.exit(0))
     return
   }
   // Without the addon the case process still notices its IPC channel closing whenever its event loop is free (below).

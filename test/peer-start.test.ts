@@ -91,6 +91,26 @@ fs.appendFileSync(process.env.IPCBENCH_TEST_PROBE_LOG, JSON.stringify({ pid: pro
     if (pinned === 0) console.log('peer-start: one CPU here, side b pinning not checked')
   })
 
+  it('a worker peer starts with its case process, and its ports and shared memory are transferred to it once made', () => {
+    const { cli, run } = quickRun([
+      'message-channel',
+      'sab-ring',
+      'pipe',
+      '--patterns',
+      'pingpong,stream',
+      '--endpoints',
+      'thread',
+      '--modes',
+      'nonblocking',
+    ])
+    expect(cli.code, cli.stderr).toBe(0)
+    const done = run.cases.filter((c) => c.state === 'completed')
+    // message-channel's clone and transfer variants, sab-ring and pipe, ping-pong and stream each (every message checked).
+    expect(done.length, run.cases.map((c) => `${c.id}: ${c.state}`).join('\n')).toBe(run.cases.length)
+    expect(done.length).toBeGreaterThanOrEqual(8)
+    for (const c of done) for (const rep of c.repetitions) expect(rep.startupMs?.peerEarly, c.id).toBe(true)
+  })
+
   it('is not used where the spawn makes the channel (Node IPC): that peer starts after the set-up, as before', () => {
     const { cli, run } = quickRun(['child-ipc', '--patterns', 'pingpong', '--endpoints', 'process'])
     expect(cli.code, cli.stderr).toBe(0)

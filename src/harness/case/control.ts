@@ -1,5 +1,5 @@
 import net from 'node:net'
-import type { MessagePort } from 'node:worker_threads'
+import type { MessagePort, TransferListItem } from 'node:worker_threads'
 import { errorFields, PeerError } from '../../core/errors.js'
 import type { ErrorReport } from './protocol.js'
 
@@ -24,7 +24,7 @@ export class Control<In extends Message, Out extends Message> {
   private closedError: Error | undefined
 
   constructor(
-    private readonly sendRaw: (m: Out | ErrorReport) => void,
+    private readonly sendRaw: (m: Out | ErrorReport, transfer?: readonly TransferListItem[]) => void,
     private readonly closeRaw: () => void,
   ) {}
 
@@ -56,7 +56,7 @@ export class Control<In extends Message, Out extends Message> {
 
   static overPort<In extends Message, Out extends Message>(port: MessagePort): Control<In, Out> {
     const ctl = new Control<In, Out>(
-      (m) => port.postMessage(m),
+      (m, transfer) => port.postMessage(m, transfer ? [...transfer] : undefined),
       () => port.close(),
     )
     port.on('message', (m: In | ErrorReport) => ctl.deliver(m))
@@ -64,8 +64,9 @@ export class Control<In extends Message, Out extends Message> {
     return ctl
   }
 
-  send(m: Out): void {
-    this.sendRaw(m)
+  /** `transfer`: over a MessagePort only, what the message moves rather than copies (ports). */
+  send(m: Out, transfer?: readonly TransferListItem[]): void {
+    this.sendRaw(m, transfer)
   }
 
   /** Tells the other side this one failed (the `error` message every receiver understands). */

@@ -9,15 +9,19 @@
 import { isMainThread, workerData } from 'node:worker_threads'
 import { Control, errorReport } from './control.js'
 import { dieWithParent } from './liveness.js'
-import { adoptEarlyPeer, checkHandedFds, EARLY_ARG, receiveHandedFds, type WorkerPeerData } from './peer-start.js'
+import { adoptEarlyPeer, checkHandedFds, EARLY_ARG, receiveHandedFds, startEarlyWorker, WORKER_AT_START, type WorkerPeerData } from './peer-start.js'
 import type { CaseProcessReply, FromPeer, RepTask, ToPeer } from './protocol.js'
 
 async function main(): Promise<void> {
   if (!isMainThread) {
     const data = workerData as WorkerPeerData
     const ctl = Control.overPort<ToPeer, FromPeer>(data.control)
-    const [hello, { runSideB }] = await Promise.all([ctl.next('hello'), import('./side-b.js')])
-    await runSideB(ctl, hello, false, data.transferred)
+    const [hello, handover, { runSideB }] = await Promise.all([
+      ctl.next('hello'),
+      data.later ? ctl.next('handover') : undefined,
+      import('./side-b.js'),
+    ])
+    await runSideB(ctl, hello, false, handover?.transferred ?? data.transferred)
     ctl.close()
     // A mechanism's port may still hold this thread's loop (parentPort cannot be closed), and
     // side a waits for our exit: end now. What we posted is already queued on the ports.
@@ -43,8 +47,8 @@ async function main(): Promise<void> {
     process.stderr.write('ipcbench case process: started without an IPC channel (this is an internal entry point; use the ipcbench command)\n')
     process.exit(2)
   }
-  // Side b, when the orchestrator started it beside us (their starts overlap); it gets its objects once they exist.
-  const early = adoptEarlyPeer()
+  // Side b, started beside us by the orchestrator (a child) or now (a worker), so that the starts overlap; it gets its objects once they exist.
+  const early = adoptEarlyPeer() ?? (process.argv.includes(WORKER_AT_START) ? startEarlyWorker() : undefined)
   // The orchestrator gone (its end of the IPC channel closed): end the case's process group, peer included.
   const orphaned = (): void => void process.kill(-process.pid, 'SIGKILL')
   process.once('disconnect', orphaned)

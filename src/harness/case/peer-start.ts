@@ -64,8 +64,10 @@ function startChildPeer(cpuB: number | undefined, handoff: PeerHandoff): Started
   return startChild(...peerCommand(cpuB), handoff)
 }
 
-/** A child peer started before the objects exist, so that its start overlaps the case process's own. */
+/** Side b started before the objects exist, so that its start overlaps the case process's own. */
 export interface EarlyPeer {
+  /** A child process (beside the case process) or a worker thread (at its start). */
+  endpoints: 'process' | 'thread'
   /** The peer, its fds handed over; undefined when this handoff cannot reach it (it is then killed). */
   take(handoff: PeerHandoff): StartedPeer | undefined
   /** Kills it if it was never taken. */
@@ -129,6 +131,7 @@ export function adoptEarlyPeer(): EarlyPeer | undefined {
     return undefined
   }
   return {
+    endpoints: 'process',
     take(handoff) {
       const fds = handoff.fds ?? []
       if (handoff.ipc || fds.length > EARLY_PLACES) return discard()
@@ -229,6 +232,39 @@ export interface WorkerPeerData {
   side: 'b'
   control: import('node:worker_threads').MessagePort
   transferred: import('node:worker_threads').TransferListItem[]
+  /** Started before the objects existed: what it is handed comes in a `handover` message before the hello. */
+  later?: boolean
+}
+
+/** The case process's argument that asks for its worker peer at once, before the task arrives. */
+export const WORKER_AT_START = '--worker-at-start'
+
+/**
+ * A worker peer started as the case process starts, before the objects exist: what a
+ * worker otherwise finds in its workerData (ports, shared memory) is transferred to it in
+ * a `handover` message once the set-up has made it.
+ */
+export function startEarlyWorker(): EarlyPeer {
+  const started = startWorker<FromPeer, ToPeer>(
+    CASE_ENTRY,
+    (control) => ({ side: 'b', control, transferred: [], later: true }) satisfies WorkerPeerData,
+    { info: {} },
+  )
+  const discard = (): undefined => {
+    started.kill()
+    started.control.close()
+    return undefined
+  }
+  return {
+    endpoints: 'thread',
+    take(handoff) {
+      if (handoff.ipc) return discard()
+      const transferred = handoff.transfer ?? []
+      started.control.send({ type: 'handover', transferred }, transferred)
+      return { ...started, link: { ...started.link, fds: handoff.fds ?? [] }, early: true }
+    },
+    discard,
+  }
 }
 
 function startWorkerPeer(handoff: PeerHandoff): StartedPeer {

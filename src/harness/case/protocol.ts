@@ -1,3 +1,4 @@
+import type { TransferListItem } from 'node:worker_threads'
 import { fileURLToPath } from 'node:url'
 import type { Side } from '../../core/errors.js'
 import type { CaseSpec, FanIn, Placement, PinRequest } from '../../core/result.js'
@@ -193,7 +194,13 @@ export interface Done {
   scope: MeterScope
 }
 
-export type ToPeer = Hello | Go
+/** To a worker peer started before the objects existed (peer-start.ts): what it would have had in its workerData, transferred. */
+export interface Handover {
+  type: 'handover'
+  transferred: TransferListItem[]
+}
+
+export type ToPeer = Hello | Handover | Go
 export type FromPeer = Ready | Done | ErrorReport
 
 // ── Fan-in: receiver (the case process) ⇄ each sender (fanin-sender.ts) ──────────

@@ -26,8 +26,8 @@ export async function runRepetition(task: RepTask, early?: EarlyPeer): Promise<R
   const caseProcessMs = ms(performance.now())
   const { spec } = task
   const ownsProcess = spec.endpoints === 'process'
-  // Asked for by the orchestrator, which knows the case: a child peer of a two-sided pattern.
-  if (early && (!ownsProcess || spec.pattern === 'fanin')) early = early.discard()
+  // Asked for by the orchestrator, which knows the case: side b of a two-sided pattern.
+  if (early && (early.endpoints !== spec.endpoints || spec.pattern === 'fanin')) early = early.discard()
   // Many senders and one receiver: a repetition of its own shape (fanin.ts).
   if (spec.pattern === 'fanin') return (await import('./fanin.js')).runFanInRepetition(task)
   if (!ownsProcess && task.placement.cpuA !== undefined) pinThisThread(task.placement.cpuA)

@@ -30,9 +30,10 @@ export interface CasePlan {
   /** Several pairs at once: each pair's placement (harness/plan/pairs.ts), and the plan in words. */
   pairs?: { placements: PlacementPlan[]; described: string }
   /**
-   * Side b, a child process, is started with the case process rather than after the
-   * set-up, so that the two starts overlap; its fds are handed over once they exist
-   * (SCM_RIGHTS, through the addon). Not where the spawn makes the channel, nor for fan-in.
+   * Side b is started with the case process rather than after the set-up, so that the
+   * two starts overlap: a child beside it, its fds handed over once they exist
+   * (SCM_RIGHTS, through the addon), or a worker at its start, its ports and memory
+   * transferred later. Not where the spawn makes the channel, nor for fan-in.
    */
   peerAtStart?: boolean
 }
@@ -73,7 +74,7 @@ export function planCase(spec: CaseSpec, o: ResolvedOptions, env: Environment, c
       ...(o.samplesDir ? { samplesDir: o.samplesDir } : {}),
       warnings: pairs ? pairs.warnings : placement.warning ? [warning('placement', placement.warning)] : [],
       peerAtStart:
-        spec.endpoints === 'process' && spec.pattern !== 'fanin' && env.native.addon.loaded && !getMechanism(spec.mechanism).peerMadeBySpawn,
+        spec.pattern !== 'fanin' && (spec.endpoints === 'thread' || (env.native.addon.loaded && !getMechanism(spec.mechanism).peerMadeBySpawn)),
       ...(pairs ? { pairs: { placements: pairs.placements, described: pairs.described } } : {}),
     },
   }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ownedPrefix } from '../../core/paths.js'
 import { CASE_ENTRY, type CaseProcessReply, type RepReport, type RepTask } from '../case/protocol.js'
-import { EARLY_ARG } from '../case/peer-start.js'
+import { EARLY_ARG, WORKER_AT_START } from '../case/peer-start.js'
 import { cleanStale } from '../host/cleanup.js'
 import { floorStatus } from '../host/floor-binary.js'
 import { loadNative } from '../../native/index.js'
@@ -98,9 +98,10 @@ function runInCaseProcess(
       : cpuA !== undefined
         ? [cpuA]
         : []
-  const node = [execPath, ...nodeArgs, caseEntry]
-  const pair =
-    plan.peerAtStart && caseEntry === CASE_ENTRY ? pairLaunch(task, [execPath, ...nodeArgs, caseEntry, '--side', 'b', EARLY_ARG]) : undefined
+  // Side b started with the case process (harness/case/peer-start.ts), by this checkout's case entry only.
+  const early = plan.peerAtStart === true && caseEntry === CASE_ENTRY
+  const node = [execPath, ...nodeArgs, caseEntry, ...(early && task.spec.endpoints === 'thread' ? [WORKER_AT_START] : [])]
+  const pair = early && task.spec.endpoints === 'process' ? pairLaunch(task, [execPath, ...nodeArgs, caseEntry, '--side', 'b', EARLY_ARG]) : undefined
   const [cmd, args] = pair
     ? [pair.launcher, [...pair.args, ...node]]
     : cpus.length > 0

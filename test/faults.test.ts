@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cleanStale, LEDGER } from '../src/harness/host/cleanup.js'
+import { cleanStale, isLiveIpcbench, LEDGER } from '../src/harness/host/cleanup.js'
 import type { RunResult } from '../src/core/result.js'
 import { patternByte } from '../src/core/wire.js'
 import { loadNative } from '../src/native/index.js'
@@ -200,7 +200,8 @@ describe.skipIf(!n.ok)('objects left by a crashed ipcbench', () => {
     mkdirSync(dir, { mode: 0o700 })
     writeFileSync(join(dir, LEDGER), `msg ${msgDead}\nshm ${segDead}\nmq ${mqDead}\n`)
     try {
-      const alive = (pid: number) => pid === livePid
+      // Every other live run keeps what it has: this test must not remove a run measuring beside it.
+      const alive = (pid: number) => pid === livePid || (pid !== deadPid && isLiveIpcbench(pid))
       const report = cleanStale({ isAlive: alive })
       expect(report.removed).toEqual(
         expect.arrayContaining([`/dev/shm${shmDead}`, `sysv msg ${msgDead}`, `sysv shm ${segDead}`, `mq ${mqDead}`, dir]),

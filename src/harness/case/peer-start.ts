@@ -54,14 +54,11 @@ export function startPeer(task: RepTask, handoff: PeerHandoff, early?: EarlyPeer
   return task.spec.endpoints === 'process' ? startChildPeer(task.placement.cpuB, handoff) : startWorkerPeer(handoff)
 }
 
-/** The command of a child peer: taskset pins every thread of it from its first instruction; it runs with this process's Node flags (--node-args). */
-function peerCommand(cpuB: number | undefined): [string, string[]] {
-  const node = [process.execPath, ...process.execArgv, CASE_ENTRY, '--side', 'b']
-  return cpuB !== undefined ? ['taskset', ['-c', String(cpuB), ...node]] : [node[0], node.slice(1)]
-}
-
 function startChildPeer(cpuB: number | undefined, handoff: PeerHandoff): StartedPeer {
-  return startChild(...peerCommand(cpuB), handoff)
+  // taskset pins every thread of the peer from its first instruction. The peer runs with this process's Node flags (--node-args).
+  const node = [process.execPath, ...process.execArgv, CASE_ENTRY, '--side', 'b']
+  const [cmd, args] = cpuB !== undefined ? ['taskset', ['-c', String(cpuB), ...node]] : [node[0], node.slice(1)]
+  return startChild(cmd, args, handoff)
 }
 
 /** Side b started before the objects exist, so that its start overlaps the case process's own. */
@@ -78,7 +75,7 @@ export interface EarlyPeer {
 const EARLY_CONTROL_FD = 4
 const EARLY_HANDOVER_FD = 5
 /** The early peer's pid, set by the launcher. */
-export const EARLY_PEER_ENV = 'IPCBENCH_EARLY_PEER'
+const EARLY_PEER_ENV = 'IPCBENCH_EARLY_PEER'
 
 /**
  * The child peer `ipcfloor --launch-pair` started beside this case process (forked

@@ -182,6 +182,9 @@ function runInCaseProcess(
   })
 }
 
+/** The C program, looked up once: a repetition spawns it. */
+let launcher: ReturnType<typeof floorStatus> | undefined
+
 /**
  * Both sides of a child-peer case started at once, so that side b's start overlaps side
  * a's (each is most of a repetition's cost): `ipcfloor --launch-pair` forks side b, then
@@ -191,7 +194,7 @@ function runInCaseProcess(
  * has made them (harness/case/peer-start.ts). Undefined without the C program or the addon.
  */
 function pairLaunch(task: RepTask, peer: string[]): { launcher: string; args: string[]; fds: number[]; close(): void } | undefined {
-  const launcher = floorStatus()
+  launcher ??= floorStatus()
   const n = loadNative()
   if (!launcher.ok || !n.ok) return undefined
   const { cpuA, cpuB } = task.placement

@@ -193,17 +193,32 @@ function watchPeer(api: NativeApi, pid: number, gone: (e: Error) => void): { clo
  * deadline, after which it checks that the peer is still there.
  */
 export function futexWaiter(api: NativeApi, peerPid: () => number | undefined): Waiter {
+  // The waits on pool threads still pending: a process cannot exit before its pool threads have.
+  const pending = new Map<Promise<unknown>, { i32: Int32Array; index: number }>()
+  const wake = (i32: Int32Array, index: number): void => void api.futexWake(i32, index, 1)
   return {
     // No deadline: a dead process peer interrupts the wait (harness/case/liveness.ts).
     wait(i32, index, expected) {
       api.futexWait(i32, index, expected)
     },
-    wake(i32, index) {
-      api.futexWake(i32, index, 1)
-    },
-    async waitAsync(i32, index, expected) {
+    wake,
+    waitAsync(i32, index, expected) {
+      const p = api.futexWaitAsync(i32, index, expected, DEADLINE_MS)
+      pending.set(p, { i32, index })
+      const done = (): void => void pending.delete(p)
+      p.then(done, done)
       // A word that moved as the time ran out is news, not a dead peer: the caller looks at it.
-      if ((await api.futexWaitAsync(i32, index, expected, DEADLINE_MS)) === 'timed-out' && Atomics.load(i32, index) === expected) checkPeer(peerPid())
+      return p.then((r) => {
+        if (r === 'timed-out' && Atomics.load(i32, index) === expected) checkPeer(peerPid())
+      })
+    },
+    // A wake sent before the pool thread is asleep is lost (the word it waits on has not
+    // moved), and the wait would run to its deadline: wake each until it has returned.
+    async settle() {
+      while (pending.size > 0) {
+        for (const { i32, index } of pending.values()) wake(i32, index)
+        await Promise.race([...pending.keys(), new Promise((r) => setTimeout(r, 1))].map((q) => q.catch(() => {})))
+      }
     },
   }
 }

@@ -22,6 +22,8 @@ export interface Waiter {
   wake(i32: Int32Array, index: number): void
   /** Resolves when i32[index] may have changed from expected (event-loop mode). */
   waitAsync?(i32: Int32Array, index: number, expected: number): Promise<unknown>
+  /** Resolves once no waitAsync is pending any more, waking them (a wait on a pool thread must end before the process can). */
+  settle?(): Promise<void>
 }
 
 /** Spins between two looks at the CLOSED word: rare enough to cost nothing per message. */
@@ -130,18 +132,7 @@ function closeRings(txi: Int32Array, rxi: Int32Array, waiter: Waiter): void {
  */
 export function asyncRingEndpoint(tx: Ring, rx: Ring, size: number, waiter: Waiter): AsyncEndpoint {
   if (!waiter.waitAsync) throw new Error('this ring has no asynchronous wait')
-  const waitOn = waiter.waitAsync.bind(waiter)
-  // The wait in progress, if any: close() sees it return (below).
-  let pending: Promise<unknown> | undefined
-  const waitAsync = (i32: Int32Array, index: number, expected: number): Promise<unknown> => {
-    const p = waitOn(i32, index, expected)
-    pending = p
-    const done = (): void => {
-      if (pending === p) pending = undefined
-    }
-    p.then(done, done)
-    return p
-  }
+  const waitAsync = waiter.waitAsync.bind(waiter)
   const txi = tx.i32
   const rxi = rx.i32
   let tail = Atomics.load(txi, Header.TAIL)
@@ -205,13 +196,6 @@ export function asyncRingEndpoint(tx: Ring, rx: Ring, size: number, waiter: Wait
     out.closed = true
     clearInterval(keepAlive)
     closeRings(txi, rxi, waiter)
-    // A wait still pending on a helper thread (futex) must return now, not at its deadline: a
-    // process cannot exit before its pool threads have, and that cost every repetition 0.5 s.
-    // A wake sent before the thread is asleep is lost (the word it waits on has not moved), so wake until it returns.
-    while (pending) {
-      waiter.wake(rxi, Header.TAIL)
-      waiter.wake(txi, Header.HEAD)
-      await Promise.race([pending.catch(() => {}), new Promise((r) => setTimeout(r, 1))])
-    }
+    await waiter.settle?.()
   })
 }

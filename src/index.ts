@@ -100,6 +100,12 @@ export interface RunOptions {
   maxMessages?: number
   /** A repetition ends once it has this many samples and has run 10 ms (`--target-samples`; 0: the whole duration). */
   targetSamples?: number
+  /**
+   * A case stops before `repetitions` once its figure's relative margin of error is within
+   * this many percent, for Node and the C floor alike, after at least 4 repetitions
+   * (`--target-rme`; default 5; 0: every repetition).
+   */
+  targetRme?: number
   timeout?: number | string
   pin?: PinRequest
   /** The `--quick` matrix: 64 B ping-pong, 64 KiB streams, 3 short repetitions. */
@@ -167,6 +173,7 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
     warmup: countText(options.warmup),
     maxMessages: countText(options.maxMessages),
     targetSamples: countText(options.targetSamples),
+    targetRme: countText(options.targetRme),
     timeout: timeText(options.timeout),
     pin: options.pin,
     quick: options.quick,

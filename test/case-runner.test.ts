@@ -3,7 +3,7 @@ import type { CaseError, CaseResult, CaseSpec, CompletedCase, ErroredCase, Patte
 import { summarizeNs } from '../src/core/stats.js'
 import { warning, type Warning } from '../src/core/warnings.js'
 import type { CasePlan } from '../src/harness/plan/case-plan.js'
-import { runCase, runConfigurations } from '../src/harness/run/case-runner.js'
+import { earlyStopMinimum, EARLY_STOP_MIN, runCase, runConfigurations } from '../src/harness/run/case-runner.js'
 import type { RepetitionExecutor, RepOutcome } from '../src/harness/run/executor.js'
 
 /**
@@ -356,5 +356,136 @@ describe('runConfigurations: several configurations of one case, interleaved (A/
     expect(current).toMatchObject({ state: 'aborted' })
     expect(base.repetitions).toHaveLength(2)
     expect(current.repetitions).toHaveLength(1)
+  })
+})
+
+describe('early stop: the repetitions agree within --target-rme', () => {
+  /** Repetition i's p50 (one sample each) from a list of figures. */
+  const pings = (figures: number[]) => (i: number) => ok(i, { samples: [figures[i]] })
+  const agreeing = pings([100, 102, 98, 100, 100])
+  const floorSteady = pings([50, 50, 50, 50, 50])
+  const five = { repetitions: 5, subtractOverhead: false, targetRmePct: 5 }
+  /** A load case already paced, so no capacity repetition comes first. */
+  const planLoad = (): CasePlan => ({ ...planFor('load'), load: { requested: { msgsPerSec: 1000 }, offeredMsgsPerSec: 1000 } })
+
+  it('takes at least the repetitions compare needs for one case: 4 at alpha 0.05', () => {
+    expect(EARLY_STOP_MIN).toBe(4)
+  })
+
+  it('agreeing repetitions stop at 4 of 5, Node and the floor alike, and the case says so', async () => {
+    const log: string[] = []
+    const c = completed(await runCase(planFor('pingpong'), five, { node: fake('node', log, agreeing), floor: fake('floor', log, floorSteady) }))
+    expect(log).toEqual(['floor 0', 'node 0', 'floor 1', 'node 1', 'floor 2', 'node 2', 'floor 3', 'node 3'])
+    expect(c.repetitions).toHaveLength(4)
+    expect(c.floor!.repetitions).toHaveLength(4)
+    // Node's 100, 102, 98, 100: t(0.975, 3) · √(8/3) / √4 / 100 = 2.5985%; the floor's 0%.
+    expect(c.earlyStop).toEqual({ repetitions: 4, of: 5, rmePct: 2.6, targetPct: 5 })
+  })
+
+  it('one disagreeing figure keeps every repetition', async () => {
+    const log: string[] = []
+    const node = fake('node', log, pings([100, 102, 98, 130, 100]))
+    const c = completed(await runCase(planFor('pingpong'), five, { node, floor: fake('floor', log, floorSteady) }))
+    expect(c.repetitions).toHaveLength(5)
+    expect(c.floor!.repetitions).toHaveLength(5)
+    expect(c.earlyStop).toBeUndefined()
+  })
+
+  it('the floor disagreeing keeps Node going too', async () => {
+    const c = completed(
+      await runCase(planFor('pingpong'), five, { node: fake('node', [], agreeing), floor: fake('floor', [], pings([50, 50, 80, 50, 50])) }),
+    )
+    expect(c.repetitions).toHaveLength(5)
+    expect(c.earlyStop).toBeUndefined()
+  })
+
+  it('a floor that stopped does not hold the case back', async () => {
+    const floor = fake('floor', [], () => failed('skipped', { message: 'no C floor for this' }))
+    const c = completed(await runCase(planFor('pingpong'), five, { node: fake('node', [], agreeing), floor }))
+    expect(c.repetitions).toHaveLength(4)
+    expect(c.earlyStop?.repetitions).toBe(4)
+  })
+
+  it('--target-rme 0 keeps every repetition', async () => {
+    const c = completed(await runCase(planFor('pingpong'), { ...five, targetRmePct: 0 }, { node: fake('node', [], agreeing) }))
+    expect(c.repetitions).toHaveLength(5)
+    expect(c.earlyStop).toBeUndefined()
+  })
+
+  it('3 repetitions never stop early, nor does a case at its last repetition', async () => {
+    const three = completed(await runCase(planFor('pingpong'), { ...five, repetitions: 3 }, { node: fake('node', [], agreeing) }))
+    expect(three.repetitions).toHaveLength(3)
+    expect(three.earlyStop).toBeUndefined()
+    const four = completed(await runCase(planFor('pingpong'), { ...five, repetitions: 4 }, { node: fake('node', [], agreeing) }))
+    expect(four.repetitions).toHaveLength(4)
+    expect(four.earlyStop).toBeUndefined()
+  })
+
+  it('a repetition without the figure rules it out', async () => {
+    const node = fake('node', [], (i) => (i === 2 ? ok(i, {}) : agreeing(i)))
+    const c = completed(await runCase(planFor('pingpong'), five, { node }))
+    expect(c.repetitions).toHaveLength(5)
+    expect(c.earlyStop).toBeUndefined()
+  })
+
+  it("streams by their throughput, several pairs by their aggregate's", async () => {
+    const bytes = (figures: number[]) => (i: number) => ok(i, { bytesPerSec: figures[i] })
+    const s = completed(await runCase(planFor('stream'), five, { node: fake('node', [], bytes([1e9, 1.01e9, 0.99e9, 1e9, 1e9])) }))
+    expect(s.earlyStop).toMatchObject({ repetitions: 4, of: 5 })
+    // Each repetition's own throughput disagrees, the aggregate over the pairs agrees, or the other way round.
+    const pairs = (own: number[], aggregate: number[]) => (i: number) => {
+      const o = bytes(own)(i)
+      if (o.ok) o.rep.pairsRun = { pairs: 2, placement: 'spread', perPair: [], aggregate: { bytesPerSec: aggregate[i], msgsPerSec: 1 }, overlap: 1 }
+      return o
+    }
+    const plan: CasePlan = { ...planFor('stream'), spec: { ...planFor('stream').spec, pairs: 2 } }
+    const agreed = completed(await runCase(plan, five, { node: fake('node', [], pairs([1e9, 3e9, 1e9, 3e9, 1e9], [2e9, 2e9, 2e9, 2e9, 2e9])) }))
+    expect(agreed.earlyStop).toMatchObject({ repetitions: 4, of: 5 })
+    const spread = completed(await runCase(plan, five, { node: fake('node', [], pairs([2e9, 2e9, 2e9, 2e9, 2e9], [1e9, 3e9, 1e9, 3e9, 1e9])) }))
+    expect(spread.repetitions).toHaveLength(5)
+  })
+
+  it('load cases by their p99', async () => {
+    const load = (p99s: number[]) => (i: number) => {
+      const o = ok(i, { samples: [100] })
+      if (o.ok) o.rep.latencyNs = { ...o.rep.latencyNs!, p99: p99s[i] }
+      return o
+    }
+    const calm = completed(await runCase(planLoad(), five, { node: fake('node', [], load([900, 910, 890, 900, 900])) }))
+    expect(calm.earlyStop).toMatchObject({ repetitions: 4 })
+    const tail = completed(await runCase(planLoad(), five, { node: fake('node', [], load([900, 2000, 890, 900, 900])) }))
+    expect(tail.repetitions).toHaveLength(5)
+  })
+
+  it('A/B: both configurations stop together, and only when both agree', async () => {
+    const log: string[] = []
+    const config = (label: string, outcome: (i: number) => RepOutcome): RepetitionExecutor => ({
+      name: 'node',
+      async run(_plan, i) {
+        log.push(`${label} ${i}`)
+        return outcome(i)
+      },
+    })
+    const [base, current] = await runConfigurations(planFor('pingpong'), five, [
+      config('base', agreeing),
+      config('current', pings([200, 200, 200, 200, 200])),
+    ])
+    expect(log).toEqual(['base 0', 'current 0', 'base 1', 'current 1', 'base 2', 'current 2', 'base 3', 'current 3'])
+    expect(completed(base).earlyStop).toEqual(completed(current).earlyStop)
+    const [, late] = await runConfigurations(planFor('pingpong'), five, [
+      config('base', agreeing),
+      config('current', pings([200, 200, 200, 260, 200])),
+    ])
+    expect(late.repetitions).toHaveLength(5)
+  })
+
+  it("a run sized for compare's verdict over all its cases keeps that many repetitions", async () => {
+    // 86 cases: Holm's strictest step needs 8 repetitions; a run that asked for fewer could never have had a verdict from them.
+    expect(earlyStopMinimum({ repetitions: 5, family: 86 })).toBe(4)
+    expect(earlyStopMinimum({ repetitions: 8, family: 86 })).toBe(8)
+    expect(earlyStopMinimum({ repetitions: 12, family: 86 })).toBe(8)
+    const steady = pings(new Array<number>(12).fill(100))
+    const c = completed(await runCase(planFor('pingpong'), { ...five, repetitions: 12, family: 86 }, { node: fake('node', [], steady) }))
+    expect(c.earlyStop).toEqual({ repetitions: 8, of: 12, rmePct: 0, targetPct: 5 })
   })
 })

@@ -28,6 +28,9 @@ describe('option validation names the option and the rule', () => {
     [{ warmup: '1.5' }, '--warmup: "1.5" is not a whole number'],
     [{ targetSamples: '-5' }, '--target-samples: -5 is outside 0..100000000'],
     [{ targetSamples: 'lots' }, '--target-samples: "lots" is not a whole number'],
+    [{ targetRme: 'abc' }, '--target-rme: "abc" is not a percentage (use e.g. 5, or 0 for every repetition)'],
+    [{ targetRme: '-1' }, '--target-rme: -1 is outside 0..100 (use e.g. 5, or 0 for every repetition)'],
+    [{ targetRme: '' }, '--target-rme: "" is not a percentage (use e.g. 5, or 0 for every repetition)'],
     [{ modes: 'blocking,fast' }, '--modes: "fast" is not one of blocking, nonblocking, busy-poll'],
     [{ modes: 'blockin' }, '--modes: "blockin" is not one of blocking, nonblocking, busy-poll (did you mean "blocking"?)'],
     [{ endpoints: 'host' }, '--endpoints: "host" is not one of process, thread'],
@@ -69,6 +72,13 @@ describe('defaults', () => {
     expect(resolve({ duration: '2s' }).targetSamples).toBe(0)
     expect(resolve({ duration: '2s', targetSamples: '300' }).targetSamples).toBe(300)
     expect(resolve({ targetSamples: '0' }).targetSamples).toBe(0)
+  })
+  it('the early stop target: 5%, 0 to turn it off, a fraction or a % allowed', () => {
+    expect(resolve({}).targetRmePct).toBe(5)
+    expect(resolve({ quick: true }).targetRmePct).toBe(5)
+    expect(resolve({ targetRme: '0' }).targetRmePct).toBe(0)
+    expect(resolve({ targetRme: '2.5' }).targetRmePct).toBe(2.5)
+    expect(resolve({ targetRme: '3%' }).targetRmePct).toBe(3)
   })
   it('--sizes applies to every pattern, sorted and unique', () => {
     expect(resolve({ sizes: '1k,64,1k' }).sizesBytes).toEqual({ pingpong: [64, 1024], stream: [64, 1024], fanin: [64, 1024] })

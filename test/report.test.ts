@@ -394,4 +394,18 @@ describe('the summary tables (every format draws these cells)', () => {
     older.context.calibration = { emptySampleNs: 41.2, sameThreadEchoNs: 312.6 }
     expect(renderTables(older, { color: false })).toContain('harness: 41 ns per timed section, 313 ns per round trip with a same-thread echo')
   })
+
+  it('a case that stopped early says so in its spread cell and in one note; the others read as before', () => {
+    const run = fixture()
+    const before = renderTables(run, { color: false })
+    expect(before).not.toContain('reps')
+    const stopped = done(run).find((c) => c.pattern === 'pingpong' && c.spread)!
+    stopped.earlyStop = { repetitions: 4, of: 5, rmePct: 2.6, targetPct: 5 }
+    const text = renderTables(run, { color: false })
+    expect(text).toContain(`±${stopped.spread!.cvPct.toFixed(0)}% (4 of 5 reps)`)
+    expect(text).toContain(
+      `n of m reps (spread): 1 of ${run.cases.length} case(s) stopped early, their repetitions agreed within 5% (the relative margin of error of the case's figure, --target-rme)`,
+    )
+    expect(text.split('\n').filter((l) => l.includes('reps'))).toHaveLength(2)
+  })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { cvPct, median, percentileSorted, summarizeNs } from '../src/core/stats.js'
+import { cvPct, median, percentileSorted, rmePct, studentT975, summarizeNs } from '../src/core/stats.js'
 
 describe('summarizeNs', () => {
   it('gives exact figures for a small sample', () => {
@@ -28,6 +28,27 @@ describe('percentileSorted', () => {
     expect(() => percentileSorted([1, 2], 0)).toThrow(RangeError)
     expect(() => percentileSorted([1, 2], 101)).toThrow(RangeError)
     expect(percentileSorted([1, 2], 100)).toBe(2)
+  })
+})
+
+describe('rmePct: the relative margin of error of the mean', () => {
+  it('t(0.975, n − 1) · sd / √n / mean, by hand', () => {
+    // mean 100, sd √(8/3) = 1.63299, sd/√4 = 0.816497, t(0.975, 3) = 3.182446: 2.5985%.
+    expect(rmePct([100, 102, 98, 100])).toBeCloseTo(2.5985, 4)
+    expect(rmePct([7, 7, 7, 7])).toBe(0)
+  })
+  it('no margin from fewer than two values or a zero mean', () => {
+    expect(rmePct([5])).toBe(Infinity)
+    expect(rmePct([-1, 1])).toBe(Infinity)
+  })
+  it("Student's t: the table to 30 degrees of freedom, the expansion beyond it", () => {
+    expect(studentT975(1)).toBe(12.706204736)
+    expect(studentT975(4)).toBe(2.776445105)
+    expect(studentT975(30)).toBe(2.042272456)
+    expect(studentT975(31)).toBeCloseTo(2.039513446, 7)
+    expect(studentT975(60)).toBeCloseTo(2.000297822, 8)
+    expect(studentT975(1000)).toBeCloseTo(1.962339, 6)
+    expect(() => studentT975(0)).toThrow(RangeError)
   })
 })
 

@@ -1,7 +1,8 @@
 import type { Command } from 'commander'
 import { dirname, join, basename } from 'node:path'
 import type { RunResult } from '../core/result.js'
-import { checkWritable } from '../harness/plan/options.js'
+import { checkWritable, DEFAULTS } from '../harness/plan/options.js'
+import { EARLY_STOP_MIN } from '../harness/run/case-runner.js'
 import { nodeExecutor } from '../harness/run/node-executor.js'
 import { newRunId, runSession, startSession } from '../harness/run/session.js'
 import { checkBaselineName, saveBaseline } from '../report/compare/baselines.js'
@@ -23,6 +24,10 @@ interface RunFlags extends MatrixFlags {
 
 function addRunOptions(cmd: Command): Command {
   return addMatrixOptions(cmd)
+    .option(
+      '--target-rme <percent>',
+      `a case stops before --repetitions once its figure's relative margin of error (95%, Student t) is within this, for Node and the C floor alike, after at least ${EARLY_STOP_MIN} repetitions (the fewest compare needs for one case; as many as it needs over all the run's cases when --repetitions has them); 0: every repetition (default ${DEFAULTS.targetRmePct})`,
+    )
     .option('--out <file>', 'result file (default results/<run-id>.json)')
     .option('--json', 'print only the result JSON on stdout')
     .option('--full', "print every case's row, not only the one-screen summary")

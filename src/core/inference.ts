@@ -9,6 +9,12 @@ import { median } from './stats.js'
 
 export { median }
 
+/**
+ * The significance level `compare` and `ab` use unless `--alpha` says otherwise; the run
+ * also reads it for the fewest repetitions a case keeps (its early stop, its warning).
+ */
+export const DEFAULT_ALPHA = 0.05
+
 export interface MannWhitney {
   /** min(U1, U2): 0 when every x is below (or above) every y. */
   u: number

@@ -349,8 +349,25 @@ interface CaseBase extends CaseSpec {
   durationMs?: number
 }
 
+/**
+ * `--target-rme`: the case's repetitions agreed before all of them were taken, so the
+ * rest were not (the C floor's neither: it keeps as many as Node).
+ */
+export interface EarlyStop {
+  /** Repetitions taken. */
+  repetitions: number
+  /** Repetitions asked for (`options.repetitions`). */
+  of: number
+  /** The largest relative margin of error of the case's figure (core/stats.ts rmePct) over Node's and the floor's repetitions, percent. */
+  rmePct: number
+  /** The target it was within (`options.targetRmePct`). */
+  targetPct: number
+}
+
 export interface CompletedCase extends CaseBase, Figures {
   state: 'completed'
+  /** Absent when every repetition asked for was taken (and in results written before early stops). */
+  earlyStop?: EarlyStop
   floor?: FloorResult
   ratioToFloor?: FloorRatio
   /** With `--subtract-overhead`: the harness's own round trip (calibration) taken off every latency figure. */
@@ -386,6 +403,29 @@ export type ThroughputCase = CompletedCase & { pattern: 'stream'; throughput: Th
 
 /** One pair (several pairs at once are `hasPairs`'s). */
 export const isOnePair = (c: { pairs?: number }): boolean => (c.pairs ?? 1) === 1
+
+/** The per-repetition figure a case can be judged by: a latency percentile, or throughput in bytes per second. */
+export type CaseMetric = 'p50' | 'p99' | 'throughput'
+
+/**
+ * The figure a case is judged by unless asked otherwise (compare's `auto`, and the run's
+ * early stop): ping-pong and one-way cases by their p50 latency, load cases by their p99
+ * (the tail is what an offered rate is measured for), stream and fan-in cases by their
+ * throughput, and several pairs at once by their aggregate throughput.
+ */
+export function autoMetric(c: Pick<CaseSpec, 'pattern' | 'pairs'>): CaseMetric {
+  if (!isOnePair(c)) return 'throughput'
+  return c.pattern === 'load' ? 'p99' : isLatencyPattern(c.pattern) ? 'p50' : 'throughput'
+}
+
+/**
+ * One repetition's figure for `metric`, undefined when it is missing, not finite or not
+ * positive (nothing to judge by); several pairs' throughput is their aggregate.
+ */
+export function repetitionFigure(r: RepetitionResult, metric: CaseMetric): number | undefined {
+  const v = metric === 'throughput' ? (r.pairsRun?.aggregate.bytesPerSec ?? r.throughput?.bytesPerSec) : r.latencyNs?.[metric]
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined
+}
 const onePair = isOnePair
 export const hasLatency = (c: CaseResult): c is LatencyCase =>
   c.state === 'completed' && c.pattern === 'pingpong' && c.latencyNs !== undefined && onePair(c)
@@ -515,6 +555,13 @@ export interface ResolvedOptions {
    * duration).
    */
   targetSamples?: number
+  /**
+   * A case stops before `repetitions` once its figure's relative margin of error is at
+   * most this many percent, for Node and the floor alike, after at least the repetitions
+   * `compare` needs for one case (harness/run/case-runner.ts); 0: every repetition.
+   * Absent in results written before it (every repetition).
+   */
+  targetRmePct?: number
   /** Per-case time-out: a case still running after this is killed and marked errored. */
   timeoutMs: number
   pin: PinRequest

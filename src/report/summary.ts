@@ -52,7 +52,19 @@ export function percentileCell(c: CompletedCase, ns: number, below: number): str
 
 /** Measured round trips over the measured time; results before run@2 have only the mean to go by. */
 const roundTripsPerSec = (c: CompletedCase & { latencyNs: { mean: number } }): number => c.roundTripsPerSec ?? 1e9 / c.latencyNs.mean
-export const spreadCell = (c: CompletedCase): string => (c.spread ? `±${c.spread.cvPct.toFixed(0)}%` : '–')
+/** The spread over the repetitions, and how many they were when the case stopped early (`--target-rme`). */
+export const spreadCell = (c: CompletedCase): string => {
+  const spread = c.spread ? `±${c.spread.cvPct.toFixed(0)}%` : '–'
+  return c.earlyStop ? `${spread} (${c.earlyStop.repetitions} of ${c.earlyStop.of} reps)` : spread
+}
+
+/** The --full tables' note on the cases that stopped early; undefined when none did. */
+export function earlyStopNote(run: RunResult): string | undefined {
+  const stopped = run.cases.flatMap((c) => (c.state === 'completed' && c.earlyStop ? [c.earlyStop] : []))
+  if (stopped.length === 0) return undefined
+  const targets = [...new Set(stopped.map((e) => e.targetPct))].join('/')
+  return `n of m reps (spread): ${stopped.length} of ${run.cases.length} case(s) stopped early, their repetitions agreed within ${targets}% (the relative margin of error of the case's figure, --target-rme)`
+}
 export const ratioCell = (r: number | undefined): string => (r === undefined ? '–' : `${r.toFixed(2)}×`)
 
 export interface SummaryTable {

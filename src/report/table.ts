@@ -1,7 +1,7 @@
 import Table from 'cli-table3'
 import type { RunResult } from '../core/result.js'
 import { renderGlance } from './glance.js'
-import { summaryTables } from './summary.js'
+import { earlyStopNote, summaryTables } from './summary.js'
 
 /**
  * Terminal tables (`--full`): the report's summary tables (summary.ts), one per pattern, then
@@ -49,6 +49,8 @@ export function renderTables(run: RunResult, o: TableOptions): string {
     const oneWay = tables.some((t) => t.pattern === 'oneway' && t.head.includes('× C')) ? ' (one way for oneway cases)' : ''
     notes.push(`×C: Node over the C floor measured in the same run (p50 round trip${oneWay}; C throughput over Node throughput), > 1 = Node slower`)
   }
+  const early = earlyStopNote(run)
+  if (early) notes.push(early)
   const cal = run.context.calibration
   if (cal) {
     const subtracted = run.context.options.subtractOverhead ? ' (subtracted from latency figures)' : ''

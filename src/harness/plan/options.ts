@@ -32,6 +32,8 @@ export interface RawRunOptions {
   warmup?: string
   maxMessages?: string
   targetSamples?: string
+  /** `--target-rme <percent>`: stop a case once its repetitions agree within this; 0: never early. */
+  targetRme?: string
   timeout?: string
   pin?: string
   quick?: boolean
@@ -78,6 +80,11 @@ export const DEFAULTS = {
     warmup: 100,
   },
   maxMessages: 1_000_000,
+  /**
+   * A case stops early once the 95% interval of its figure's mean is within ±5%: half
+   * compare's noise threshold (10%), well inside what compare calls noise.
+   */
+  targetRmePct: 5,
   timeoutMs: 30_000,
   /**
    * The patterns a run measures unless `--patterns` says: one-way and load add a case
@@ -120,6 +127,7 @@ export function resolveRunOptions(raw: RawRunOptions, mechanisms: readonly Mecha
     maxMessages: parseInteger('--max-messages', raw.maxMessages, DEFAULTS.maxMessages, 1, 100_000_000),
     // A --duration asked for is measured whole, unless a target is asked for too.
     targetSamples: parseInteger('--target-samples', raw.targetSamples, raw.duration === undefined ? base.targetSamples : 0, 0, 100_000_000),
+    targetRmePct: parseTargetRme(raw.targetRme),
     timeoutMs: parseDuration('--timeout', raw.timeout, DEFAULTS.timeoutMs, 1000, 3_600_000),
     pin: parseOne<PinRequest>('--pin', raw.pin, PINS, DEFAULTS.pin),
     floor: raw.floor !== false && raw.baseline !== false,
@@ -217,6 +225,17 @@ export function parseRates(text: string): OfferedRate[] {
     const key = JSON.stringify(r)
     return seen.has(key) ? false : (seen.add(key), true)
   })
+}
+
+/** `--target-rme <percent>`: a number of percent in 0..100 (0 turns the early stop off). */
+export function parseTargetRme(text: string | undefined): number {
+  if (text === undefined) return DEFAULTS.targetRmePct
+  const trimmed = text.trim().replace(/%$/, '')
+  const pct = Number(trimmed)
+  if (trimmed === '' || !Number.isFinite(pct))
+    throw new UsageError(`--target-rme: "${text}" is not a percentage (use e.g. 5, or 0 for every repetition)`)
+  if (pct < 0 || pct > 100) throw new UsageError(`--target-rme: ${pct} is outside 0..100 (use e.g. 5, or 0 for every repetition)`)
+  return pct
 }
 
 export function parseSizes(text: string): number[] {

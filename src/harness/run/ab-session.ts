@@ -44,7 +44,12 @@ export type AbHooks = Pick<InterleavedHooks, 'onCaseStart' | 'onCaseEnd'>
 export async function runAbRound(r: AbRound, hooks: AbHooks, signal: AbortSignal): Promise<{ base: RunResult; current: RunResult }> {
   const sides = [r.base, r.current]
   // --samples: the confirmation round's (its C floor's too) go to a folder of their own.
-  const o = r.round === 2 && r.o.samplesDir ? { ...r.o, samplesDir: startSamples(join(r.o.samplesDir, 'confirm')) } : r.o
+  const samples = r.round === 2 && r.o.samplesDir ? { samplesDir: startSamples(join(r.o.samplesDir, 'confirm')) } : {}
+  // Every repetition asked for, never an early stop: each side agreeing with itself says
+  // nothing of the difference between them, which is what ab measures, and the verdicts
+  // (Holm over the cases, and over the few flagged in round 2) need more repetitions
+  // than one case's minimum.
+  const o: ResolvedOptions = { ...r.o, ...samples, targetRmePct: 0 }
   const executors = sides.map(({ configuration: c, faultFor, mechanismModules }) =>
     nodeExecutor({
       execPath: c.node.execPath,

@@ -1,14 +1,19 @@
-import type {
-  CaseError,
-  CaseResult,
-  CaseSpec,
-  CompletedCase,
-  FloorRatio,
-  FloorResult,
-  HarnessCalibration,
-  RepetitionResult,
-  ResolvedOptions,
+import { DEFAULT_ALPHA, repetitionsNeeded } from '../../core/inference.js'
+import {
+  autoMetric,
+  repetitionFigure,
+  type CaseError,
+  type CaseResult,
+  type CaseSpec,
+  type CompletedCase,
+  type EarlyStop,
+  type FloorRatio,
+  type FloorResult,
+  type HarnessCalibration,
+  type RepetitionResult,
+  type ResolvedOptions,
 } from '../../core/result.js'
+import { rmePct } from '../../core/stats.js'
 import { addWarning, warning, type Warning } from '../../core/warnings.js'
 import { cpuThrottling, throttledSince, throttledWarning } from '../host/cgroup.js'
 import type { CasePlan } from '../plan/case-plan.js'
@@ -21,6 +26,26 @@ import { runPairs } from './pairs-repetition.js'
 export interface Executors {
   node: RepetitionExecutor
   floor?: RepetitionExecutor
+}
+
+/** What the case runner reads of the run's options; `targetRmePct` absent or 0: every repetition. */
+export type CaseOptions = Pick<ResolvedOptions, 'repetitions' | 'subtractOverhead' | 'targetRmePct'> & {
+  /** How many cases the run has: the family compare's Holm correction counts them in (absent: one). */
+  family?: number
+}
+
+/** The fewest repetitions with which compare can call a change of one case significant at its default alpha (4 at 0.05). */
+export const EARLY_STOP_MIN = repetitionsNeeded(DEFAULT_ALPHA)
+
+/**
+ * The fewest repetitions a case takes before it may stop early: EARLY_STOP_MIN, or, when
+ * the run asked for enough for compare to reach a verdict over all its cases (Holm, the
+ * rule of the run's few-repetitions warning), that many, so that an early stop never
+ * takes from a run the verdicts it was sized for.
+ */
+export function earlyStopMinimum(o: Pick<CaseOptions, 'repetitions' | 'family'>): number {
+  const overRun = repetitionsNeeded(DEFAULT_ALPHA / (o.family ?? 1))
+  return overRun <= o.repetitions ? overRun : EARLY_STOP_MIN
 }
 
 /** What one executor's repetitions of a case came to. */
@@ -40,7 +65,7 @@ interface Collected {
  */
 export async function runCase(
   plan: CasePlan,
-  o: Pick<ResolvedOptions, 'repetitions' | 'subtractOverhead'>,
+  o: CaseOptions,
   executors: Executors,
   calibration?: HarnessCalibration,
   signal?: AbortSignal,
@@ -55,11 +80,13 @@ export async function runCase(
  * the C floor's first, then each configuration's in turn, so that drift on a noisy
  * host hits all of them alike. One result per configuration, each with the same C
  * floor beside it. A configuration that fails ends as errored while the others go
- * on; an interrupt ends them all as aborted. Never throws.
+ * on; an interrupt ends them all as aborted. Once every one still running agrees
+ * within `targetRmePct` (see `agreement`), they all stop, so each keeps as many
+ * repetitions as the others and the floor. Never throws.
  */
 export async function runConfigurations(
   plan: CasePlan,
-  o: Pick<ResolvedOptions, 'repetitions' | 'subtractOverhead'>,
+  o: CaseOptions,
   nodes: readonly RepetitionExecutor[],
   floorExecutor?: RepetitionExecutor,
   calibration?: HarnessCalibration,
@@ -84,6 +111,7 @@ export async function runConfigurations(
   // A cgroup CPU quota that held the run back while the case ran is said in the case.
   const throttling = cpuThrottling()
   let interrupted = false
+  let earlyStop: EarlyStop | undefined
   for (let i = 0; i < o.repetitions && !interrupted; i++) {
     if (signal?.aborted || configs.every((c) => c.stopped)) break
     if (floorExecutor && floor && !floor.stopped) await take(floorExecutor, floor, plan, i, signal)
@@ -93,11 +121,37 @@ export async function runConfigurations(
       await take(node, c, plan, i, signal)
       if (wasAborted(c)) interrupted = true
     }
+    earlyStop = interrupted ? undefined : agreement(plan, o, i + 1, floor ? [...configs, floor] : configs)
+    if (earlyStop) break
   }
   if (signal?.aborted) interrupted = true
   const throttled = throttledSince(throttling)
   if (throttled) for (const c of configs) addWarning(c.warnings, warning('cpu-throttled', throttledWarning(throttled)))
-  return configs.map((c) => finish(plan, o, c, floor, interrupted, startedAt, elapsed(), calibration))
+  return configs.map((c) => finish(plan, o, c, floor, interrupted, startedAt, elapsed(), calibration, earlyStop))
+}
+
+/**
+ * An early stop after `taken` repetitions, when `o.targetRmePct` asks for one and every
+ * executor still running (each configuration, the floor unless it stopped) has the
+ * case's figure (compare's `auto` metric) in every repetition with a relative margin of
+ * error within the target. Never before `earlyStopMinimum`, so a stopped case can still
+ * be called changed by compare, and never at the last repetition, which ends the case anyway.
+ */
+function agreement(plan: CasePlan, o: CaseOptions, taken: number, all: readonly Collected[]): EarlyStop | undefined {
+  const targetPct = o.targetRmePct ?? 0
+  const running = all.filter((c) => !c.stopped)
+  if (!(targetPct > 0) || taken < earlyStopMinimum(o) || taken >= o.repetitions || running.length === 0) return undefined
+  const metric = autoMetric(plan.spec)
+  let worst = 0
+  for (const c of running) {
+    const figures = c.reps.map((r) => repetitionFigure(r, metric)).filter((v): v is number => v !== undefined)
+    // A repetition without the figure says nothing of the agreement: no early stop.
+    if (figures.length < c.reps.length) return undefined
+    const rme = rmePct(figures)
+    if (!(rme <= targetPct)) return undefined
+    worst = Math.max(worst, rme)
+  }
+  return { repetitions: taken, of: o.repetitions, rmePct: Math.round(worst * 100) / 100, targetPct }
 }
 
 /**
@@ -153,13 +207,14 @@ async function paceLoad(
 /** One configuration's result from what its repetitions (and the floor's) came to. */
 function finish(
   plan: CasePlan,
-  o: Pick<ResolvedOptions, 'repetitions' | 'subtractOverhead'>,
+  o: CaseOptions,
   node: Collected,
   floor: Collected | undefined,
   interrupted: boolean,
   startedAt: Date,
   durationMs: number,
   calibration?: HarnessCalibration,
+  earlyStop?: EarlyStop,
 ): CaseResult {
   const { spec } = plan
   // What the repetitions gave so far is kept when the case ends early.
@@ -180,6 +235,7 @@ function finish(
   }
   const { figures, warnings } = aggregate(spec.pattern, node.reps)
   const result: CompletedCase = { ...sofar, ...figures, state: 'completed', warnings: [...plan.warnings] }
+  if (earlyStop) result.earlyStop = earlyStop
   for (const w of [...node.warnings, ...warnings]) addWarning(result.warnings, w)
   if (calibration) {
     // Before the ratio to C, so that --subtract-overhead applies to it too.

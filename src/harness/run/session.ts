@@ -204,7 +204,7 @@ export async function runSessions(
     const results =
       'skip' in planned
         ? runs.map(() => skipped(planned.skip))
-        : await runConfigurations(planned.plan, o, hooks.nodes, hooks.floor, calibration, signal)
+        : await runConfigurations(planned.plan, { ...o, family: specs.length }, hooks.nodes, hooks.floor, calibration, signal)
     results.forEach((r, k) => {
       scaleAgainstOnePair(r, runs[k].cases)
       runs[k].cases.push(r)

@@ -1,7 +1,10 @@
 import { UsageError } from '../../core/errors.js'
 import {
+  autoMetric,
   isLatencyPattern,
   isOnePair,
+  repetitionFigure,
+  type CaseMetric,
   type CaseResult,
   type CaseSpec,
   type Pattern,
@@ -13,6 +16,7 @@ import { describeDifference, environmentDifferences, softWarnings, type EnvDiffe
 import { minimumDetectablePct } from './mde.js'
 import {
   bootstrapRatioOfMedians,
+  DEFAULT_ALPHA,
   hashSeed,
   holm,
   mannWhitneyU,
@@ -31,12 +35,12 @@ import {
  */
 
 /**
- * `auto`: ping-pong and one-way cases by their p50 latency, load cases by their p99 (the
- * tail is what an offered rate is measured for), stream and fan-in cases by their
- * throughput, and several pairs at once by their aggregate throughput.
+ * `auto`: each case by its pattern's own figure, the one the run's early stop judges by
+ * too (`autoMetric` in core/result.ts: p50, p99 under load, throughput of streams, fan-in
+ * and several pairs).
  */
 export type MetricChoice = 'auto' | 'p50' | 'p99' | 'throughput'
-export type CaseMetric = 'p50' | 'p99' | 'throughput'
+export type { CaseMetric }
 export type Verdict = 'regressed' | 'improved' | 'unchanged'
 /** `not confirmed`: flagged in the first round of `ab`, not again in its confirmation round. */
 export type UnchangedReason = 'too few repetitions' | 'not significant' | 'within noise' | 'not confirmed'
@@ -52,7 +56,14 @@ export interface CompareOptions {
   seed: number
 }
 
-export const COMPARE_DEFAULTS: Readonly<CompareOptions> = { thresholdPct: 10, alpha: 0.05, metric: 'auto', force: false, resamples: 2000, seed: 1 }
+export const COMPARE_DEFAULTS: Readonly<CompareOptions> = {
+  thresholdPct: 10,
+  alpha: DEFAULT_ALPHA,
+  metric: 'auto',
+  force: false,
+  resamples: 2000,
+  seed: 1,
+}
 
 export interface Figures {
   n: number
@@ -158,7 +169,7 @@ export interface Confirmation {
 
 export function metricFor(choice: MetricChoice, c: Pick<CaseSpec, 'pattern' | 'pairs'>): CaseMetric | undefined {
   const pairs = !isOnePair(c)
-  if (choice === 'auto') return pairs ? 'throughput' : c.pattern === 'load' ? 'p99' : isLatencyPattern(c.pattern) ? 'p50' : 'throughput'
+  if (choice === 'auto') return autoMetric(c)
   if (choice === 'throughput') return pairs || c.pattern === 'stream' || c.pattern === 'fanin' ? 'throughput' : undefined
   return isLatencyPattern(c.pattern) ? choice : undefined
 }
@@ -172,9 +183,7 @@ export const METRIC_APPLIES_TO: Record<Exclude<MetricChoice, 'auto'>, string> = 
 
 /** The per-repetition figures a comparison is made over (missing or non-positive ones left out); several pairs' throughput is their aggregate. */
 export function repetitionFigures(c: CaseResult, metric: CaseMetric): number[] {
-  const pick = (r: CaseResult['repetitions'][number]): number | undefined =>
-    metric === 'throughput' ? (r.pairsRun?.aggregate.bytesPerSec ?? r.throughput?.bytesPerSec) : r.latencyNs?.[metric]
-  return c.repetitions.map(pick).filter((v): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0)
+  return c.repetitions.map((r) => repetitionFigure(r, metric)).filter((v): v is number => v !== undefined)
 }
 
 export const formatP = (p: number): string => (p < 0.0001 ? '<0.0001' : p < 0.01 ? p.toFixed(4) : p.toFixed(3))

@@ -383,6 +383,7 @@ export function asyncLoadB(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter):
   let last = 0
   let ended: ((sent: number, now: number) => boolean) | undefined
   let waitingForDrain = false
+  let stopped: PacedSendResult | undefined
   return new Promise((resolve, reject) => {
     ep.onError(reject)
     const send = (buf: Uint8Array): boolean => (transfers ? ep.send(buf) : ep.send(buf, () => free.push(buf)))
@@ -398,8 +399,16 @@ export function asyncLoadB(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter):
           const cost = costBetween(c0, meter())
           const buf = take()
           stamp(buf, STOP)
-          send(buf)
-          return resolve({ messages: k - plan.warmup, elapsedNs: last - start, cost })
+          const result = { messages: k - plan.warmup, elapsedNs: last - start, cost }
+          // A full channel keeps STOP in the backlog: the result waits for its drain, since
+          // side b closes its end once this resolves, and an unsent STOP would go with it.
+          waitingForDrain = true
+          if (send(buf)) {
+            waitingForDrain = false
+            return resolve(result)
+          }
+          stopped = result
+          return
         }
         const at = t0 + Math.round(k * interval)
         const gap = at - nowNs()
@@ -422,7 +431,8 @@ export function asyncLoadB(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter):
     ep.onDrain(() => {
       if (!waitingForDrain) return
       waitingForDrain = false
-      setImmediate(next)
+      if (stopped) resolve(stopped)
+      else setImmediate(next)
     })
     next()
   })

@@ -35,7 +35,7 @@ export function isLiveIpcbench(pid: number): boolean {
  * its owner, whatever its command line (a program that calls the API's `run()` need not
  * be named ipcbench): a pid is not reused while its process lives.
  */
-function ownerStillRuns(pid: number, path: string): boolean {
+export function ownerStillRuns(pid: number, path: string): boolean {
   const started = processStartMs(pid)
   if (started === undefined || processGone(pid)) return false
   try {

@@ -1,4 +1,3 @@
-import { Piscina } from 'piscina'
 import type { AsyncEndpoint, MechanismImpl } from './types.js'
 import { stamp, STOP, wireBytes } from '../core/wire.js'
 
@@ -15,6 +14,8 @@ import { stamp, STOP, wireBytes } from '../core/wire.js'
 export const piscina: MechanismImpl = {
   async setup(ctx) {
     const atomics = ctx.spec.variant === 'no-atomics' ? 'disabled' : 'sync'
+    // Loaded here, not at the top: the case process's bundle would load it for every case.
+    const { Piscina } = await import('piscina')
     const pool = new Piscina({
       filename: new URL('./piscina-task.js', import.meta.url).href,
       minThreads: 1,

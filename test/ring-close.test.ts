@@ -3,6 +3,7 @@ import { loadNative } from '../src/native/index.js'
 import { futexWaiter } from '../src/mechanisms/common/native-endpoints.js'
 import { asyncRingEndpoint, Ring, type Waiter } from '../src/mechanisms/common/ring.js'
 import { ringGeometry } from '../src/mechanisms/common/ring-layout.js'
+import { sabWaiter, WAIT_ASYNC_RECHECK_MS } from '../src/mechanisms/sab-ring.js'
 
 /**
  * An event-loop ring endpoint waits for messages on a libuv pool thread (a futex wait
@@ -44,5 +45,42 @@ describe.skipIf(!n.ok)('closing an event-loop ring endpoint', () => {
     await ep.close()
     expect(outcomes).toEqual(['returned'])
     expect(answers).toEqual(['ok'])
+  })
+})
+
+/**
+ * A notify that is never answered (seen on Node 20: a thread-case stream hung with the
+ * ring empty and its producer still waiting for room) must cost a re-check, not the
+ * case: sab-ring's event-loop wait returns after WAIT_ASYNC_RECHECK_MS and the ring looks again.
+ */
+describe('an event-loop ring whose wake-ups are lost', () => {
+  it('still carries every message, both ways, through a ring that fills', async () => {
+    const g = ringGeometry(64)
+    const memory = new SharedArrayBuffer(2 * g.ringBytes)
+    // Every wake dropped: each side learns of the other's progress only when its wait times out.
+    const deaf: Waiter = { ...sabWaiter, wake: () => {} }
+    const a = asyncRingEndpoint(new Ring(memory, 0, g), new Ring(memory, g.ringBytes, g), 64, deaf)
+    const b = asyncRingEndpoint(new Ring(memory, g.ringBytes, g), new Ring(memory, 0, g), 64, deaf)
+    const count = 3 * g.slots
+    const got: number[] = []
+    const done = new Promise<void>((resolve, reject) => {
+      b.onError(reject)
+      b.onMessage((m) => {
+        got.push(m[0])
+        b.send(m)
+      })
+      let echoed = 0
+      a.onError(reject)
+      a.onMessage(() => {
+        if (++echoed === count) resolve()
+      })
+    })
+    const started = performance.now()
+    for (let i = 0; i < count; i++) a.send(new Uint8Array(64).fill(i & 0xff))
+    await done
+    expect(got).toEqual(Array.from({ length: count }, (_, i) => i & 0xff))
+    // Waits did time out (no wake came), yet within a bound set by the re-check, not forever.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(WAIT_ASYNC_RECHECK_MS)
+    await Promise.all([a.close(), b.close()])
   })
 })

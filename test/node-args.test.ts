@@ -42,6 +42,39 @@ describe('--node-args', () => {
     for (const p of [...sideA, ...sideB]) expect(p.execArgv).toEqual([`--require=${probe}`, '--max-old-space-size=321'])
   })
 
+  it('starts the case processes of built-in mechanisms without NODE_EXTRA_CA_CERTS, says so in the result, and gives custom mechanisms the whole environment', () => {
+    // The same probe, noting what each case process and peer sees of the variable.
+    const log = tempFile('processes.log')
+    const probe = tempFile('probe.cjs')
+    writeFileSync(
+      probe,
+      `require('node:fs').appendFileSync(process.env.IPCBENCH_TEST_PROBE_LOG, JSON.stringify({ argv: process.argv.slice(1), ca: process.env.NODE_EXTRA_CA_CERTS ?? null }) + '\\n')\n`,
+    )
+    const ca = tempFile('extra-ca.pem')
+    writeFileSync(ca, '')
+    const custom = join(ROOT, 'examples/length-prefixed-unix-socket/length-prefixed.js')
+    const { cli, run } = quickRun(
+      ['pipe', '--mechanism', custom, '--patterns', 'pingpong', '--endpoints', 'process', '--node-args', `--require=${probe}`],
+      { IPCBENCH_TEST_PROBE_LOG: log, NODE_EXTRA_CA_CERTS: ca },
+    )
+    expect(cli.code, cli.stderr).toBe(0)
+    expect(run.context.env.node.caseEnvUnset).toEqual(['NODE_EXTRA_CA_CERTS'])
+    const completed = run.cases.filter((c) => c.state === 'completed').map((c) => c.mechanism)
+    expect(new Set(completed)).toEqual(new Set(['pipe', 'length-prefixed']))
+    const seen = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { argv: string[]; ca: string | null })
+      .filter((p) => !p.argv.includes('-e'))
+    // A case process is told its case over IPC, after the probe: tell the two kinds by what they saw.
+    const without = seen.filter((p) => p.ca === null)
+    const whole = seen.filter((p) => p.ca === ca)
+    expect(without.length + whole.length).toBe(seen.length)
+    // Pipe's side a and side b in every repetition; length-prefixed's as many.
+    expect(without.length).toBeGreaterThanOrEqual(2 * run.cases.filter((c) => c.mechanism === 'pipe').length)
+    expect(whole.length).toBeGreaterThanOrEqual(2 * run.cases.filter((c) => c.mechanism === 'length-prefixed').length)
+  })
+
   it('refuses what is not a flag, or a flag Node does not know, naming the option', () => {
     expect(() => parseNodeArgs('max-opt=1')).toThrow(UsageError)
     expect(() => parseNodeArgs('  ')).toThrow(/--node-args: no flag given/)

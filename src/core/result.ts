@@ -510,7 +510,18 @@ export interface Environment {
       source: 'sysfs' | `partial: ${string}`
     }
   }
-  node: { version: string; v8: string; libuv: string; execPath: string }
+  node: {
+    version: string
+    v8: string
+    libuv: string
+    execPath: string
+    /**
+     * Variables of this environment that built-in mechanisms' case processes started
+     * without (harness/host/env.ts CASE_ENV_UNSET): Node 20 pays for them at every start
+     * and no built-in mechanism uses them. Absent when none was set, and in older results.
+     */
+    caseEnvUnset?: string[]
+  }
   ipcbench: { version: string; commit?: string; dirty?: boolean }
   limits: HostLimits
   native: {

@@ -134,6 +134,28 @@ function governor(): string | undefined {
 }
 
 /** The fingerprint that goes into every result: what moves IPC figures (docs/ARCHITECTURE.md, environment). */
+/**
+ * Variables the case processes of built-in mechanisms start without (and so their peers):
+ * Node 20 reads and parses NODE_EXTRA_CA_CERTS' file at every start, before any of our
+ * code (about 50 ms a process on the 2-CPU VM, a fifth of a quick repetition; Node 22 and
+ * 24 load it on first use), and no built-in mechanism uses TLS. A custom mechanism's case
+ * keeps the whole environment: its transport may.
+ */
+export const CASE_ENV_UNSET = ['NODE_EXTRA_CA_CERTS'] as const
+
+/** The environment of a built-in mechanism's case process: `base` without CASE_ENV_UNSET, unless `keep` sets one itself. */
+export function caseEnvironment(base: NodeJS.ProcessEnv, keep: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...base, ...keep }
+  for (const name of CASE_ENV_UNSET) if (!(name in keep)) delete env[name]
+  return env
+}
+
+/** The CASE_ENV_UNSET variables this environment sets and a case process (with `keep` added) starts without, for the result's `env.node`. */
+export function caseEnvUnset(keep: Record<string, string> = {}): { caseEnvUnset?: string[] } {
+  const unset = CASE_ENV_UNSET.filter((name) => process.env[name] !== undefined && !(name in keep))
+  return unset.length > 0 ? { caseEnvUnset: unset } : {}
+}
+
 export function captureEnvironment(): Environment {
   const cpus = os.cpus()
   const native = loadNative()
@@ -154,7 +176,13 @@ export function captureEnvironment(): Environment {
       ...(governor() ? { governor: governor() } : {}),
       topology: readTopology(cpusAllowed),
     },
-    node: { version: process.version, v8: process.versions.v8, libuv: process.versions.uv, execPath: process.execPath },
+    node: {
+      version: process.version,
+      v8: process.versions.v8,
+      libuv: process.versions.uv,
+      execPath: process.execPath,
+      ...caseEnvUnset(),
+    },
     ipcbench: { version: packageVersion(), ...gitCommit() },
     limits: readLimits(),
     container: readContainerFacts(),

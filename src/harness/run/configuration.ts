@@ -6,7 +6,7 @@ import { UsageError } from '../../core/errors.js'
 import { PACKAGE_ROOT } from '../../core/paths.js'
 import type { Environment, RunConfiguration } from '../../core/result.js'
 import { CASE_ENTRY, CASE_PROTOCOL } from '../case/protocol.js'
-import { gitCommit, packageVersion } from '../host/env.js'
+import { caseEnvironment, caseEnvUnset, gitCommit, packageVersion } from '../host/env.js'
 
 /**
  * One side of an A/B (`ipcbench ab`): the Node binary, the extra environment and the
@@ -80,13 +80,13 @@ function checkExecutable(option: string, path: string): string {
 /** Runs the binary once, with the configuration's environment, to learn what Node it is. */
 function probeNode(option: string, execPath: string, env: Record<string, string>): Environment['node'] {
   const script = 'process.stdout.write(JSON.stringify({ version: process.version, v8: process.versions.v8, libuv: process.versions.uv }))'
-  const r = spawnSync(execPath, ['-e', script], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: PROBE_TIMEOUT_MS })
+  const r = spawnSync(execPath, ['-e', script], { env: caseEnvironment(process.env, env), encoding: 'utf8', timeout: PROBE_TIMEOUT_MS })
   try {
     if (r.status !== 0) throw new Error(r.error?.message ?? (firstError(r.stderr) || `exit ${r.status ?? r.signal}`))
     if (r.stdout.trim() === '') throw new Error('it printed no version')
     const v = JSON.parse(r.stdout) as { version: string; v8: string; libuv: string }
     if (!/^v\d+\./.test(v.version)) throw new Error(`printed version "${v.version}"`)
-    return { version: v.version, v8: v.v8, libuv: v.libuv, execPath }
+    return { version: v.version, v8: v.v8, libuv: v.libuv, execPath, ...caseEnvUnset(env) }
   } catch (err) {
     throw new UsageError(`${option}: ${execPath} did not run as Node (${(err as Error).message}); give the path to a Node binary`)
   }

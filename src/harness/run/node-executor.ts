@@ -7,6 +7,7 @@ import { ownedPrefix } from '../../core/paths.js'
 import { CASE_ENTRY, type CaseProcessReply, type RepReport, type RepTask } from '../case/protocol.js'
 import { EARLY_ARG, WORKER_AT_START } from '../case/peer-start.js'
 import { cleanStale } from '../host/cleanup.js'
+import { caseEnvironment } from '../host/env.js'
 import { floorStatus } from '../host/floor-binary.js'
 import { loadNative } from '../../native/index.js'
 import type { MechanismModule } from '../../core/result.js'
@@ -42,7 +43,9 @@ export interface NodeConfiguration {
 export function nodeExecutor(config: NodeConfiguration = {}): RepetitionExecutor & { dispose(): void } {
   const { faultFor } = config
   const execPath = config.execPath ?? process.execPath
-  const env = config.env ? { ...process.env, ...config.env } : process.env
+  // A custom mechanism's case gets the whole environment, a built-in one's starts lean (host/env.ts).
+  const fullEnv = config.env ? { ...process.env, ...config.env } : process.env
+  const leanEnv = caseEnvironment(process.env, config.env)
   const caseEntry = config.caseEntry ?? CASE_ENTRY
   const nodeArgs = config.nodeArgs ?? []
   const samplesName = config.samplesLabel ? `node-${config.samplesLabel}` : 'node'
@@ -61,6 +64,7 @@ export function nodeExecutor(config: NodeConfiguration = {}): RepetitionExecutor
       }
       const custom = config.mechanismModules?.[plan.spec.mechanism] ?? customModuleOf(plan.spec.mechanism)
       if (custom) task.mechanismModule = { path: custom.path, sha256: custom.sha256 }
+      const env = custom ? fullEnv : leanEnv
       try {
         return await runInCaseProcess(plan, task, { execPath, nodeArgs, caseEntry, env, samplesName }, signal)
       } finally {

@@ -133,7 +133,6 @@ function governor(): string | undefined {
   }
 }
 
-/** The fingerprint that goes into every result: what moves IPC figures (docs/ARCHITECTURE.md, environment). */
 /**
  * Variables the case processes of built-in mechanisms start without (and so their peers):
  * Node 20 reads and parses NODE_EXTRA_CA_CERTS' file at every start, before any of our
@@ -156,6 +155,7 @@ export function caseEnvUnset(keep: Record<string, string> = {}): { caseEnvUnset?
   return unset.length > 0 ? { caseEnvUnset: unset } : {}
 }
 
+/** The fingerprint that goes into every result: what moves IPC figures (docs/ARCHITECTURE.md, environment). */
 export function captureEnvironment(): Environment {
   const cpus = os.cpus()
   const native = loadNative()

@@ -142,16 +142,21 @@ function governor(): string | undefined {
  */
 export const CASE_ENV_UNSET = ['NODE_EXTRA_CA_CERTS'] as const
 
-/** The environment of a built-in mechanism's case process: `base` without CASE_ENV_UNSET, unless `keep` sets one itself. */
-export function caseEnvironment(base: NodeJS.ProcessEnv, keep: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = { ...base, ...keep }
-  for (const name of CASE_ENV_UNSET) if (!(name in keep)) delete env[name]
+/** The CASE_ENV_UNSET variables this environment sets that a case process, given `keep` besides, starts without. */
+function unsetFor(keep: Record<string, string>): string[] {
+  return CASE_ENV_UNSET.filter((name) => process.env[name] !== undefined && !(name in keep))
+}
+
+/** The environment of a built-in mechanism's case process: this one's with `keep` added, less CASE_ENV_UNSET unless `keep` sets them. */
+export function caseEnvironment(keep: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...keep }
+  for (const name of unsetFor(keep)) delete env[name]
   return env
 }
 
-/** The CASE_ENV_UNSET variables this environment sets and a case process (with `keep` added) starts without, for the result's `env.node`. */
+/** What a case process (given `keep`) started without, for the result's `env.node`. */
 export function caseEnvUnset(keep: Record<string, string> = {}): { caseEnvUnset?: string[] } {
-  const unset = CASE_ENV_UNSET.filter((name) => process.env[name] !== undefined && !(name in keep))
+  const unset = unsetFor(keep)
   return unset.length > 0 ? { caseEnvUnset: unset } : {}
 }
 

@@ -80,7 +80,7 @@ function checkExecutable(option: string, path: string): string {
 /** Runs the binary once, with the configuration's environment, to learn what Node it is. */
 function probeNode(option: string, execPath: string, env: Record<string, string>): Environment['node'] {
   const script = 'process.stdout.write(JSON.stringify({ version: process.version, v8: process.versions.v8, libuv: process.versions.uv }))'
-  const r = spawnSync(execPath, ['-e', script], { env: caseEnvironment(process.env, env), encoding: 'utf8', timeout: PROBE_TIMEOUT_MS })
+  const r = spawnSync(execPath, ['-e', script], { env: caseEnvironment(env), encoding: 'utf8', timeout: PROBE_TIMEOUT_MS })
   try {
     if (r.status !== 0) throw new Error(r.error?.message ?? (firstError(r.stderr) || `exit ${r.status ?? r.signal}`))
     if (r.stdout.trim() === '') throw new Error('it printed no version')

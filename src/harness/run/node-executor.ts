@@ -45,7 +45,7 @@ export function nodeExecutor(config: NodeConfiguration = {}): RepetitionExecutor
   const execPath = config.execPath ?? process.execPath
   // A custom mechanism's case gets the whole environment, a built-in one's starts lean (host/env.ts).
   const fullEnv = config.env ? { ...process.env, ...config.env } : process.env
-  const leanEnv = caseEnvironment(process.env, config.env)
+  const leanEnv = caseEnvironment(config.env)
   const caseEntry = config.caseEntry ?? CASE_ENTRY
   const nodeArgs = config.nodeArgs ?? []
   const samplesName = config.samplesLabel ? `node-${config.samplesLabel}` : 'node'

@@ -100,15 +100,16 @@ const thrown = (fn: () => unknown): unknown => {
 describe('syncPingpongA', () => {
   it('the warm-up goes on in blocks while the loop still gets faster, and stops once a block is not', () => {
     // Each round trip of the first blocks is slower than the next: the echo gets twice as fast per block for
-    // six blocks, from 400 µs down to 12.5 µs, then 2 µs. Each step is then milliseconds of a block's time, far
-    // more than a preemption on a busy 2-core host can add to the next block and hide its fall. Six, not four:
+    // six blocks, from 1.6 ms down to 50 µs, then 2 µs. Each step is then at least 12.8 ms of a block's time,
+    // more than a preemption on a busy 2-core host adds to the next block and hides its fall (from 400 µs, the
+    // last step was 3.2 ms, and one CI run's parallel test files stalled a block by that much). Six, not four:
     // a steady loop on a busy host can itself take a few blocks (its first ones are cold), and once took six.
     const block = settleBlock(SIZE)
     const warmup = 10
     const falling = 6
     const slowUntil = warmup + falling * block
     const { ep } = echo({
-      spinNs: (seq) => (seq < warmup ? 0 : seq < slowUntil ? Math.round(400_000 * 0.5 ** Math.floor((seq - warmup) / block)) : 2000),
+      spinNs: (seq) => (seq < warmup ? 0 : seq < slowUntil ? Math.round(1_600_000 * 0.5 ** Math.floor((seq - warmup) / block)) : 2000),
     })
     const r = syncPingpongA(ep, { ...countBound, warmup, durationMs: 5000 }, zero)
     // The falling blocks, the first steady one, and at least one more that is not faster than it

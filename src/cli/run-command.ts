@@ -79,7 +79,11 @@ async function runCommand(mechanisms: string[], flags: RunFlags, all: boolean): 
 
   const htmlPath =
     flags.html === undefined ? (all ? defaultHtml(o.out) : undefined) : typeof flags.html === 'string' ? flags.html : defaultHtml(o.out)
-  if (htmlPath) await writeHtmlReport(run, htmlPath)
+  if (htmlPath) {
+    await writeHtmlReport(run, htmlPath)
+    // Once more, so that the file's peak memory holds the report's.
+    session.writer.write()
+  }
   // An interrupted run lacks cases; as a baseline it would make them all look "added".
   const baselinePath = flags.saveBaseline && !interrupted ? saveBaseline(o.out, flags.saveBaseline) : undefined
 

@@ -282,6 +282,19 @@ export interface RepetitionResult {
    * waited for it once the objects existed.
    */
   startupMs?: { caseProcess: number; peer: number; peerEarly?: boolean; peerWait?: number }
+  /** Node repetitions: the largest resident set of the case's processes. Absent in older results. */
+  peakRssKiB?: PeakRss
+}
+
+/**
+ * The largest resident set so far (KiB, getrusage's maxrss). `caseProcess`: side a's
+ * process, read once its loop is over (in a thread case it also holds side b). `peer`:
+ * the largest of side b's own processes (the peer, or fan-in's senders), each read at
+ * its end; absent when side b is a thread of the case process.
+ */
+export interface PeakRss {
+  caseProcess: number
+  peer?: number
 }
 
 export interface Spread {
@@ -653,6 +666,8 @@ export interface RunContext {
   /** Only in the runs `ipcbench ab` writes. */
   configuration?: RunConfiguration
   warnings: Warning[]
+  /** The orchestrator's largest resident set (KiB, getrusage's maxrss) at the file's last write: after the HTML report, when the run wrote one. */
+  peakRssKiB?: number
 }
 
 export interface RunResult {

@@ -2,7 +2,7 @@ import type { CaseResult, Endpoints, Mode, RunResult } from '../core/result.js'
 import { nsShort } from './format.js'
 import { findings, outcomeGroups, warningGroups } from './findings.js'
 import { ENDPOINT_NAME, headlineMatrix, type Matrix, type MatrixRow } from './headline.js'
-import { cpuUsPerMsg } from './summary.js'
+import { cpuUsPerMsg, memoryNote } from './summary.js'
 import { fanInGlanceLines } from './fanin.js'
 import { GLANCE_SECTION_ROWS, loadGlanceLines, oneWayGlanceLines, pairsGlanceLines } from './patterns.js'
 
@@ -187,7 +187,11 @@ export function renderGlance(run: RunResult, o: GlanceOptions): string {
   })
   const warnings = warningGroups(run).map((w) => cut(`warning: ${w.text}`, width))
   const cal = run.context.calibration
-  const harness = cal?.clockReadNs !== undefined ? [`harness: ${cal.clockReadNs.toFixed(0)} ns per clock read (one in every ping-pong sample)`] : []
+  const memory = memoryNote(run)
+  const harness = [
+    ...(cal?.clockReadNs !== undefined ? [`harness: ${cal.clockReadNs.toFixed(0)} ns per clock read (one in every ping-pong sample)`] : []),
+    ...(memory ? [cut(memory, width)] : []),
+  ]
 
   // What goes when a run is too big for one screen: the last findings (Node against C), then
   // the reasons and warnings beyond a count, then the rows of the pattern sections beyond a

@@ -4,7 +4,7 @@ import { buildCharts } from './charts.js'
 import { renderCharts, type RenderedChart } from './render.js'
 import { adviceHead, adviceRows, whatToUse } from './advice.js'
 import { findings } from './findings.js'
-import { allWarnings, notCompleted, runLabels, summaryTables } from './summary.js'
+import { allWarnings, notCompleted, peakMemory, runLabels, summaryTables } from './summary.js'
 
 /**
  * One self-contained HTML page: inline CSS and inline SVG, no script, no font, image or
@@ -80,6 +80,8 @@ function environmentHtml(run: RunResult, label: string): string {
     ],
     ['options', optionsText(run)],
   ]
+  const memory = peakMemory(run)
+  if (memory.length > 0) rows.push(['peak memory (resident)', memory.join('; ')])
   return `<dl class="env">${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>`
 }
 

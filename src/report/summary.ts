@@ -1,5 +1,5 @@
 import { hasLatency, hasThroughput, type CaseResult, type CompletedCase, type RunResult } from '../core/result.js'
-import { formatBytesPerSec, formatNs, formatRate } from '../core/units.js'
+import { formatBytesApprox, formatBytesPerSec, formatNs, formatRate } from '../core/units.js'
 import { fanInTable } from './fanin.js'
 import { patternTables, type PatternTable } from './patterns.js'
 
@@ -65,6 +65,38 @@ export function earlyStopNote(run: RunResult): string | undefined {
   const targets = [...new Set(stopped.map((e) => e.targetPct))].join('/')
   return `n of m reps (spread): ${stopped.length} of ${run.cases.length} case(s) stopped early, their repetitions agreed within ${targets}% (the relative margin of error of the case's figure, --target-rme)`
 }
+
+/** The --full tables' and the summary's line on the run's memory (peakMemory); undefined in results that recorded none. */
+export function memoryNote(run: RunResult): string | undefined {
+  const parts = peakMemory(run)
+  return parts.length > 0 ? `peak memory (resident): ${parts.join(', ')}` : undefined
+}
+
+/**
+ * The run's memory: the orchestrator's largest resident set and the largest of any
+ * repetition's case process and side b process, with the case each was in.
+ */
+export function peakMemory(run: RunResult): string[] {
+  const largest = (of: (r: { caseProcess: number; peer?: number }) => number | undefined): { kib: number; id: string } | undefined => {
+    let best: { kib: number; id: string } | undefined
+    for (const c of run.cases)
+      for (const rep of c.repetitions) {
+        const kib = rep.peakRssKiB ? of(rep.peakRssKiB) : undefined
+        if (kib !== undefined && (!best || kib > best.kib)) best = { kib, id: c.id }
+      }
+    return best
+  }
+  const mib = (kib: number): string => formatBytesApprox(Math.round(kib / 1024) * 1024 ** 2)
+  const caseProcess = largest((r) => r.caseProcess)
+  const peer = largest((r) => r.peer)
+  const own = run.context.peakRssKiB
+  return [
+    ...(own !== undefined ? [`ipcbench ${mib(own)}`] : []),
+    ...(caseProcess ? [`a case process ${mib(caseProcess.kib)} (${caseProcess.id})`] : []),
+    ...(peer ? [`a peer process ${mib(peer.kib)} (${peer.id})`] : []),
+  ]
+}
+
 export const ratioCell = (r: number | undefined): string => (r === undefined ? '–' : `${r.toFixed(2)}×`)
 
 export interface SummaryTable {

@@ -1,7 +1,7 @@
 import Table from 'cli-table3'
 import type { RunResult } from '../core/result.js'
 import { renderGlance } from './glance.js'
-import { earlyStopNote, summaryTables } from './summary.js'
+import { earlyStopNote, memoryNote, summaryTables } from './summary.js'
 
 /**
  * Terminal tables (`--full`): the report's summary tables (summary.ts), one per pattern, then
@@ -61,6 +61,8 @@ export function renderTables(run: RunResult, o: TableOptions): string {
         subtracted,
     )
   }
+  const memory = memoryNote(run)
+  if (memory) notes.push(memory)
   if (notes.length > 0) parts.push(notes.join('\n'))
   const notDone = run.cases.flatMap((c) => (c.state === 'completed' ? [] : [`${c.state.padEnd(8)} ${c.id}: ${c.reason}`]))
   if (notDone.length > 0) parts.push(notDone.join('\n'))

@@ -49,6 +49,11 @@ export function sideAMeter(ownsProcess: boolean): { meter: CostMeter; scope: Met
   return { scope: own.scope, meter: () => ({ ...own.meter(), process: processSnapshot() }) }
 }
 
+/** The largest resident set this process has had so far, in KiB (getrusage's ru_maxrss): every thread's memory, and V8's heap at its peak. */
+export function peakRssKiB(): number {
+  return process.resourceUsage().maxRSS
+}
+
 /** Pins the calling thread (a child process is pinned by taskset before its first instruction instead). */
 export function pinThisThread(cpu: number): void {
   const n = loadNative()

@@ -17,7 +17,7 @@ import { allowedCpus } from '../../core/proc.js'
 import { getMechanism } from '../../mechanisms/registry.js'
 import type { AsyncEndpoint, Endpoint, SyncEndpoint } from '../../mechanisms/types.js'
 import { Control } from './control.js'
-import { costBetween, meterFor, type CostMeter } from './cpu.js'
+import { costBetween, meterFor, peakRssKiB, type CostMeter } from './cpu.js'
 import { faultsEnabled } from './faults.js'
 import { deadlineAfter } from './loops.js'
 import { dieWithParent } from './liveness.js'
@@ -109,7 +109,7 @@ async function runSender(ctl: Control<ToSender, FromSender>, ownsProcess: boolea
     ctl.send({ type: 'ready', cpus: allowedCpus() })
     await ctl.next('go')
     const r = opened.kind === 'sync' ? syncSend(opened, hello, meter) : await asyncSend(opened, hello, meter)
-    ctl.send({ type: 'done', sent: r.sent, cost: r.cost })
+    ctl.send({ type: 'done', sent: r.sent, cost: r.cost, ...(ownsProcess ? { maxRssKiB: peakRssKiB() } : {}) })
     await ctl.next('bye').catch(() => {})
   } catch (err) {
     ctl.sendError(err)

@@ -12,7 +12,7 @@ import { getMechanism } from '../../mechanisms/registry.js'
 import type { AsyncEndpoint, Endpoint, FanInChannel, PeerHandoff, SyncEndpoint } from '../../mechanisms/types.js'
 import { LEDGER } from '../host/cleanup.js'
 import { readLimits } from '../host/env.js'
-import { costBetween, sideAMeter, type CostMeter } from './cpu.js'
+import { costBetween, peakRssKiB, sideAMeter, type CostMeter } from './cpu.js'
 import type { SenderWorkerData } from './fanin-sender.js'
 import { watchPeerWhileBlocked } from './liveness.js'
 import { startChild, startWorker, stopPeer, type StartedPeer } from './peer-start.js'
@@ -263,6 +263,7 @@ export async function runFanInRepetition(task: RepTask): Promise<RepReport> {
       { userUs: 0, sysUs: 0, voluntaryCtx: 0, involuntaryCtx: 0 },
     )
     finished = true
+    const senderRss = dones.flatMap((d) => (d.maxRssKiB !== undefined ? [d.maxRssKiB] : []))
     return {
       type: 'result',
       messages: receipt.messages,
@@ -275,6 +276,7 @@ export async function runFanInRepetition(task: RepTask): Promise<RepReport> {
       cpusB: readies[0]?.cpus ?? [],
       describe,
       fanIn: fanInFigures(receipt, dones),
+      peakRssKiB: { caseProcess: peakRssKiB(), ...(senderRss.length > 0 ? { peer: Math.max(...senderRss) } : {}) },
     }
   } finally {
     try {

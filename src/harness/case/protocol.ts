@@ -1,7 +1,7 @@
 import type { TransferListItem } from 'node:worker_threads'
 import { fileURLToPath } from 'node:url'
 import type { Side } from '../../core/errors.js'
-import type { CaseSpec, FanIn, Placement, PinRequest } from '../../core/result.js'
+import type { CaseSpec, FanIn, PeakRss, Placement, PinRequest } from '../../core/result.js'
 
 /**
  * Everything that crosses a process or thread boundary of a case, as types: what the
@@ -19,7 +19,7 @@ export const CASE_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url))
  * ab --base-root DIR` drives another checkout's case processes and refuses one whose
  * number differs, so bump it with any change to those.
  */
-export const CASE_PROTOCOL = 5
+export const CASE_PROTOCOL = 6
 
 /** What one repetition's loops are asked to do. */
 export interface LoopPlan {
@@ -130,6 +130,8 @@ export interface RepReport {
   sendElapsedNs?: number
   /** Protocol 5: side a's measured phase on the clock (CLOCK_MONOTONIC ns), to see whether several pairs measured at once. */
   phaseNs?: [number, number]
+  /** Protocol 6: the largest resident set of the case's processes so far. */
+  peakRssKiB?: PeakRss
 }
 
 export interface Startup {
@@ -192,6 +194,8 @@ export interface Done {
   elapsedNs?: number
   cost: CostSnapshot
   scope: MeterScope
+  /** A peer in a process of its own: its largest resident set so far (KiB). */
+  maxRssKiB?: number
 }
 
 /** To a worker peer started before the objects existed (peer-start.ts): what it would have had in its workerData, transferred. */
@@ -233,6 +237,8 @@ export interface SenderDone {
   type: 'done'
   sent: number
   cost: CostSnapshot
+  /** A sender in a process of its own: its largest resident set so far (KiB). */
+  maxRssKiB?: number
 }
 
 /** The receiver has what it needs: the sender may close and end. */

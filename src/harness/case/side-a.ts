@@ -9,7 +9,7 @@ import type { Channel, Endpoint } from '../../mechanisms/types.js'
 import { LEDGER } from '../host/cleanup.js'
 import { readLimits } from '../host/env.js'
 import { CHANNEL_CLOSED } from './control.js'
-import { pinThisThread, sideAMeter } from './cpu.js'
+import { peakRssKiB, pinThisThread, sideAMeter } from './cpu.js'
 import { watchPeerWhileBlocked } from './liveness.js'
 import { asyncPingpongA, asyncStreamA, syncPingpongA, syncStreamA } from './loops.js'
 import { asyncLoadA, asyncOnewayA, syncLoadA, syncOnewayA } from './timed-loops.js'
@@ -144,6 +144,7 @@ export async function runRepetition(task: RepTask, early?: EarlyPeer): Promise<R
       ...(a.roundTripP50Ns !== undefined ? { roundTripP50Ns: a.roundTripP50Ns } : {}),
       ...(spec.pattern === 'load' ? { sent: b.messages, sendElapsedNs: b.elapsedNs ?? 0 } : {}),
       ...(a.phaseNs ? { phaseNs: a.phaseNs } : {}),
+      peakRssKiB: { caseProcess: peakRssKiB(), ...(b.maxRssKiB !== undefined ? { peer: b.maxRssKiB } : {}) },
       ...(sent !== undefined && sent !== received ? { countMismatch: { sent, received } } : {}),
     }
   } finally {

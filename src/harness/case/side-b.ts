@@ -3,7 +3,7 @@ import { allowedCpus } from '../../core/proc.js'
 import { loadImpl } from '../../mechanisms/custom.js'
 import type { AsyncEndpoint, Endpoint, SyncEndpoint } from '../../mechanisms/types.js'
 import type { Control } from './control.js'
-import { meterFor, pinThisThread } from './cpu.js'
+import { meterFor, peakRssKiB, pinThisThread } from './cpu.js'
 import { wrapWithFault } from './faults.js'
 import { watchPeerWhileBlocked } from './liveness.js'
 import { asyncEchoB, asyncStreamB, syncEchoB, syncStreamB } from './loops.js'
@@ -71,7 +71,7 @@ export async function runSideB(
         watchdog?.stop()
       }
     }
-    ctl.send({ type: 'done', messages: r.messages, elapsedNs: r.elapsedNs, cost: r.cost, scope })
+    ctl.send({ type: 'done', messages: r.messages, elapsedNs: r.elapsedNs, cost: r.cost, scope, ...(ownsProcess ? { maxRssKiB: peakRssKiB() } : {}) })
   } catch (err) {
     ctl.sendError(err)
   } finally {

@@ -29,6 +29,7 @@ export function buildRepetition(plan: CasePlan, index: number, r: RepReport, sam
     placement: { requested: placement.requested, applied: placement.applied, cpusA: r.cpusA, cpusB: r.cpusB },
     ...(r.phaseNs ? { phaseNs: r.phaseNs } : {}),
     ...(r.startup ? { startupMs: startupOf(r.startup) } : {}),
+    ...(r.peakRssKiB ? { peakRssKiB: r.peakRssKiB } : {}),
   }
   if (hasSamples(spec.pattern) && samples.length > 0) {
     rep.latencyNs = summarizeNs(samples)

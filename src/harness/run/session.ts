@@ -46,6 +46,7 @@ export class ResultWriter {
    */
   write(): void {
     const tmp = `${this.path}.${process.pid}.tmp`
+    this.run.context.peakRssKiB = process.resourceUsage().maxRSS
     try {
       mkdirSync(dirname(this.path), { recursive: true })
       writeFileSync(tmp, this.serialise() + '\n')

@@ -1,13 +1,25 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { afterEach, describe, expect, it } from 'vitest'
 import { PeerGoneError } from '../src/core/errors.js'
-import { asyncLinkEndpoint, cloneCodec, CREDIT_BATCH, portLink, transferCodec, WINDOW } from '../src/mechanisms/common/port-endpoint.js'
+import {
+  asyncLinkEndpoint,
+  cloneCodec,
+  CREDIT_BATCH,
+  creditWindow,
+  portLink,
+  transferCodec,
+  WINDOW,
+  WINDOW_BYTES,
+} from '../src/mechanisms/common/port-endpoint.js'
 
 /**
  * The application-level credit window of the message-passing endpoints, over a real
  * MessageChannel: a stream sender stops after WINDOW unacknowledged messages and
  * resumes (drain) when the receiver's credits come back; nothing is lost or reordered.
  */
+/** The window of the small messages these tests send. */
+const SMALL = creditWindow(8)
+
 const ports: MessagePort[] = []
 afterEach(() => {
   for (const p of ports.splice(0)) p.close()
@@ -35,12 +47,31 @@ const until = async (what: string, cond: () => boolean, ms = 5000) => {
 
 describe('the credit window (asyncLinkEndpoint, stream)', () => {
   it('the constants are the documented ones', () => {
-    expect([WINDOW, CREDIT_BATCH]).toEqual([64, 16])
+    expect([WINDOW, CREDIT_BATCH, WINDOW_BYTES]).toEqual([64, 16, 16 * 1024 * 1024])
+    expect(SMALL).toEqual({ window: WINDOW, batch: CREDIT_BATCH })
+  })
+
+  it('large messages get a window of at most WINDOW_BYTES, never fewer than 4, with a credit every quarter', () => {
+    const KiB = 1024
+    expect(creditWindow(64 * KiB)).toEqual({ window: 64, batch: 16 })
+    expect(creditWindow(256 * KiB)).toEqual({ window: 64, batch: 16 })
+    expect(creditWindow(512 * KiB)).toEqual({ window: 32, batch: 8 })
+    expect(creditWindow(1024 * KiB)).toEqual({ window: 16, batch: 4 })
+    expect(creditWindow(3000 * KiB)).toEqual({ window: 5, batch: 1 })
+    expect(creditWindow(8192 * KiB)).toEqual({ window: 4, batch: 1 })
+  })
+
+  it('a 1 MiB stream sender stops at its 16th unacknowledged message', () => {
+    const { port1 } = channel()
+    const a = asyncLinkEndpoint(portLink(port1), cloneCodec, creditWindow(1024 * 1024))
+    const big = new Uint8Array(1024 * 1024)
+    const accepted = Array.from({ length: 16 }, () => a.send(big))
+    expect(accepted.indexOf(false)).toBe(15)
   })
 
   it(`send returns false at the ${WINDOW}th unacknowledged message and drain comes only when the receiver acknowledges`, async () => {
     const { port1, port2 } = channel()
-    const a = asyncLinkEndpoint(portLink(port1), cloneCodec, true)
+    const a = asyncLinkEndpoint(portLink(port1), cloneCodec, SMALL)
     let drains = 0
     a.onDrain(() => drains++)
     const accepted: boolean[] = []
@@ -55,7 +86,7 @@ describe('the credit window (asyncLinkEndpoint, stream)', () => {
 
     // The receiver starts: it takes what is queued and acknowledges every CREDIT_BATCH messages.
     const got: number[] = []
-    const b = asyncLinkEndpoint(portLink(port2), cloneCodec, true)
+    const b = asyncLinkEndpoint(portLink(port2), cloneCodec, SMALL)
     b.onMessage((m) => got.push(seqOf(m)))
     await until('the queued messages', () => got.length === WINDOW + 1)
     await until('the drain', () => drains > 0)
@@ -68,7 +99,7 @@ describe('the credit window (asyncLinkEndpoint, stream)', () => {
 
   it(`one credit of ${CREDIT_BATCH} resumes the sender for exactly ${CREDIT_BATCH} more messages`, async () => {
     const { port1, port2 } = channel()
-    const a = asyncLinkEndpoint(portLink(port1), cloneCodec, true)
+    const a = asyncLinkEndpoint(portLink(port1), cloneCodec, SMALL)
     let drains = 0
     a.onDrain(() => drains++)
     for (let k = 0; k < WINDOW - 1; k++) a.send(message(k))
@@ -84,8 +115,8 @@ describe('the credit window (asyncLinkEndpoint, stream)', () => {
 
   it('a sender driven by send/drain delivers every message once, in order, never more than WINDOW ahead', async () => {
     const { port1, port2 } = channel()
-    const a = asyncLinkEndpoint(portLink(port1), cloneCodec, true)
-    const b = asyncLinkEndpoint(portLink(port2), cloneCodec, true)
+    const a = asyncLinkEndpoint(portLink(port1), cloneCodec, SMALL)
+    const b = asyncLinkEndpoint(portLink(port2), cloneCodec, SMALL)
     const TOTAL = 1000
     const got: number[] = []
     let sent = 0
@@ -117,14 +148,14 @@ describe('the credit window (asyncLinkEndpoint, stream)', () => {
 
   it('clone codec releases the buffer at once; transfer codec never does and says it transfers', () => {
     const { port1 } = channel()
-    const clone = asyncLinkEndpoint(portLink(port1), cloneCodec, true)
+    const clone = asyncLinkEndpoint(portLink(port1), cloneCodec, SMALL)
     let released = 0
     clone.send(message(1), () => released++)
     expect(released).toBe(1)
     expect(clone.transfers).toBe(false)
 
     const { port1: p } = channel()
-    const transfer = asyncLinkEndpoint(portLink(p), transferCodec, true)
+    const transfer = asyncLinkEndpoint(portLink(p), transferCodec, SMALL)
     const buf = message(2)
     transfer.send(buf, () => released++)
     expect(released).toBe(1)
@@ -136,10 +167,10 @@ describe('the credit window (asyncLinkEndpoint, stream)', () => {
 describe('asyncLinkEndpoint, ping-pong', () => {
   it('has no window: send always returns true and the receiver posts no credits', async () => {
     const { port1, port2 } = channel()
-    const a = asyncLinkEndpoint(portLink(port1), cloneCodec, false)
+    const a = asyncLinkEndpoint(portLink(port1), cloneCodec, undefined)
     const raw: unknown[] = []
     port1.on('message', (v) => raw.push(v))
-    const b = asyncLinkEndpoint(portLink(port2), cloneCodec, false)
+    const b = asyncLinkEndpoint(portLink(port2), cloneCodec, undefined)
     const got: number[] = []
     b.onMessage((m) => got.push(seqOf(m)))
     for (let k = 0; k < 3 * WINDOW; k++) expect(a.send(message(k))).toBe(true)
@@ -150,7 +181,7 @@ describe('asyncLinkEndpoint, ping-pong', () => {
 
   it('the other port closing is an error with code EPEERCLOSED', async () => {
     const { port1, port2 } = channel()
-    const a = asyncLinkEndpoint(portLink(port1), cloneCodec, false)
+    const a = asyncLinkEndpoint(portLink(port1), cloneCodec, undefined)
     const err = new Promise<Error>((r) => a.onError(r))
     port2.close()
     const e = await err

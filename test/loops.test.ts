@@ -16,7 +16,7 @@ import {
   syncStreamB,
 } from '../src/harness/case/loops.js'
 import type { LoopPlan } from '../src/harness/case/protocol.js'
-import { asyncLinkEndpoint, cloneCodec, portLink } from '../src/mechanisms/common/port-endpoint.js'
+import { asyncLinkEndpoint, cloneCodec, creditWindow, portLink } from '../src/mechanisms/common/port-endpoint.js'
 import type { AsyncEndpoint, SyncEndpoint } from '../src/mechanisms/types.js'
 
 /**
@@ -393,7 +393,8 @@ afterEach(() => {
 function portPair(stream: boolean): [AsyncEndpoint, AsyncEndpoint] {
   const { port1, port2 } = new MessageChannel()
   ports.push(port1, port2)
-  return [asyncLinkEndpoint(portLink(port1), cloneCodec, stream), asyncLinkEndpoint(portLink(port2), cloneCodec, stream)]
+  const flow = stream ? creditWindow(8) : undefined
+  return [asyncLinkEndpoint(portLink(port1), cloneCodec, flow), asyncLinkEndpoint(portLink(port2), cloneCodec, flow)]
 }
 
 /** A fake event-loop pair: each send is delivered to the other side in a microtask, optionally through a fault each way. */

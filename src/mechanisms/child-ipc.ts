@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
 import type { MechanismImpl } from './types.js'
-import { asyncLinkEndpoint, cloneCodec, WINDOW, type Codec, type Link } from './common/port-endpoint.js'
+import { asyncLinkEndpoint, cloneCodec, creditWindow, describeWindow, streamWindow, type Codec, type Link } from './common/port-endpoint.js'
 import { PeerGoneError } from '../core/errors.js'
 
 /**
@@ -33,12 +33,12 @@ export const childIpc: MechanismImpl = {
           unlisten: () => child.removeAllListeners('message'),
           onGone: (cb) => child.once('disconnect', () => cb(gone('the peer closed the IPC channel'))),
         }
-        return asyncLinkEndpoint(link, serialization === 'json' ? base64 : advanced, ctx.spec.pattern === 'stream')
+        return asyncLinkEndpoint(link, serialization === 'json' ? base64 : advanced, streamWindow(ctx.spec))
       },
       describe: () => ({
         serialization,
         payload: serialization === 'json' ? 'base64 string (json cannot carry bytes)' : 'Uint8Array (V8 serializer)',
-        ...(ctx.spec.pattern === 'stream' ? { flowControl: `credit window of ${WINDOW} messages` } : {}),
+        ...(ctx.spec.pattern === 'stream' ? { flowControl: describeWindow(creditWindow(ctx.spec.sizeBytes)) } : {}),
       }),
       async teardown() {},
     }
@@ -68,6 +68,6 @@ export const childIpc: MechanismImpl = {
       },
       onGone: (cb) => process.once('disconnect', () => cb(gone('side a closed the IPC channel'))),
     }
-    return asyncLinkEndpoint(link, ctx.spec.variant === 'advanced' ? advanced : base64, ctx.spec.pattern === 'stream')
+    return asyncLinkEndpoint(link, ctx.spec.variant === 'advanced' ? advanced : base64, streamWindow(ctx.spec))
   },
 }

@@ -4,7 +4,7 @@ import { parentPort } from 'node:worker_threads'
 import { PeerGoneError } from '../core/errors.js'
 import { EAGAIN, EINTR, native, type NativeApi } from '../native/index.js'
 import { checkPeer, safeClose } from './common/native-endpoints.js'
-import { asyncLinkEndpoint, cloneCodec, type Link } from './common/port-endpoint.js'
+import { asyncLinkEndpoint, cloneCodec, creditWindow, describeWindow, type Link } from './common/port-endpoint.js'
 import { explainMqError, queueDepth } from './posix-mq.js'
 import { bufferFor } from './unix-sockets.js'
 import type { AsyncEndpoint, FanInImpl, PeerLink, SyncEndpoint } from './types.js'
@@ -257,7 +257,8 @@ function readSome(api: NativeApi, fd: number, into: Uint8Array, off: number, len
  * link keeps its credit window (port-endpoint.ts), as a real producer must.
  */
 export const workerMessageFanIn: FanInImpl = {
-  async setup() {
+  async setup(ctx) {
+    const flow = creditWindow(ctx.spec.sizeBytes)
     return {
       peer: { info: {} },
       async openReceiver(senders) {
@@ -269,18 +270,19 @@ export const workerMessageFanIn: FanInImpl = {
             unlisten: () => w.removeAllListeners('message'),
             onGone: (cb) => w.once('exit', (code) => cb(new PeerGoneError(`the worker exited (exit code ${code})`))),
           }
-          return asyncLinkEndpoint(link, cloneCodec, true)
+          return asyncLinkEndpoint(link, cloneCodec, flow)
         })
         return merged(eps)
       },
       describe: () => ({
         channel: "each sender a Worker posting to its parentPort; all heard on the receiver's one event loop",
         codec: 'structured clone',
+        flowControl: `${describeWindow(flow)}, each sender its own`,
       }),
       async teardown() {},
     }
   },
-  async openSender() {
+  async openSender(ctx) {
     const port = parentPort!
     const link: Link = {
       post: (v) => port.postMessage(v),
@@ -288,7 +290,7 @@ export const workerMessageFanIn: FanInImpl = {
       unlisten: () => port.removeAllListeners('message'),
       onGone: (cb) => port.once('close', () => cb(new PeerGoneError('the receiver went away'))),
     }
-    return asyncLinkEndpoint(link, cloneCodec, true)
+    return asyncLinkEndpoint(link, cloneCodec, creditWindow(ctx.spec.sizeBytes))
   },
 }
 

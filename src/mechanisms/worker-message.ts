@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads'
 import type { MechanismImpl } from './types.js'
-import { asyncLinkEndpoint, cloneCodec, transferCodec, type Link } from './common/port-endpoint.js'
+import { asyncLinkEndpoint, cloneCodec, streamWindow, transferCodec, type Link } from './common/port-endpoint.js'
 import { describePort } from './message-channel.js'
 import { PeerGoneError } from '../core/errors.js'
 
@@ -21,9 +21,9 @@ export const workerMessage: MechanismImpl = {
           unlisten: () => w.removeAllListeners('message'),
           onGone: (cb) => w.once('exit', () => cb(new PeerGoneError('the worker exited'))),
         }
-        return asyncLinkEndpoint(link, ctx.spec.variant === 'transfer' ? transferCodec : cloneCodec, ctx.spec.pattern === 'stream')
+        return asyncLinkEndpoint(link, ctx.spec.variant === 'transfer' ? transferCodec : cloneCodec, streamWindow(ctx.spec))
       },
-      describe: () => describePort('nonblocking', ctx.spec.variant, ctx.spec.pattern),
+      describe: () => describePort({ ...ctx.spec, mode: 'nonblocking' }),
       async teardown() {},
     }
   },
@@ -35,6 +35,6 @@ export const workerMessage: MechanismImpl = {
       unlisten: () => port.removeAllListeners('message'),
       onGone: (cb) => port.once('close', () => cb(new PeerGoneError('the parent went away'))),
     }
-    return asyncLinkEndpoint(link, ctx.spec.variant === 'transfer' ? transferCodec : cloneCodec, ctx.spec.pattern === 'stream')
+    return asyncLinkEndpoint(link, ctx.spec.variant === 'transfer' ? transferCodec : cloneCodec, streamWindow(ctx.spec))
   },
 }

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
 import type { MechanismImpl } from './types.js'
-import { asyncLinkEndpoint, cloneCodec, creditWindow, describeWindow, streamWindow, type Codec, type Link } from './common/port-endpoint.js'
+import { asyncLinkEndpoint, cloneCodec, describeWindow, streamWindow, type Codec, type Link } from './common/port-endpoint.js'
 import { PeerGoneError } from '../core/errors.js'
 
 /**
@@ -23,6 +23,7 @@ const gone = (what: string) => new PeerGoneError(what)
 export const childIpc: MechanismImpl = {
   async setup(ctx) {
     const serialization = ctx.spec.variant === 'advanced' ? 'advanced' : 'json'
+    const flow = streamWindow(ctx.spec)
     return {
       peer: { info: {}, ipc: serialization },
       async openA(peer) {
@@ -33,12 +34,12 @@ export const childIpc: MechanismImpl = {
           unlisten: () => child.removeAllListeners('message'),
           onGone: (cb) => child.once('disconnect', () => cb(gone('the peer closed the IPC channel'))),
         }
-        return asyncLinkEndpoint(link, serialization === 'json' ? base64 : advanced, streamWindow(ctx.spec))
+        return asyncLinkEndpoint(link, serialization === 'json' ? base64 : advanced, flow)
       },
       describe: () => ({
         serialization,
         payload: serialization === 'json' ? 'base64 string (json cannot carry bytes)' : 'Uint8Array (V8 serializer)',
-        ...(ctx.spec.pattern === 'stream' ? { flowControl: describeWindow(creditWindow(ctx.spec.sizeBytes)) } : {}),
+        ...(flow ? { flowControl: describeWindow(flow) } : {}),
       }),
       async teardown() {},
     }

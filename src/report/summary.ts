@@ -1,4 +1,4 @@
-import { hasLatency, hasThroughput, type CaseResult, type CompletedCase, type RunResult } from '../core/result.js'
+import { hasLatency, hasThroughput, type CaseResult, type CompletedCase, type PeakRss, type RunResult } from '../core/result.js'
 import { formatBytesApprox, formatBytesPerSec, formatNs, formatRate } from '../core/units.js'
 import { fanInTable } from './fanin.js'
 import { patternTables, type PatternTable } from './patterns.js'
@@ -77,7 +77,7 @@ export function memoryNote(run: RunResult): string | undefined {
  * repetition's case process and side b process, with the case each was in.
  */
 export function peakMemory(run: RunResult): string[] {
-  const largest = (of: (r: { caseProcess: number; peer?: number }) => number | undefined): { kib: number; id: string } | undefined => {
+  const largest = (of: (r: PeakRss) => number | undefined): { kib: number; id: string } | undefined => {
     let best: { kib: number; id: string } | undefined
     for (const c of run.cases)
       for (const rep of c.repetitions) {

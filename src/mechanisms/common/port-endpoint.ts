@@ -16,9 +16,9 @@ export interface CreditWindow {
   batch: number
 }
 
-/** The window of small messages: 64 unacknowledged, a credit every 16. */
+/** The window of small messages: 64 unacknowledged, a credit every quarter of them (16). */
 export const WINDOW = 64
-export const CREDIT_BATCH = 16
+export const CREDIT_BATCH = WINDOW / 4
 /**
  * Bytes a window may hold: large messages get fewer, at least 4 with a credit every
  * quarter. 64 messages of 1 MiB kept 64 MiB queued and a thread case's process near
@@ -29,7 +29,7 @@ export const WINDOW_BYTES = 16 * 1024 * 1024
 /** The credit window of a stream of `sizeBytes` messages (both ends derive it from the case). */
 export function creditWindow(sizeBytes: number): CreditWindow {
   const window = Math.max(4, Math.min(WINDOW, Math.floor(WINDOW_BYTES / Math.max(1, sizeBytes))))
-  return window === WINDOW ? { window, batch: CREDIT_BATCH } : { window, batch: Math.floor(window / 4) }
+  return { window, batch: Math.floor(window / 4) }
 }
 
 /** A stream case's window (undefined for the other patterns), for the endpoints' `flow`. */

@@ -385,6 +385,58 @@ export function asyncEchoB(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter):
   })
 }
 
+/** How many bytes of message buffers a sender on the event loop may have out at once (but always two buffers). */
+export const SENDER_BUFFERED_BYTES = 8 * 1024 * 1024
+
+/**
+ * A sender's message buffers on the event loop. A buffer is reused once the endpoint
+ * releases it; one that transfers gives every buffer away, so each message gets a new
+ * one. A socket whose write completes at once returns "send more" but runs the
+ * release only on the next tick, so a sender that made a new buffer whenever none
+ * was free held hundreds (177 of 1 MiB in one TCP stream). Here at most
+ * SENDER_BUFFERED_BYTES are out; with none free the sender waits for a release.
+ */
+export class SendBuffers {
+  private readonly free: Uint8Array[] = []
+  private out = 0
+  private readonly most: number
+  private waiting: (() => void) | undefined
+
+  constructor(
+    private readonly ep: AsyncEndpoint,
+    private readonly template: Uint8Array,
+  ) {
+    this.most = Math.max(2, Math.floor(SENDER_BUFFERED_BYTES / template.byteLength))
+  }
+
+  /** A buffer holding the template's bytes or an earlier message's; undefined when all are out, and `then` runs once one is back. */
+  take(then: () => void): Uint8Array | undefined {
+    const buf = this.free.pop()
+    if (buf !== undefined || this.ep.transfers === true) return buf ?? this.template.slice()
+    if (this.out < this.most) {
+      this.out++
+      return this.template.slice()
+    }
+    this.waiting = then
+    return undefined
+  }
+
+  /** Sends `buf` (from take); false when the endpoint asks for its drain. */
+  send(buf: Uint8Array): boolean {
+    if (this.ep.transfers === true) return this.ep.send(buf)
+    return this.ep.send(buf, () => this.release(buf))
+  }
+
+  private release(buf: Uint8Array): void {
+    this.free.push(buf)
+    const then = this.waiting
+    if (then === undefined) return
+    this.waiting = undefined
+    // A release can run inside a send; the sender goes on from its own frame.
+    process.nextTick(then)
+  }
+}
+
 /**
  * Side a, stream, event loop: send while the endpoint accepts, wait for drain when
  * it pushes back. Buffers the endpoint still holds are not reused until released.
@@ -393,16 +445,15 @@ export function asyncEchoB(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter):
  */
 export function asyncStreamA(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter): Promise<SendResult> {
   const size = plan.sizeBytes
-  const template = makeMessage(size)
-  const free: Uint8Array[] = []
-  const transfers = ep.transfers === true
-  const take = (): Uint8Array => free.pop() ?? template.slice()
+  const buffers = new SendBuffers(ep, makeMessage(size))
   let seq = 0
   let c0 = meter()
   let deadline = 0n
   let enough: Enough = { samples: Infinity, after: 0n }
   let measuring = false
   let waitingForEcho = false
+  // STOP is sent: a drain that comes later sends nothing.
+  let stopped = false
   let start = 0n
   const last = plan.warmup + plan.maxMessages
   const ended = (): boolean => {
@@ -430,20 +481,20 @@ export function asyncStreamA(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter
     })
     const pump = (): void => {
       for (;;) {
-        if (waitingForEcho) return
+        if (waitingForEcho || stopped) return
+        const buf = buffers.take(pump)
+        if (buf === undefined) return
         if (measuring && ended()) {
           const cost = costBetween(c0, meter())
-          const buf = take()
           stamp(buf, STOP)
           ep.send(buf)
+          stopped = true
           return resolve({ messages: seq - plan.warmup, cost, phaseNs: [Number(start), Number(process.hrtime.bigint())] })
         }
-        const buf = take()
         stamp(buf, seq++)
         // Set before the send returns: the echo can come before the next drain.
         if (!measuring && seq === plan.warmup) waitingForEcho = true
-        const more = transfers ? ep.send(buf) : ep.send(buf, () => free.push(buf))
-        if (!more) return
+        if (!buffers.send(buf)) return
       }
     }
     ep.onDrain(pump)

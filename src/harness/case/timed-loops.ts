@@ -2,7 +2,7 @@ import { IntegrityError } from '../../core/errors.js'
 import { isStop, makeMessage, MessageCheck, nowNs, readSeq, readTimeNs, stamp, STOP, writeTimeNs } from '../../core/wire.js'
 import type { AsyncEndpoint, SyncEndpoint } from '../../mechanisms/types.js'
 import { costBetween, type CostMeter } from './cpu.js'
-import { Settler, verify, warmUp, type EchoResult, type PingpongResult } from './loops.js'
+import { SendBuffers, Settler, verify, warmUp, type EchoResult, type PingpongResult } from './loops.js'
 import type { CostSnapshot, LoopPlan } from './protocol.js'
 
 /**
@@ -372,10 +372,7 @@ export function syncLoadA(ep: SyncEndpoint, plan: LoopPlan, meter: CostMeter): L
 export function asyncLoadB(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter): Promise<PacedSendResult> {
   const size = plan.sizeBytes
   const interval = plan.intervalNs ?? 0
-  const template = makeMessage(size)
-  const free: Uint8Array[] = []
-  const transfers = ep.transfers === true
-  const take = (): Uint8Array => free.pop() ?? template.slice()
+  const buffers = new SendBuffers(ep, makeMessage(size))
   const t0 = nowNs()
   let k = 0
   let c0 = meter()
@@ -386,7 +383,6 @@ export function asyncLoadB(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter):
   let stopped: PacedSendResult | undefined
   return new Promise((resolve, reject) => {
     ep.onError(reject)
-    const send = (buf: Uint8Array): boolean => (transfers ? ep.send(buf) : ep.send(buf, () => free.push(buf)))
     const next = (): void => {
       for (;;) {
         if (k === plan.warmup && ended === undefined) {
@@ -396,14 +392,15 @@ export function asyncLoadB(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter):
           c0 = meter()
         }
         if (ended !== undefined && k > plan.warmup && ended(k - plan.warmup, nowNs())) {
+          const buf = buffers.take(next)
+          if (buf === undefined) return
           const cost = costBetween(c0, meter())
-          const buf = take()
           stamp(buf, STOP)
           const result = { messages: k - plan.warmup, elapsedNs: last - start, cost }
           // A full channel keeps STOP in the backlog: the result waits for its drain, since
           // side b closes its end once this resolves, and an unsent STOP would go with it.
           waitingForDrain = true
-          if (send(buf)) {
+          if (buffers.send(buf)) {
             waitingForDrain = false
             return resolve(result)
           }
@@ -413,14 +410,15 @@ export function asyncLoadB(ep: AsyncEndpoint, plan: LoopPlan, meter: CostMeter):
         const at = t0 + Math.round(k * interval)
         const gap = at - nowNs()
         if (gap > SLEEP_OVER_NS) return void setTimeout(next, Math.max(0, (gap - SPIN_NS) / 1e6 - 1))
+        const buf = buffers.take(next)
+        if (buf === undefined) return
         while (nowNs() < at);
-        const buf = take()
         stamp(buf, k)
         writeTimeNs(buf, at)
         k++
         // Set before the send: an endpoint may drain (and say so) before its send returns false.
         waitingForDrain = true
-        const more = send(buf)
+        const more = buffers.send(buf)
         if (more) waitingForDrain = false
         last = nowNs()
         if (!more) return

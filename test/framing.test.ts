@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { PeerGoneError } from '../src/core/errors.js'
 import { socketEndpoint } from '../src/mechanisms/common/socket-endpoint.js'
+import { StreamReader } from '../src/mechanisms/common/stream-reader.js'
 
 /**
  * socketEndpoint's framing over a real connected pair of Unix stream sockets: every
@@ -51,10 +52,13 @@ async function writeAsReads(writer: net.Socket, reader: net.Socket, pieces: Buff
   return reads
 }
 
+const endpoint = (rx: net.Socket, tx?: net.Socket) => socketEndpoint(rx, new StreamReader(SIZE), tx)
+
+/** Copies each message: a message is only lent to its callback. */
 function collect(ep: ReturnType<typeof socketEndpoint>) {
   const messages: Uint8Array[] = []
   const errors: Error[] = []
-  ep.onMessage((m) => messages.push(m))
+  ep.onMessage((m) => messages.push(m.slice()))
   ep.onError((e) => errors.push(e))
   return { messages, errors, asArrays: () => messages.map((m) => [...m]) }
 }
@@ -62,7 +66,7 @@ function collect(ep: ReturnType<typeof socketEndpoint>) {
 describe('socketEndpoint framing', () => {
   it('a message split in 3 writes comes out once, whole', async () => {
     const [rx, peer] = await socketPair()
-    const got = collect(socketEndpoint(rx, SIZE))
+    const got = collect(endpoint(rx))
     const reads = await writeAsReads(peer, rx, [bytes(1, 2, 3), bytes(4, 5), bytes(6, 7, 8)])
     expect(reads.map((r) => r.length)).toEqual([3, 2, 3])
     expect(got.asArrays()).toEqual([[1, 2, 3, 4, 5, 6, 7, 8]])
@@ -71,7 +75,7 @@ describe('socketEndpoint framing', () => {
 
   it('3 messages in one write come out as 3 messages, in order', async () => {
     const [rx, peer] = await socketPair()
-    const got = collect(socketEndpoint(rx, SIZE))
+    const got = collect(endpoint(rx))
     const reads = await writeAsReads(peer, rx, [Buffer.concat([msg(10), msg(20), msg(30)])])
     expect(reads.map((r) => r.length)).toEqual([24])
     expect(got.asArrays()).toEqual([[...msg(10)], [...msg(20)], [...msg(30)]])
@@ -79,7 +83,7 @@ describe('socketEndpoint framing', () => {
 
   it('messages straddling reads (2.5 + 0.5, then 1 + a bit + the rest) are reassembled', async () => {
     const [rx, peer] = await socketPair()
-    const got = collect(socketEndpoint(rx, SIZE))
+    const got = collect(endpoint(rx))
     const stream = Buffer.concat([msg(0), msg(8), msg(16), msg(24), msg(32)])
     await writeAsReads(peer, rx, [stream.subarray(0, 20), stream.subarray(20, 24), stream.subarray(24, 35), stream.subarray(35)])
     expect(got.asArrays()).toEqual([0, 8, 16, 24, 32].map((k) => [...msg(k)]))
@@ -87,15 +91,17 @@ describe('socketEndpoint framing', () => {
 
   it('a read holding exactly one message is passed on without a copy', async () => {
     const [rx, peer] = await socketPair()
-    const got = collect(socketEndpoint(rx, SIZE))
+    const ep = endpoint(rx)
+    const lent: Uint8Array[] = []
+    ep.onMessage((m) => lent.push(m))
     const reads = await writeAsReads(peer, rx, [msg(40)])
-    expect(got.messages).toHaveLength(1)
-    expect(got.messages[0]).toBe(reads[0])
+    expect(lent).toHaveLength(1)
+    expect(lent[0]).toBe(reads[0])
   })
 
   it('the peer closing is reported once as an error with code EPEERCLOSED, after the messages before it', async () => {
     const [rx, peer] = await socketPair()
-    const ep = socketEndpoint(rx, SIZE)
+    const ep = endpoint(rx)
     const events: string[] = []
     ep.onMessage((m) => events.push(`message ${m[0]}`))
     const err = new Promise<Error>((resolve) =>
@@ -114,7 +120,7 @@ describe('socketEndpoint framing', () => {
 
   it('a close of our own is not an error; the peer sees every byte sent before it, then EOF', async () => {
     const [rx, peer] = await socketPair()
-    const ep = socketEndpoint(rx, SIZE)
+    const ep = endpoint(rx)
     const got = collect(ep)
     const seen: Buffer[] = []
     peer.on('data', (c: Buffer) => seen.push(c))
@@ -134,7 +140,7 @@ describe('socketEndpoint framing', () => {
   it('with a separate tx socket (a pair of FIFOs), sends go to tx and reads come from the rx socket', async () => {
     const [rx, rxPeer] = await socketPair()
     const [tx, txPeer] = await socketPair()
-    const ep = socketEndpoint(rx, SIZE, tx)
+    const ep = endpoint(rx, tx)
     const got = collect(ep)
     const onTx: Buffer[] = []
     const onRxPeer: Buffer[] = []

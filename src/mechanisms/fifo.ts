@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process'
 import { constants as C, openSync, promises as fsp, readSync, writeSync } from 'node:fs'
-import net from 'node:net'
 import { join } from 'node:path'
 import { loadNative } from '../native/index.js'
 import type { Endpoint, MechanismImpl, SyncEndpoint } from './types.js'
-import { socketEndpoint } from './common/socket-endpoint.js'
+import { fdPairEndpoint } from './common/socket-endpoint.js'
 import { fdKind, fifoFds } from './common/proc.js'
 import { nativeFdEndpoint } from './pipe.js'
 import { PeerGoneError } from '../core/errors.js'
@@ -39,7 +38,7 @@ export const fifo: MechanismImpl = {
         peerPid = peer.pid
         if (early) {
           fds = [early.aRead, early.aWrite]
-          return socketPair(early.aRead, early.aWrite, ctx.spec.sizeBytes)
+          return fdPairEndpoint(early.aRead, early.aWrite, ctx.spec.sizeBytes)
         }
         const { ep, fds: opened } = await openPair(ctx.spec.mode, b2a, a2b, ctx.spec.sizeBytes)
         fds = opened
@@ -59,7 +58,7 @@ export const fifo: MechanismImpl = {
     }
   },
   async openB(ctx) {
-    if (ctx.fds.length === 2) return socketPair(ctx.fds[0], ctx.fds[1], ctx.spec.sizeBytes)
+    if (ctx.fds.length === 2) return fdPairEndpoint(ctx.fds[0], ctx.fds[1], ctx.spec.sizeBytes)
     const { a2b, b2a } = ctx.info as { a2b: string; b2a: string }
     return (await openPair(ctx.spec.mode, a2b, b2a, ctx.spec.sizeBytes)).ep
   },
@@ -103,13 +102,7 @@ async function openPair(mode: string, readPath: string, writePath: string, size:
   // ENXIO until a reader exists, so retry it.
   const rfd = openSync(readPath, C.O_RDONLY | C.O_NONBLOCK)
   const wfd = await openWriterNonBlocking(writePath)
-  return { ep: socketPair(rfd, wfd, size), fds: [rfd, wfd] }
-}
-
-function socketPair(rfd: number, wfd: number, size: number): Endpoint {
-  const rx = new net.Socket({ fd: rfd, readable: true, writable: false })
-  const tx = new net.Socket({ fd: wfd, readable: false, writable: true })
-  return socketEndpoint(rx, size, tx)
+  return { ep: fdPairEndpoint(rfd, wfd, size), fds: [rfd, wfd] }
 }
 
 /** Both sides' non-blocking ends at once: the readers first, so the writers' opens succeed. */

@@ -1,7 +1,6 @@
 import { native, EAGAIN, type NativeApi } from '../native/index.js'
-import net from 'node:net'
 import type { Endpoint, MechanismImpl, SyncEndpoint } from './types.js'
-import { socketEndpoint } from './common/socket-endpoint.js'
+import { fdPairEndpoint } from './common/socket-endpoint.js'
 import { fdKind } from './common/proc.js'
 import { ipcError, PeerGoneError } from '../core/errors.js'
 import { safeClose } from './common/native-endpoints.js'
@@ -72,9 +71,7 @@ function safePipeSize(api: NativeApi, fd: number): number | string {
 
 function open(api: NativeApi, mode: string, rfd: number, wfd: number, size: number, onClose: () => void): Endpoint {
   if (mode === 'nonblocking') {
-    const rx = new net.Socket({ fd: rfd, readable: true, writable: false })
-    const tx = new net.Socket({ fd: wfd, readable: false, writable: true })
-    const ep = socketEndpoint(rx, size, tx)
+    const ep = fdPairEndpoint(rfd, wfd, size)
     const close = ep.close
     ep.close = async () => {
       onClose()

@@ -6,7 +6,8 @@ import { listenOn, netPairOpenB, netPairSetup } from './common/net-pair.js'
 const noDelay = (s: net.Socket): void => {
   s.setNoDelay(true)
 }
-const connect = (info: unknown): net.Socket => net.connect({ host: '127.0.0.1', port: (info as { port: number }).port })
+const connect = (info: unknown, onread: net.OnReadOpts): net.Socket =>
+  net.connect({ host: '127.0.0.1', port: (info as { port: number }).port, onread })
 
 export const tcp: MechanismImpl = {
   setup: (ctx) =>

@@ -38,7 +38,12 @@ export interface AsyncEndpoint {
    * for the drain callback before sending more.
    */
   send(buf: Uint8Array, release?: () => void): boolean
-  /** Each whole message, in order; the buffer then belongs to the callee. */
+  /**
+   * Each whole message, in order. The buffer is lent to the callback: it may read and
+   * change it, and send it on (the endpoint then holds it until written), but must not
+   * keep it once the callback returns, since the endpoint may reuse it for a later
+   * message. An endpoint that `transfers` gives the buffer away for good.
+   */
   onMessage(cb: (msg: Uint8Array) => void): void
   onDrain(cb: () => void): void
   /** Errors and an early end of the channel (the peer went away). */

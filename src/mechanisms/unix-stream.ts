@@ -4,6 +4,9 @@ import type { MechanismImpl } from './types.js'
 import { unixStreamNativeOpenB, unixStreamNativeSetup } from './unix-sockets.js'
 import { listenOn, netPairOpenB, netPairSetup } from './common/net-pair.js'
 
+/** Side b's connection, reading into its StreamReader's buffers. */
+const connect = (info: unknown, onread: net.OnReadOpts): net.Socket => net.connect({ path: (info as { path: string }).path, onread })
+
 /**
  * AF_UNIX SOCK_STREAM. nonblocking: a net server on a socket file in the case's
  * private directory, the peer connects (the event loop). blocking and busy-poll: a
@@ -20,11 +23,8 @@ export const unixStream: MechanismImpl = {
             await listenOn(server, path)
             return { path }
           },
-          connect: (info) => net.connect((info as { path: string }).path),
+          connect,
           describe: { transport: 'net.Server on a socket file (event loop)' },
         }),
-  openB: async (ctx) =>
-    ctx.spec.mode !== 'nonblocking'
-      ? unixStreamNativeOpenB(ctx)
-      : netPairOpenB(ctx, { connect: (info) => net.connect((info as { path: string }).path) }),
+  openB: async (ctx) => (ctx.spec.mode !== 'nonblocking' ? unixStreamNativeOpenB(ctx) : netPairOpenB(ctx, { connect })),
 }

@@ -1,6 +1,7 @@
 import net from 'node:net'
 import type { Channel, Endpoint, PeerContext, SetupContext } from '../types.js'
 import { socketEndpoint } from './socket-endpoint.js'
+import { StreamReader } from './stream-reader.js'
 import { describeFd } from './proc.js'
 
 /**
@@ -9,7 +10,8 @@ import { describeFd } from './proc.js'
  */
 export interface NetPairOptions {
   listen(server: net.Server, ctx: SetupContext): Promise<unknown>
-  connect(info: unknown): net.Socket
+  /** Connects with `onread` (net.connect's option), so side b reads into the reader's buffers. */
+  connect(info: unknown, onread: net.OnReadOpts): net.Socket
   /** Applied to both ends once connected (e.g. TCP_NODELAY). */
   prepare?(socket: net.Socket): void
   describe: Record<string, string>
@@ -26,7 +28,8 @@ export async function netPairSetup(ctx: SetupContext, o: NetPairOptions): Promis
     async openA(): Promise<Endpoint> {
       socket = await accepted
       o.prepare?.(socket)
-      return socketEndpoint(socket, ctx.spec.sizeBytes)
+      // Node's server gives an accepted socket no `onread`: side a reads through 'data'.
+      return socketEndpoint(socket, new StreamReader(ctx.spec.sizeBytes))
     },
     describe: () => ({ ...o.describe, fdKind: socket ? describeFd(socketFd(socket)) : 'unknown' }),
     async teardown() {
@@ -37,13 +40,14 @@ export async function netPairSetup(ctx: SetupContext, o: NetPairOptions): Promis
 }
 
 export async function netPairOpenB(ctx: PeerContext, o: Pick<NetPairOptions, 'connect' | 'prepare'>): Promise<Endpoint> {
-  const socket = o.connect(ctx.info)
+  const reader = new StreamReader(ctx.spec.sizeBytes)
+  const socket = o.connect(ctx.info, reader.onread())
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve)
     socket.once('error', reject)
   })
   o.prepare?.(socket)
-  return socketEndpoint(socket, ctx.spec.sizeBytes)
+  return socketEndpoint(socket, reader)
 }
 
 export function listenOn(server: net.Server, ...args: unknown[]): Promise<void> {

@@ -1,46 +1,21 @@
-import type { Socket } from 'node:net'
+import { Socket, type ConnectOpts, type SocketConstructorOpts } from 'node:net'
 import type { AsyncEndpoint } from '../types.js'
 import { PeerGoneError } from '../../core/errors.js'
+import { StreamReader } from './stream-reader.js'
 
 /**
  * An event-loop endpoint over a byte stream (net.Socket on a UDS, TCP socket, pipe
- * or FIFO fd; `tx` when writes go to another fd, as with a pair of FIFOs). Every message has the same size, so framing is a split every
- * `sizeBytes`: no header is added to what the mechanism carries. A chunk holding
- * exactly one message is passed on without copying; otherwise messages are
- * assembled. Node allocates a fresh buffer per read, so views into it may be kept.
+ * or FIFO fd; `tx` when writes go to another fd, as with a pair of FIFOs). Every
+ * message has the same size, so framing is a split every `reader.sizeBytes`: no
+ * header is added to what the mechanism carries. The reader reuses its buffers
+ * (stream-reader.ts): the socket reads through `reader.onread()` when it was made
+ * with it, and through 'data' otherwise.
  */
-export function socketEndpoint(socket: Socket, sizeBytes: number, tx: Socket = socket): AsyncEndpoint {
-  let onMessage: (msg: Uint8Array) => void = () => {}
+export function socketEndpoint(socket: Socket, reader: StreamReader, tx: Socket = socket): AsyncEndpoint {
   let onError: (err: Error) => void = () => {}
-  let partial: Uint8Array | undefined
-  let filled = 0
   let closing = false
 
-  socket.on('data', (chunk: Buffer) => {
-    let off = 0
-    const len = chunk.byteLength
-    if (partial === undefined && len === sizeBytes) return onMessage(chunk)
-    while (off < len) {
-      if (partial === undefined) {
-        if (len - off >= sizeBytes) {
-          onMessage(chunk.subarray(off, off + sizeBytes))
-          off += sizeBytes
-          continue
-        }
-        partial = new Uint8Array(sizeBytes)
-        filled = 0
-      }
-      const n = Math.min(sizeBytes - filled, len - off)
-      partial.set(chunk.subarray(off, off + n), filled)
-      filled += n
-      off += n
-      if (filled === sizeBytes) {
-        const msg = partial
-        partial = undefined
-        onMessage(msg)
-      }
-    }
-  })
+  if (!reader.readsOwnBuffers) socket.on('data', (chunk: Buffer) => reader.chunk(chunk))
   socket.on('error', (err) => {
     if (!closing) onError(err)
   })
@@ -51,9 +26,12 @@ export function socketEndpoint(socket: Socket, sizeBytes: number, tx: Socket = s
 
   return {
     kind: 'async',
-    send: (buf, release) => tx.write(buf, release),
+    send: (buf, release) => {
+      const [out, written] = reader.outgoing(buf, release)
+      return tx.write(out, written)
+    },
     onMessage: (cb) => {
-      onMessage = cb
+      reader.deliver = cb
     },
     onDrain: (cb) => {
       tx.removeAllListeners('drain')
@@ -86,4 +64,17 @@ export function socketEndpoint(socket: Socket, sizeBytes: number, tx: Socket = s
       })
     },
   }
+}
+
+/**
+ * The endpoint over a read fd and a write fd (a pipe pair, a pair of FIFOs), each in
+ * a net.Socket; reads go into the reader's buffers. Node's constructor takes
+ * `onread` as net.connect does, though its types leave it out there.
+ */
+export function fdPairEndpoint(rfd: number, wfd: number, sizeBytes: number): AsyncEndpoint {
+  const reader = new StreamReader(sizeBytes)
+  const rxOptions: SocketConstructorOpts & ConnectOpts = { fd: rfd, readable: true, writable: false, onread: reader.onread() }
+  const rx = new Socket(rxOptions)
+  const tx = new Socket({ fd: wfd, readable: false, writable: true })
+  return socketEndpoint(rx, reader, tx)
 }
